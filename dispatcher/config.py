@@ -1,0 +1,165 @@
+"""The service's configuration: parsed once from YAML and the environment, then passed in.
+
+Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from dispatcher.rules.policy import EscalationPolicies, default_policies
+
+DEFAULT_CONFIG = Path("config.yaml")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseConfig(_Section):
+    url: str = "sqlite+aiosqlite:///var/dispatcher.db"
+    echo: bool = False
+
+
+class EmbeddedBrokerConfig(_Section):
+    host: str = "127.0.0.1"
+    # not 1883: a developer machine often runs Mosquitto there already
+    port: int = 1884
+
+
+class MqttConfig(_Section):
+    # empty means: start the embedded broker inside the process
+    url: str = ""
+    topic_prefix: str = "eldercare"
+    shared_group: str | None = None
+    client_id: str = "dispatcher"
+    username: str = "dispatcher"
+    password: str | None = None
+    # how long the broker keeps our session (and queues presses) while we are down
+    session_expiry_s: int = 7 * 24 * 3600
+    keepalive_s: int = 30
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    embedded: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_plain(cls, value: str) -> str:
+        if not value or any(c in value for c in "+#") or value.startswith("/"):
+            raise ValueError("topic_prefix must be a plain topic level path without wildcards")
+        return value.rstrip("/")
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self.url
+
+
+class HttpConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token_ttl_s: int = 12 * 3600
+
+
+class HeartbeatConfig(_Section):
+    interval_s: int = 60
+    offline_after_missed: int = 3
+    # liveness writes are batched: one UPDATE per terminal per flush, not per heartbeat
+    flush_interval_s: float = 2.0
+
+
+class IngestConfig(_Section):
+    max_batch: int = 200
+    # a batch waits at most this long for more messages after its first one
+    batch_window_s: float = 0.005
+
+
+class TwilioConfig(_Section):
+    api_base: str = "https://api.twilio.com"
+    account_sid: str = ""
+    auth_token: str = ""
+    from_number: str = ""
+    voice: str = "Polly.Zhiyu"
+    voice_language: str = "cmn-CN"
+
+
+class NotificationsConfig(_Section):
+    provider: Literal["log", "twilio"] = "log"
+    public_url: str = ""
+    twilio: TwilioConfig = Field(default_factory=TwilioConfig)
+
+
+class CityConfig(_Section):
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AlarmsConfig(_Section):
+    # a resident's cancel closes an emergency only when this is true
+    cancel_closes_emergency: bool = False
+    # acknowledged but not resolved after this long: the supervisors are alerted
+    ack_timeout_s: int = 1800
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DISPATCHER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    city: CityConfig = Field(default_factory=CityConfig)
+    alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    escalation: EscalationPolicies = Field(default_factory=default_policies)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the environment wins over the file, as DESIGN.md §6 promises
+        return (env_settings, init_settings)
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (if any), apply environment overrides, validate once."""
+    data: dict[str, Any] = {}
+    file = path if path is not None else DEFAULT_CONFIG
+    if path is not None or file.exists():
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ValueError(f"{file}: the top level must be a mapping")
+        data = loaded
+    data.update(overrides)
+    return Settings(**data)
