@@ -1,0 +1,186 @@
+"""The alarm lifecycle: what a terminal event does to a resident's alarms, and what an
+operator may do to one. Pure: the caller supplies the open alarms and the time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from devices.events import EventType
+from dispatcher.rules.policy import AlarmKind
+
+
+class Status(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Outcome(StrEnum):
+    HELP_GIVEN = "help_given"
+    FALSE_ALARM = "false_alarm"
+    AMBULANCE_CALLED = "ambulance_called"
+    RESIDENT_NOT_HOME = "resident_not_home"
+    OTHER = "other"
+    # set by the system, not offered to operators
+    RESIDENT_CHECKED_IN = "resident_checked_in"
+    DEVICE_RECOVERED = "device_recovered"
+
+
+OPERATOR_OUTCOMES = (
+    Outcome.HELP_GIVEN,
+    Outcome.FALSE_ALARM,
+    Outcome.AMBULANCE_CALLED,
+    Outcome.RESIDENT_NOT_HOME,
+    Outcome.OTHER,
+)
+
+# event type -> (kind, priority; 1 is the most urgent) of the alarm it opens
+_OPENS: dict[EventType, tuple[AlarmKind, int]] = {
+    EventType.SOS: (AlarmKind.EMERGENCY, 1),
+    EventType.FALL: (AlarmKind.EMERGENCY, 1),
+    EventType.TAMPER: (AlarmKind.DEVICE, 2),
+    EventType.SERVICE: (AlarmKind.SERVICE, 3),
+    EventType.POWER_LOST: (AlarmKind.DEVICE, 3),
+    EventType.LOW_BATTERY: (AlarmKind.DEVICE, 4),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlarmView:
+    """What the rules need to know of an alarm that is not resolved yet."""
+
+    id: int
+    kind: AlarmKind
+    type: str
+    status: Status
+    cancel_requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    kind: AlarmKind
+    type: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class Attach:
+    """A repeat of what an open alarm is already about: logged on it, no new alarm."""
+
+    alarm_id: int
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkCancel:
+    alarm_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClearCancel:
+    """The resident pressed again after cancelling: the emergency is real after all."""
+
+    alarm_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    alarm_id: int
+    outcome: Outcome
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogOnly:
+    reason: str
+
+
+Effect = Open | Attach | MarkCancel | ClearCancel | Resolve | LogOnly
+
+
+def effect_of_event(
+    event_type: EventType,
+    open_alarms: list[OpenAlarmView],
+    *,
+    cancel_closes_emergency: bool,
+) -> Effect:
+    """What one accepted terminal event does. `open_alarms`: the terminal's unresolved
+    alarms, newest first."""
+    if event_type in _OPENS:
+        kind, priority = _OPENS[event_type]
+        same = _first(open_alarms, kind, event_type if kind is AlarmKind.DEVICE else None)
+        if same is None:
+            return Open(kind, event_type.value, priority)
+        if same.cancel_requested and kind is AlarmKind.EMERGENCY:
+            return ClearCancel(same.id)
+        return Attach(same.id, f"repeated {event_type.value}")
+    if event_type is EventType.CANCEL:
+        emergency = _first(open_alarms, AlarmKind.EMERGENCY)
+        if emergency is None:
+            return LogOnly("cancel with no open emergency")
+        if cancel_closes_emergency:
+            return Resolve(emergency.id, Outcome.FALSE_ALARM, "resident")
+        return MarkCancel(emergency.id)
+    if event_type is EventType.CHECKIN:
+        missed = _first(open_alarms, AlarmKind.CHECKIN)
+        if missed is None:
+            return LogOnly("check-in")
+        return Resolve(missed.id, Outcome.RESIDENT_CHECKED_IN, "resident")
+    if event_type is EventType.POWER_RESTORED:
+        lost = _first(open_alarms, AlarmKind.DEVICE, EventType.POWER_LOST)
+        if lost is None:
+            return LogOnly("power restored")
+        return Resolve(lost.id, Outcome.DEVICE_RECOVERED, "terminal")
+    return LogOnly(f"{event_type.value} logged")
+
+
+def _first(
+    alarms: list[OpenAlarmView], kind: AlarmKind, type_: EventType | None = None
+) -> OpenAlarmView | None:
+    for alarm in alarms:
+        if alarm.kind is kind and (type_ is None or alarm.type == type_.value):
+            return alarm
+    return None
+
+
+class TransitionError(Exception):
+    """An operator action that the alarm's state does not allow; `code` maps to HTTP."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class AckChange:
+    acknowledged_at: datetime
+    acknowledged_by: str
+    changed: bool  # False: the same person took it again; nothing to log or send
+
+
+def acknowledge(
+    status: Status, acknowledged_by: str | None, *, by: str, now: datetime
+) -> AckChange:
+    if status is Status.RESOLVED:
+        raise TransitionError(409, "alarm is already resolved")
+    if status is Status.ACKNOWLEDGED:
+        if acknowledged_by == by:
+            return AckChange(now, by, changed=False)
+        raise TransitionError(409, f"alarm already taken by {acknowledged_by}")
+    return AckChange(now, by, changed=True)
+
+
+def check_resolve(status: Status, outcome: str) -> Outcome:
+    if status is Status.RESOLVED:
+        raise TransitionError(409, "alarm is already resolved")
+    try:
+        chosen = Outcome(outcome)
+    except ValueError:
+        allowed = ", ".join(o.value for o in OPERATOR_OUTCOMES)
+        raise TransitionError(422, f"unknown outcome {outcome!r}; one of: {allowed}") from None
+    if chosen not in OPERATOR_OUTCOMES:
+        raise TransitionError(422, f"outcome {outcome!r} is set by the system only")
+    return chosen
