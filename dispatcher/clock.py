@@ -16,6 +16,10 @@ class Clock(Protocol):
         """Wait; a manual clock returns as soon as it is advanced past the deadline."""
         ...
 
+    async def sleep_until(self, when: datetime) -> None:
+        """Wait until `when`; at once if it has passed (even while we were busy)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -23,6 +27,9 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    async def sleep_until(self, when: datetime) -> None:
+        await asyncio.sleep(max((when - self.now()).total_seconds(), 0.0))
 
 
 class ManualClock:
@@ -50,6 +57,22 @@ class ManualClock:
         return self.advance((when - self._now).total_seconds())
 
     async def sleep(self, seconds: float) -> None:
-        deadline = self._now + timedelta(seconds=seconds)
-        while self._now < deadline:
+        await self.sleep_until(self._now + timedelta(seconds=seconds))
+
+    async def sleep_until(self, when: datetime) -> None:
+        while self._now < when:
             await self._moved.wait()
+
+
+async def sleep_or_wake(clock: Clock, wake: asyncio.Event, until: datetime) -> None:
+    """Sleep on the clock until `until`, returning early when `wake` is set: how loops
+    wait for due work without missing new work. An absolute deadline, so time that
+    passed while the loop was busy is never slept again."""
+    sleeper = asyncio.ensure_future(clock.sleep_until(until))
+    waker = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sleeper, waker):
+            task.cancel()
+        await asyncio.gather(sleeper, waker, return_exceptions=True)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -88,14 +88,49 @@ class TwilioConfig(_Section):
     account_sid: str = ""
     auth_token: str = ""
     from_number: str = ""
+    # Twilio's Mandarin voice; its language code is cmn-CN (zh-CN fails the <Say>)
     voice: str = "Polly.Zhiyu"
     voice_language: str = "cmn-CN"
+    voice_en: str = "Polly.Joanna"
+    voice_language_en: str = "en-US"
+    timeout_s: float = 10.0
+    # answering machines do not count as someone taking the alarm
+    machine_detection: bool = True
+
+
+class ThrottleConfig(_Section):
+    # SMS and calls together per phone per window, the summary of held ones included
+    limit: int = Field(default=5, ge=2)
+    window_s: int = Field(default=300, gt=0)
+    # how long held messages gather before their summary goes
+    gather_s: int = Field(default=30, ge=0)
 
 
 class NotificationsConfig(_Section):
     provider: Literal["log", "twilio"] = "log"
     public_url: str = ""
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
+    throttle: ThrottleConfig = Field(default_factory=ThrottleConfig)
+    sms_max_segments: int = Field(default=2, ge=1, le=10)
+    max_attempts: int = Field(default=8, ge=1)
+
+    @model_validator(mode="after")
+    def _twilio_complete(self) -> NotificationsConfig:
+        if self.provider == "twilio":
+            t = self.twilio
+            missing = [
+                name
+                for name, value in (
+                    ("twilio.account_sid", t.account_sid),
+                    ("twilio.auth_token", t.auth_token),
+                    ("twilio.from_number", t.from_number),
+                    ("public_url", self.public_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"provider twilio needs notifications.{', '.join(missing)}")
+        return self
 
 
 class CityConfig(_Section):

@@ -60,12 +60,14 @@ def _step(notify: list[str], channels: list[str], wait_s: int) -> Step:
 
 
 class EscalationPolicies(BaseModel):
+    """One policy per alarm kind; a kind the config leaves out keeps its default."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    emergency: Policy
-    service: Policy
-    device: Policy
-    checkin: Policy
+    emergency: Policy = Field(default_factory=lambda: _DEFAULTS["emergency"])
+    service: Policy = Field(default_factory=lambda: _DEFAULTS["service"])
+    device: Policy = Field(default_factory=lambda: _DEFAULTS["device"])
+    checkin: Policy = Field(default_factory=lambda: _DEFAULTS["checkin"])
 
     def for_kind(self, kind: AlarmKind | str) -> Policy:
         policy: Policy = getattr(self, AlarmKind(kind).value)
@@ -74,36 +76,39 @@ class EscalationPolicies(BaseModel):
 
 def default_policies() -> EscalationPolicies:
     """Defaults for a city that configured nothing: the same as the shipped config.yaml."""
-    return EscalationPolicies(
-        emergency=Policy(
-            repeat=1,
-            steps=(
-                _step(["operators"], ["dashboard"], 60),
-                _step(["duty_workers"], ["sms", "voice"], 120),
-                _step(["contact:1"], ["voice", "sms"], 120),
-                _step(["contacts"], ["sms", "voice"], 300),
-            ),
+    return EscalationPolicies(**_DEFAULTS)
+
+
+_DEFAULTS: dict[str, Policy] = {
+    "emergency": Policy(
+        repeat=1,
+        steps=(
+            _step(["operators"], ["dashboard"], 60),
+            _step(["duty_workers"], ["sms", "voice"], 120),
+            _step(["contact:1"], ["voice", "sms"], 120),
+            _step(["contacts"], ["sms", "voice"], 300),
         ),
-        service=Policy(
-            repeat=0,
-            steps=(
-                _step(["operators"], ["dashboard"], 300),
-                _step(["duty_workers"], ["sms"], 900),
-            ),
+    ),
+    "service": Policy(
+        repeat=0,
+        steps=(
+            _step(["operators"], ["dashboard"], 300),
+            _step(["duty_workers"], ["sms"], 900),
         ),
-        device=Policy(
-            repeat=0,
-            steps=(
-                _step(["operators"], ["dashboard"], 1800),
-                _step(["duty_workers"], ["sms"], 3600),
-            ),
+    ),
+    "device": Policy(
+        repeat=0,
+        steps=(
+            _step(["operators"], ["dashboard"], 1800),
+            _step(["duty_workers"], ["sms"], 3600),
         ),
-        checkin=Policy(
-            repeat=0,
-            steps=(
-                _step(["operators"], ["dashboard"], 600),
-                _step(["duty_workers"], ["sms", "voice"], 900),
-                _step(["contact:1"], ["voice", "sms"], 900),
-            ),
+    ),
+    "checkin": Policy(
+        repeat=0,
+        steps=(
+            _step(["operators"], ["dashboard"], 600),
+            _step(["duty_workers"], ["sms", "voice"], 900),
+            _step(["contact:1"], ["voice", "sms"], 900),
         ),
-    )
+    ),
+}

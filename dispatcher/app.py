@@ -1,0 +1,195 @@
+"""The composition root: the one place that wires the parts together.
+
+`Service` is used by `dispatcher run` and by the tests, which give it their own
+settings and a clock they move by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from dispatcher.clock import Clock, SystemClock
+from dispatcher.config import Settings
+from dispatcher.engine.runner import Engine
+from dispatcher.ingest.broker import EmbeddedBroker
+from dispatcher.ingest.listener import Listener
+from dispatcher.ingest.liveness import LivenessBatcher
+from dispatcher.metrics import Metrics
+from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
+from dispatcher.notify.twilio import TwilioGateway
+from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
+from dispatcher.notify.worker import Notifier
+from dispatcher.rules.throttle import Throttle
+from dispatcher.store.db import create_engine, is_sqlite, migrate, session_factory
+from dispatcher.store.ingest import BatchResult
+from dispatcher.web.app import init_app
+from dispatcher.web.state import WebDeps
+
+log = logging.getLogger("dispatcher")
+
+
+class Service:
+    """Ingest, liveness, escalation engine, notifier and web in one process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        serve_http: bool = True,
+        run_migrations: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.engine = create_engine(settings.database.url, echo=settings.database.echo)
+        self.sessions = session_factory(self.engine)
+        self.liveness = LivenessBatcher(
+            self.sessions,
+            interval_s=settings.heartbeat.flush_interval_s,
+            logger=log.getChild("liveness"),
+        )
+        self.listener = Listener(
+            settings.mqtt,
+            settings.ingest,
+            sessions=self.sessions,
+            clock=self.clock,
+            liveness=self.liveness,
+            metrics=self.metrics,
+            cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
+            logger=log.getChild("ingest"),
+            on_batch=self._on_batch,
+        )
+        skip_locked = not is_sqlite(self.engine)
+        self.escalation = Engine(
+            settings,
+            sessions=self.sessions,
+            clock=self.clock,
+            metrics=self.metrics,
+            skip_locked=skip_locked,
+            logger=log.getChild("engine"),
+            on_queued=self._wake_notifier,
+        )
+        self.twilio: TwilioGateway | None = None
+        throttle = settings.notifications.throttle
+        self.notifier = Notifier(
+            self._channels(),
+            sessions=self.sessions,
+            clock=self.clock,
+            metrics=self.metrics,
+            skip_locked=skip_locked,
+            logger=log.getChild("notify"),
+            on_escalation_moved=self.escalation.wake,
+            throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
+            max_segments=settings.notifications.sms_max_segments,
+            max_attempts=settings.notifications.max_attempts,
+        )
+        self.web_app = init_app(
+            WebDeps(
+                settings=settings,
+                sessions=self.sessions,
+                clock=self.clock,
+                metrics=self.metrics,
+                broker_ok=lambda: self.listener.connected,
+                on_alarm_changed=self._on_alarm_changed,
+            )
+        )
+        self._serve_http = serve_http
+        self._run_migrations = run_migrations
+        self._stack = contextlib.AsyncExitStack()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.http_port: int | None = None
+
+    def _channels(self) -> Registry:
+        notify_log = log.getChild("notify")
+        channels: Registry = {
+            "dashboard": DashboardChannel(),
+            "terminal": TerminalChannel(self.listener.publish, self.settings.mqtt.topic_prefix),
+        }
+        notifications = self.settings.notifications
+        if notifications.provider == "twilio":
+            tw = notifications.twilio
+            self.twilio = TwilioGateway(
+                tw.api_base,
+                tw.account_sid,
+                tw.auth_token,
+                tw.from_number,
+                tw.timeout_s,
+                machine_detection="Enable" if tw.machine_detection else None,
+            )
+            channels["sms"] = SmsChannel(self.twilio, notifications.public_url)
+            channels["voice"] = VoiceChannel(self.twilio, notifications.public_url)
+        else:
+            channels["sms"] = LogChannel("sms", notify_log)
+            channels["voice"] = LogChannel("voice", notify_log)
+        return channels
+
+    def _on_batch(self, result: BatchResult) -> None:
+        if result.opened:
+            self.metrics.alarms_opened.labels("any").inc(len(result.opened))
+            self.escalation.wake()
+        if result.changed:
+            self.notifier.wake()
+
+    def _wake_notifier(self) -> None:
+        self.notifier.wake()
+
+    def _on_alarm_changed(self, _alarm_id: int) -> None:
+        self.escalation.wake()
+        self.notifier.wake()
+
+    async def __aenter__(self) -> Self:
+        try:
+            if self._run_migrations:
+                await migrate(self.engine)
+            if self.settings.mqtt.is_embedded:
+                await self._stack.enter_async_context(
+                    EmbeddedBroker(self.settings.mqtt.embedded, logger=log.getChild("broker"))
+                )
+            self._tasks.append(asyncio.create_task(self.liveness.run(), name="liveness-flush"))
+            await self._stack.enter_async_context(self.listener)
+            await self._stack.enter_async_context(self.escalation)
+            await self._stack.enter_async_context(self.notifier)
+            if self._serve_http:
+                await self._start_http()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def _start_http(self) -> None:
+        runner = web.AppRunner(self.web_app, access_log=None)
+        await runner.setup()
+        self._stack.push_async_callback(runner.cleanup)
+        http = self.settings.http
+        site = web.TCPSite(runner, http.host, http.port)
+        await site.start()
+        # the bound port, when port 0 asked the system for a free one
+        self.http_port = int(runner.addresses[0][1])
+        log.info("dashboard and API on http://%s:%s", http.host, self.http_port)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # web first (no new actions), then ingest drains, then the last liveness flush
+        await self._stack.aclose()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        try:
+            await self.liveness.flush()
+        except Exception:
+            log.exception("last liveness flush failed")
+        if self.twilio is not None:
+            await self.twilio.close()
+        await self.engine.dispose()

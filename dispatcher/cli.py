@@ -1,0 +1,146 @@
+"""`dispatcher run | migrate | load | user add` (DESIGN.md §6)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from dispatcher.app import Service
+from dispatcher.clock import SystemClock
+from dispatcher.config import Settings, load_settings
+from dispatcher.store import users
+from dispatcher.store.db import create_engine, migrate, session_factory
+
+log = logging.getLogger("dispatcher")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dispatcher", description=__doc__)
+    parser.add_argument(
+        "--config", type=Path, default=None, help="YAML config (default: ./config.yaml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate if needed, then serve everything")
+    run.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    sub.add_parser("migrate", help="apply the database migrations")
+    load = sub.add_parser("load", help="add or update the city data of a YAML file")
+    load.add_argument("file", type=Path)
+    user = sub.add_parser("user", help="dashboard users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create or update a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[r.value for r in users.Role])
+    add.add_argument("--password", help="without it: asked, or one line of standard input")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # amqtt logs every packet at INFO
+    logging.getLogger("amqtt").setLevel(logging.WARNING)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.config)
+    except (ValidationError, ValueError, OSError) as exc:
+        print(f"dispatcher: bad configuration: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        return asyncio.run(_run(settings))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "load":
+        return asyncio.run(_load(settings, args.file))
+    if args.command == "user":
+        password = args.password if args.password is not None else _read_password()
+        return asyncio.run(_user_add(settings, args.name, users.Role(args.role), password))
+    return 2
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            print("dispatcher: the passwords differ", file=sys.stderr)
+            raise SystemExit(2)
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def _run(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with Service(settings):
+        log.info("running; Ctrl-C to stop")
+        await stop.wait()
+        log.info("stopping")
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    engine = create_engine(settings.database.url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+    print("database is at the latest revision")
+    return 0
+
+
+async def _load(settings: Settings, file: Path) -> int:
+    from dispatcher.store.city import CityDataError, load_file  # noqa: PLC0415
+
+    engine = create_engine(settings.database.url)
+    try:
+        await migrate(engine)
+        report = await load_file(file, session_factory(engine))
+    except CityDataError as exc:
+        print(f"dispatcher: {file}: nothing was written; fix these rows:", file=sys.stderr)
+        for error in exc.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"dispatcher: cannot read {file}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(report)
+    return 0
+
+
+async def _user_add(settings: Settings, name: str, role: users.Role, password: str) -> int:
+    engine = create_engine(settings.database.url)
+    try:
+        await migrate(engine)
+        async with session_factory(engine).begin() as session:
+            created = await users.add_or_update_user(
+                session=session,
+                username=name,
+                role=role,
+                password=password,
+                now=SystemClock().now(),
+            )
+    except ValueError as exc:
+        print(f"dispatcher: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"user {name} {'created' if created else 'updated'} with role {role.value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

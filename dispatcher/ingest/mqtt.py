@@ -1,0 +1,55 @@
+"""How the dispatcher connects: MQTT 5 with a persistent session on a real broker,
+MQTT 3.1.1 on the embedded one (amqtt speaks nothing newer)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from devices import protocol_v1
+from dispatcher.config import MqttConfig
+
+
+def broker_address(mqtt: MqttConfig) -> tuple[str, int]:
+    if mqtt.is_embedded:
+        return mqtt.embedded.host, mqtt.embedded.port
+    parts = urlsplit(mqtt.url)
+    if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
+        raise ValueError(f"mqtt.url must look like mqtt://host:port, not {mqtt.url!r}")
+    return parts.hostname, parts.port or 1883
+
+
+def connect_args(mqtt: MqttConfig) -> dict[str, Any]:
+    host, port = broker_address(mqtt)
+    args: dict[str, Any] = {
+        "hostname": host,
+        "port": port,
+        "identifier": mqtt.client_id,
+        # amqtt keeps no offline queue for anonymous sessions: always name ourselves
+        "username": mqtt.username,
+        "password": mqtt.password,
+        "keepalive": mqtt.keepalive_s,
+    }
+    if mqtt.is_embedded:
+        args["protocol"] = aiomqtt.ProtocolVersion.V311
+        args["clean_session"] = False
+    else:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        # without an expiry an MQTT 5 session ends at disconnect (STACK-NOTES)
+        props.SessionExpiryInterval = mqtt.session_expiry_s
+        args["protocol"] = aiomqtt.ProtocolVersion.V5
+        args["clean_start"] = False
+        args["properties"] = props
+    return args
+
+
+def subscription_filters(mqtt: MqttConfig) -> list[str]:
+    filters = protocol_v1.subscription_filters(mqtt.topic_prefix)
+    if mqtt.shared_group and not mqtt.is_embedded:
+        # several dispatchers split the terminals' messages between them
+        return [f"$share/{mqtt.shared_group}/{f}" for f in filters]
+    return filters

@@ -1,0 +1,263 @@
+"""Writing what terminals send: one transaction per batch, then the acks.
+
+Each distinct (device_id, event_id) is logged once; its effect on the resident's alarms
+is decided by `dispatcher.rules.alarms` and written in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from devices.events import AckResult, Rejection, TerminalEvent
+from dispatcher.rules import alarms as rules
+from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.models import Alarm, EventLog, Terminal
+
+# a payload over the protocol's limit is kept only in part: enough to diagnose it
+RAW_KEEP_BYTES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    device_id: str
+    event_id: str
+    result: AckResult
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class BatchResult:
+    replies: list[Reply] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)  # alarm ids, for the engine and live view
+    changed: list[int] = field(default_factory=list)
+
+
+def raw_text(raw: bytes) -> str:
+    kept = raw[:RAW_KEEP_BYTES]
+    text = kept.decode("utf-8", errors="backslashreplace")
+    if len(raw) > RAW_KEEP_BYTES:
+        text += f"\n... [{len(raw)} bytes in all, first {RAW_KEEP_BYTES} kept]"
+    return text
+
+
+def _rejection_row(rej: Rejection, now: datetime, reason: str | None = None) -> EventLog:
+    return EventLog(
+        at=now,
+        kind="rejected",
+        device_id=rej.device_id,
+        event_id=rej.event_id,
+        actor="terminal",
+        data={"topic": rej.topic, "reason": reason or rej.reason, "size": len(rej.raw)},
+        raw=raw_text(rej.raw),
+    )
+
+
+def event_data(event: TerminalEvent) -> dict[str, Any]:
+    data: dict[str, Any] = {"ts": event.ts.isoformat()}
+    if event.battery is not None:
+        data["battery"] = event.battery
+    if event.rssi is not None:
+        data["rssi"] = event.rssi
+    if event.loc is not None:
+        data["loc"] = {"lat": event.loc.lat, "lon": event.loc.lon}
+    return data
+
+
+async def record_batch(
+    session: AsyncSession,
+    items: Sequence[TerminalEvent | Rejection],
+    *,
+    now: datetime,
+    cancel_closes_emergency: bool,
+) -> BatchResult:
+    """Log and apply a batch of decoded terminal messages; the caller commits, then acks."""
+    result = BatchResult()
+    events = [i for i in items if isinstance(i, TerminalEvent)]
+    for item in items:
+        if isinstance(item, Rejection):
+            session.add(_rejection_row(item, now))
+            if item.device_id and item.event_id:
+                result.replies.append(
+                    Reply(item.device_id, item.event_id, AckResult.REJECTED, item.reason)
+                )
+    if not events:
+        return result
+
+    device_ids = {e.device_id for e in events}
+    residents = dict(
+        (
+            await session.execute(
+                select(Terminal.device_id, Terminal.resident_id).where(
+                    Terminal.device_id.in_(device_ids)
+                )
+            )
+        ).all()
+    )
+    seen: set[tuple[str | None, str | None]] = {
+        (device_id, event_id)
+        for device_id, event_id in await session.execute(
+            select(EventLog.device_id, EventLog.event_id).where(
+                EventLog.kind == "device_event",
+                tuple_(EventLog.device_id, EventLog.event_id).in_(
+                    [(e.device_id, e.event_id) for e in events]
+                ),
+            )
+        )
+    }
+    open_by_device = await _open_alarms(session, device_ids & residents.keys())
+
+    for event in events:
+        key = (event.device_id, event.event_id)
+        if event.device_id not in residents:
+            reason = f"unknown terminal {event.device_id}"
+            session.add(
+                EventLog(
+                    at=now,
+                    kind="rejected",
+                    device_id=event.device_id,
+                    event_id=event.event_id,
+                    type=event.type.value,
+                    actor="terminal",
+                    data={"reason": reason, **event_data(event)},
+                )
+            )
+            result.replies.append(Reply(*key, AckResult.REJECTED, reason))
+            continue
+        if key in seen:
+            result.replies.append(Reply(*key, AckResult.DUPLICATE))
+            continue
+        seen.add(key)
+        alarm_id, actions = await _apply(
+            session,
+            event,
+            residents[event.device_id],
+            open_by_device.setdefault(event.device_id, []),
+            now=now,
+            cancel_closes_emergency=cancel_closes_emergency,
+            result=result,
+        )
+        session.add(
+            EventLog(
+                at=now,
+                kind="device_event",
+                device_id=event.device_id,
+                event_id=event.event_id,
+                alarm_id=alarm_id,
+                type=event.type.value,
+                actor="terminal",
+                data=event_data(event),
+            )
+        )
+        # after the event itself, so the timeline reads in the order things happened
+        session.add_all(actions)
+        result.replies.append(Reply(*key, AckResult.ACCEPTED))
+    return result
+
+
+async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str, list[Alarm]]:
+    if not device_ids:
+        return {}
+    rows = await session.scalars(
+        select(Alarm)
+        .where(Alarm.device_id.in_(device_ids), Alarm.status != rules.Status.RESOLVED.value)
+        .order_by(Alarm.id.desc())
+    )
+    found: dict[str, list[Alarm]] = {}
+    for alarm in rows:
+        found.setdefault(alarm.device_id or "", []).append(alarm)
+    return found
+
+
+def _view(alarm: Alarm) -> rules.OpenAlarmView:
+    return rules.OpenAlarmView(
+        id=alarm.id,
+        kind=AlarmKind(alarm.kind),
+        type=alarm.type,
+        status=rules.Status(alarm.status),
+        cancel_requested=alarm.cancel_requested_at is not None,
+    )
+
+
+async def _apply(
+    session: AsyncSession,
+    event: TerminalEvent,
+    resident_id: str | None,
+    open_alarms: list[Alarm],
+    *,
+    now: datetime,
+    cancel_closes_emergency: bool,
+    result: BatchResult,
+) -> tuple[int | None, list[EventLog]]:
+    """Apply the rules' effect; `open_alarms` (newest first) is kept current for the batch.
+    Returns the alarm concerned and the log rows of what was done to it."""
+    effect = rules.effect_of_event(
+        event.type,
+        [_view(a) for a in open_alarms],
+        cancel_closes_emergency=cancel_closes_emergency,
+    )
+    by_id = {a.id: a for a in open_alarms}
+    actions: list[EventLog] = []
+
+    def log(kind: str, alarm_id: int, data: dict[str, Any]) -> None:
+        actions.append(
+            EventLog(
+                at=now,
+                kind=kind,
+                device_id=event.device_id,
+                alarm_id=alarm_id,
+                type=event.type.value,
+                actor="terminal",
+                data=data,
+            )
+        )
+
+    match effect:
+        case rules.Open(kind=kind, type=type_, priority=priority):
+            alarm = Alarm(
+                device_id=event.device_id,
+                resident_id=resident_id,
+                kind=kind.value,
+                type=type_,
+                status=rules.Status.OPEN.value,
+                priority=priority,
+                created_at=now,
+                escalation_started=False,
+                step=0,
+                round=0,
+                # due at once: the engine fires the first step of the policy
+                next_step_at=now,
+                escalation_exhausted=False,
+            )
+            session.add(alarm)
+            await session.flush()
+            open_alarms.insert(0, alarm)
+            result.opened.append(alarm.id)
+            log("alarm_opened", alarm.id, {"kind": kind.value, "priority": priority})
+            return alarm.id, actions
+        case rules.Attach(alarm_id=alarm_id, note=note):
+            log("alarm_updated", alarm_id, {"note": note})
+        case rules.MarkCancel(alarm_id=alarm_id):
+            by_id[alarm_id].cancel_requested_at = now
+            log("cancel_requested", alarm_id, {"note": "resident pressed cancel"})
+        case rules.ClearCancel(alarm_id=alarm_id):
+            by_id[alarm_id].cancel_requested_at = None
+            log("cancel_withdrawn", alarm_id, {"note": "resident pressed again after cancel"})
+        case rules.Resolve(alarm_id=alarm_id, outcome=outcome, by=by):
+            alarm = by_id[alarm_id]
+            alarm.status = rules.Status.RESOLVED.value
+            alarm.resolved_at = now
+            alarm.resolved_by = by
+            alarm.outcome = outcome.value
+            alarm.next_step_at = None
+            open_alarms.remove(alarm)
+            log("resolved", alarm_id, {"outcome": outcome.value, "by": by})
+        case rules.LogOnly():
+            return None, actions
+    result.changed.append(effect.alarm_id)
+    return effect.alarm_id, actions

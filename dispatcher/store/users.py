@@ -1,0 +1,104 @@
+"""Dashboard users and their API tokens. Passwords are argon2id hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatcher.store.models import ApiToken, User
+
+_HASHER = PasswordHasher()
+# verified against when the user does not exist, so timing does not reveal usernames
+_DUMMY_HASH = _HASHER.hash("not a real password")
+
+
+class Role(StrEnum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    def at_least(self, other: Role) -> bool:
+        order = [Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN]
+        return order.index(self) >= order.index(other)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    username: str
+    role: Role
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def add_or_update_user(
+    *, session: AsyncSession, username: str, role: Role, password: str, now: datetime
+) -> bool:
+    """Create the user, or set the role and password of an existing one. True if created."""
+    if not username or len(username) > 64:
+        raise ValueError("username must be 1 to 64 characters")
+    if len(password) < 8:
+        raise ValueError("password must be at least 8 characters")
+    user = await session.scalar(select(User).where(User.username == username))
+    hashed = _HASHER.hash(password)
+    if user is None:
+        session.add(User(username=username, role=role.value, password_hash=hashed, created_at=now))
+        return True
+    user.role = role.value
+    user.password_hash = hashed
+    # a changed password ends every session of the old one
+    await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    return False
+
+
+async def login(
+    *, session: AsyncSession, username: str, password: str, now: datetime, ttl_s: int
+) -> str | None:
+    """A new bearer token for good credentials, else None."""
+    user = await session.scalar(select(User).where(User.username == username))
+    try:
+        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_s),
+        )
+    )
+    return token
+
+
+async def principal_for_token(
+    *, session: AsyncSession, token: str, now: datetime
+) -> Principal | None:
+    row = (
+        await session.execute(
+            select(User.id, User.username, User.role)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > now)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(user_id=row.id, username=row.username, role=Role(row.role))
+
+
+async def revoke_token(*, session: AsyncSession, token: str) -> None:
+    """Logging out: the token (bearer or dashboard session) stops working at once."""
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))

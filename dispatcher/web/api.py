@@ -1,0 +1,144 @@
+"""The REST API of DESIGN.md §5: alarms and terminals."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from dispatcher.rules import alarms as rules
+from dispatcher.rules.liveness import is_online
+from dispatcher.store import actions
+from dispatcher.store import alarms as store
+from dispatcher.store.models import Terminal
+from dispatcher.web.auth import principal, read_json
+from dispatcher.web.errors import json_error
+from dispatcher.web.state import DEPS
+
+_MAX_LIMIT = 1000
+
+
+async def list_alarms(request: web.Request) -> web.Response:
+    raw_status = request.query.get("status")
+    try:
+        status = rules.Status(raw_status) if raw_status else None
+    except ValueError:
+        allowed = ", ".join(s.value for s in rules.Status)
+        return json_error(400, f"unknown status {raw_status!r}; one of: {allowed}")
+    try:
+        limit = min(int(request.query.get("limit", "200")), _MAX_LIMIT)
+    except ValueError:
+        return json_error(400, "limit must be a whole number")
+    async with request.app[DEPS].sessions() as session:
+        found = await store.list_alarms(session=session, status=status, limit=max(limit, 1))
+    return web.json_response([store.alarm_json(a) for a in found])
+
+
+def _alarm_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["alarm_id"])
+    except ValueError:
+        raise web.HTTPNotFound(
+            text='{"error": "no such alarm"}', content_type="application/json"
+        ) from None
+
+
+async def get_alarm(request: web.Request) -> web.Response:
+    alarm_id = _alarm_id(request)
+    async with request.app[DEPS].sessions() as session:
+        alarm = await store.get_alarm(session=session, alarm_id=alarm_id)
+        if alarm is None:
+            return json_error(404, f"no alarm {alarm_id}")
+        rows = await store.timeline(session=session, alarm_id=alarm_id)
+    body = store.alarm_json(alarm)
+    body["timeline"] = [store.log_json(r) for r in rows]
+    return web.json_response(body)
+
+
+async def get_terminal(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    device_id = request.match_info["device_id"]
+    async with deps.sessions() as session:
+        terminal = await session.scalar(select(Terminal).where(Terminal.device_id == device_id))
+    if terminal is None:
+        return json_error(404, f"no terminal {device_id}")
+    hb = deps.settings.heartbeat
+    return web.json_response(
+        {
+            "device_id": terminal.device_id,
+            "resident_id": terminal.resident_id,
+            "online": is_online(
+                connected=terminal.connected,
+                last_seen=terminal.last_seen,
+                now=deps.clock.now(),
+                interval_s=hb.interval_s,
+                offline_after_missed=hb.offline_after_missed,
+            ),
+            "last_seen": terminal.last_seen.isoformat() if terminal.last_seen else None,
+            "battery": terminal.battery,
+            "rssi": terminal.rssi,
+            "power": terminal.power,
+            "fw": terminal.fw,
+        }
+    )
+
+
+async def ack_alarm(request: web.Request) -> web.Response:
+    alarm_id = _alarm_id(request)
+    deps = request.app[DEPS]
+    who = principal(request).username
+    try:
+        async with deps.sessions.begin() as session:
+            alarm = await actions.acknowledge(
+                session=session, alarm_id=alarm_id, by=who, now=deps.clock.now()
+            )
+            body = store.alarm_json(alarm)
+    except rules.TransitionError as exc:
+        return json_error(exc.code, exc.message)
+    deps.changed(alarm_id)
+    return web.json_response(body)
+
+
+async def resolve_alarm(request: web.Request) -> web.Response:
+    alarm_id = _alarm_id(request)
+    deps = request.app[DEPS]
+    payload = await read_json(request)
+    outcome, note = payload.get("outcome"), payload.get("note")
+    if not isinstance(outcome, str) or (note is not None and not isinstance(note, str)):
+        return json_error(400, "outcome is a required string; note an optional string")
+    try:
+        async with deps.sessions.begin() as session:
+            alarm = await actions.resolve(
+                session=session,
+                alarm_id=alarm_id,
+                by=principal(request).username,
+                outcome=outcome,
+                note=note,
+                now=deps.clock.now(),
+            )
+            body = store.alarm_json(alarm)
+    except rules.TransitionError as exc:
+        return json_error(exc.code, exc.message)
+    deps.changed(alarm_id)
+    return web.json_response(body)
+
+
+async def note_alarm(request: web.Request) -> web.Response:
+    alarm_id = _alarm_id(request)
+    deps = request.app[DEPS]
+    note = (await read_json(request)).get("note")
+    if not isinstance(note, str) or not note.strip():
+        return json_error(400, "note must be a non-empty string")
+    try:
+        async with deps.sessions.begin() as session:
+            alarm = await actions.add_note(
+                session=session,
+                alarm_id=alarm_id,
+                by=principal(request).username,
+                note=note.strip()[:2000],
+                now=deps.clock.now(),
+            )
+            body = store.alarm_json(alarm)
+    except rules.TransitionError as exc:
+        return json_error(exc.code, exc.message)
+    deps.changed(alarm_id)
+    return web.json_response(body)

@@ -1,0 +1,31 @@
+"""`/healthz` for load balancers and `/metrics` for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from dispatcher.web.state import DEPS
+
+
+async def healthz(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    problems: dict[str, str] = {}
+    try:
+        async with asyncio.timeout(2), deps.sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        problems["database"] = f"unreachable: {type(exc).__name__}"
+    if not deps.broker_ok():
+        problems["broker"] = "not connected"
+    if problems:
+        return web.json_response({"status": "unavailable", **problems}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[DEPS].metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,32 @@
+"""What the web layer is given by the composition root: typed app keys, no globals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatcher.clock import Clock
+from dispatcher.config import Settings
+from dispatcher.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class WebDeps:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    metrics: Metrics
+    # True when the broker connection is up; supplied by whoever owns the listener
+    broker_ok: Callable[[], bool]
+    # told after a committed change to an alarm: wakes the notifier (terminal commands)
+    on_alarm_changed: Callable[[int], None] | None = None
+
+    def changed(self, alarm_id: int) -> None:
+        if self.on_alarm_changed is not None:
+            self.on_alarm_changed(alarm_id)
+
+
+DEPS = web.AppKey("deps", WebDeps)

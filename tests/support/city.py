@@ -1,0 +1,84 @@
+"""A small city written straight through the models, for tests of other parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatcher.store.models import Community, Contact, Resident, Terminal, Worker
+
+DAY = {"days": "mon-sun", "start": "08:00", "end": "20:00"}
+NIGHT = {"days": "mon-sun", "start": "20:00", "end": "08:00"}
+
+
+@dataclass(frozen=True)
+class SmallCity:
+    terminals: list[str]
+    residents: list[str]
+
+
+async def seed_city(
+    sessions: async_sessionmaker[AsyncSession], *, residents: int = 3, night_worker: bool = True
+) -> SmallCity:
+    async with sessions.begin() as session:
+        session.add(
+            Community(id="kangqiao", name="康桥社区", street="纬北路街道", district="天桥区")
+        )
+        session.add(
+            Worker(
+                id="w-day",
+                community_id="kangqiao",
+                name="张丽",
+                phone="+8613800000001",
+                shifts=[DAY],
+            )
+        )
+        if night_worker:
+            session.add(
+                Worker(
+                    id="w-night",
+                    community_id="kangqiao",
+                    name="刘军",
+                    phone="+8613800000002",
+                    shifts=[NIGHT],
+                )
+            )
+        await session.flush()
+        city = SmallCity(terminals=[], residents=[])
+        for i in range(1, residents + 1):
+            rid, tid = f"r-{i:04d}", f"T-{i:04d}"
+            session.add(
+                Resident(
+                    id=rid,
+                    community_id="kangqiao",
+                    name=f"居民{i}",
+                    birth_year=1940,
+                    address=f"天桥区纬北路{i}号",
+                    language="zh-CN",
+                    medical="高血压",
+                )
+            )
+            await session.flush()
+            session.add_all(
+                [
+                    Contact(
+                        resident_id=rid,
+                        name="李娜",
+                        relation="女儿",
+                        phone=f"+86139{i:04d}0001",
+                        priority=1,
+                    ),
+                    Contact(
+                        resident_id=rid,
+                        name="赵强",
+                        relation="邻居",
+                        phone=f"+86139{i:04d}0002",
+                        priority=2,
+                    ),
+                    Terminal(device_id=tid, resident_id=rid, connected=False),
+                ]
+            )
+            city.terminals.append(tid)
+            city.residents.append(rid)
+    return city
