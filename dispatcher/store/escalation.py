@@ -1,0 +1,216 @@
+"""The engine's reads and writes: due alarms, the people of one alarm, and the decision
+written back in the same transaction as its outbox rows."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import false, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatcher.rules import escalation as esc
+from dispatcher.rules.policy import EscalationPolicies
+from dispatcher.rules.roster import Shift, parse_shift
+from dispatcher.store import outbox
+from dispatcher.store.models import Alarm, Contact, EventLog, Provider, Resident, User, Worker
+
+log = logging.getLogger("dispatcher.engine")
+
+
+@dataclass(slots=True)
+class PassResult:
+    fired: int = 0  # alarms whose escalation moved
+    queued: int = 0  # outbox rows written
+    lags: list[float] = field(default_factory=list)  # seconds between due and fired
+
+
+def _shifts(worker: Worker) -> tuple[Shift, ...]:
+    parsed: list[Shift] = []
+    for raw in worker.shifts or []:
+        try:
+            parsed.append(parse_shift(raw["days"], raw["start"], raw["end"]))
+        except (KeyError, ValueError):
+            # `dispatcher load` validates shifts; a bad one here must not stop escalation
+            log.warning("worker %s has an unreadable shift %r; ignored", worker.id, raw)
+    return tuple(parsed)
+
+
+async def load_directory(*, session: AsyncSession, alarm: Alarm) -> esc.Directory:
+    supervisors = tuple(
+        esc.Recipient(f"supervisor:{u.username}", u.display_name or u.username, u.phone)
+        for u in await session.scalars(
+            select(User).where(User.role.in_(["supervisor", "admin"])).order_by(User.username)
+        )
+    )
+    resident = (
+        await session.get(Resident, alarm.resident_id) if alarm.resident_id is not None else None
+    )
+    if resident is None:
+        return esc.Directory(supervisors=supervisors)
+    workers = await session.scalars(
+        select(Worker).where(Worker.community_id == resident.community_id).order_by(Worker.id)
+    )
+    contacts = await session.scalars(
+        select(Contact).where(Contact.resident_id == resident.id).order_by(Contact.priority)
+    )
+    providers = await session.scalars(
+        select(Provider).where(Provider.community_id == resident.community_id)
+    )
+    return esc.Directory(
+        workers=tuple(
+            esc.RosterWorker(esc.Recipient(f"worker:{w.id}", w.name, w.phone), _shifts(w))
+            for w in workers
+        ),
+        contacts=tuple(
+            esc.RosterContact(
+                esc.Recipient(f"contact:{c.id}", c.name, c.phone, c.language or resident.language),
+                c.priority,
+            )
+            for c in contacts
+        ),
+        providers=tuple(
+            esc.RosterProvider(esc.Recipient(f"provider:{p.id}", p.name, p.phone), p.category)
+            for p in providers
+        ),
+        supervisors=supervisors,
+    )
+
+
+def _log_rows(alarm: Alarm, decision: esc.Decision, now: datetime) -> list[EventLog]:
+    return [
+        EventLog(
+            at=now,
+            kind=entry.action,
+            alarm_id=alarm.id,
+            device_id=alarm.device_id,
+            actor="engine",
+            data={"step": entry.step, "round": entry.round, "detail": entry.detail},
+        )
+        for entry in decision.log
+    ]
+
+
+async def run_due(
+    *,
+    session: AsyncSession,
+    policies: EscalationPolicies,
+    tz: ZoneInfo,
+    now: datetime,
+    limit: int,
+    skip_locked: bool,
+) -> PassResult:
+    """One pass over the alarms whose next step is due. Idempotent: run it twice, or on
+    two processes at once, and each step fires once."""
+    query = (
+        select(Alarm)
+        .where(
+            Alarm.status == "open",
+            Alarm.next_step_at <= now,
+            Alarm.escalation_exhausted == false(),
+        )
+        .order_by(Alarm.next_step_at, Alarm.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        # several engines share the due alarms; each row goes to one of them
+        query = query.with_for_update(skip_locked=True)
+    result = PassResult()
+    for alarm in await session.scalars(query):
+        directory = await load_directory(session=session, alarm=alarm)
+        policy = policies.for_kind(alarm.kind)
+        due = alarm.next_step_at or now
+        if not alarm.escalation_started:
+            decision = esc.start(policy, directory, now, tz)
+            alarm.escalation_started = True
+        else:
+            state = esc.EscalationState(
+                alarm.step, alarm.round, alarm.next_step_at, alarm.escalation_exhausted
+            )
+            decision = esc.advance(state, policy, directory, now, tz)
+        alarm.step = decision.state.step
+        alarm.round = decision.state.round
+        alarm.next_step_at = decision.state.next_step_at
+        alarm.escalation_exhausted = decision.state.exhausted
+        purpose = "exhausted" if decision.state.exhausted else "step"
+        rows = [
+            outbox.notification_row(
+                n,
+                alarm_id=alarm.id,
+                purpose="step" if n.step >= 0 else purpose,
+                now=now,
+            )
+            for n in decision.notifications
+        ]
+        result.queued += await outbox.queue(session, rows)
+        session.add_all(_log_rows(alarm, decision, now))
+        result.fired += 1
+        result.lags.append((now - due).total_seconds())
+    return result
+
+
+async def run_ack_overdue(
+    *, session: AsyncSession, now: datetime, timeout_s: int, limit: int, skip_locked: bool
+) -> int:
+    """Alert the supervisors of alarms taken but not resolved in time, once each."""
+    query = (
+        select(Alarm)
+        .where(
+            Alarm.status == "acknowledged",
+            Alarm.ack_overdue_alerted_at.is_(None),
+            Alarm.acknowledged_at <= now - timedelta(seconds=timeout_s),
+        )
+        .order_by(Alarm.acknowledged_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    count = 0
+    for alarm in await session.scalars(query):
+        directory = await load_directory(session=session, alarm=alarm)
+        alerts = esc.supervisors_alert(directory, step=esc.ACK_OVERDUE_STEP)
+        rows = [
+            outbox.notification_row(n, alarm_id=alarm.id, purpose="ack_overdue", now=now)
+            for n in alerts
+        ]
+        await outbox.queue(session, rows)
+        alarm.ack_overdue_alerted_at = now
+        who = ", ".join(sorted({n.recipient.name for n in alerts})) or "no supervisor"
+        session.add(
+            EventLog(
+                at=now,
+                kind="ack_overdue",
+                alarm_id=alarm.id,
+                device_id=alarm.device_id,
+                actor="engine",
+                data={
+                    "detail": f"taken by {alarm.acknowledged_by} but not resolved after "
+                    f"{timeout_s // 60} min; alerted: {who}"
+                },
+            )
+        )
+        count += 1
+    return count
+
+
+async def next_wake(*, session: AsyncSession, ack_timeout_s: int) -> datetime | None:
+    """The earliest time anything becomes due: a step, or an overdue acknowledgement."""
+    # min() keeps the column's type, so SQLite's values come back aware too
+    step_due = await session.scalar(
+        select(func.min(Alarm.next_step_at)).where(
+            Alarm.status == "open", Alarm.escalation_exhausted == false()
+        )
+    )
+    acked = await session.scalar(
+        select(func.min(Alarm.acknowledged_at)).where(
+            Alarm.status == "acknowledged", Alarm.ack_overdue_alerted_at.is_(None)
+        )
+    )
+    candidates = [
+        step_due,
+        acked + timedelta(seconds=ack_timeout_s) if acked is not None else None,
+    ]
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None

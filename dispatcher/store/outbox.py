@@ -1,0 +1,94 @@
+"""Queueing notifications: insert-once rows, whatever retries or second engines do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatcher.rules.escalation import Notify
+from dispatcher.store.models import Notification
+
+_TABLE: Any = Notification.__table__
+
+
+def base_row(
+    *,
+    alarm_id: int,
+    purpose: str,
+    recipient_key: str,
+    recipient_name: str,
+    phone: str | None,
+    language: str,
+    channel: str,
+    now: datetime,
+    step: int = 0,
+    round_: int = 0,
+) -> dict[str, Any]:
+    return {
+        "alarm_id": alarm_id,
+        "purpose": purpose,
+        "step": step,
+        "round": round_,
+        "recipient_key": recipient_key,
+        "recipient_name": recipient_name,
+        "phone": phone,
+        "language": language,
+        "channel": channel,
+        "body": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def notification_row(
+    notify: Notify, *, alarm_id: int, purpose: str, now: datetime
+) -> dict[str, Any]:
+    person = notify.recipient
+    return base_row(
+        alarm_id=alarm_id,
+        purpose=purpose,
+        recipient_key=person.key,
+        recipient_name=person.name,
+        phone=person.phone,
+        language=person.language,
+        channel=notify.channel.value,
+        now=now,
+        step=notify.step,
+        round_=notify.round,
+    )
+
+
+def command_row(
+    *, alarm_id: int, device_id: str, command: str, text: str | None, now: datetime
+) -> dict[str, Any]:
+    """A command to the terminal (help_coming, alarm_closed), sent after the commit."""
+    row = base_row(
+        alarm_id=alarm_id,
+        purpose="command",
+        recipient_key=f"terminal:{device_id}",
+        recipient_name=device_id,
+        phone=None,
+        language="zh-CN",
+        channel="terminal",
+        now=now,
+    )
+    row["body"] = {"type": command, "text": text, "device_id": device_id}
+    return row
+
+
+async def queue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the rows, skipping any already queued (the unique key); returns how many
+    were new."""
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(_TABLE).values(list(rows)).on_conflict_do_nothing()
+    result: Any = await session.execute(stmt)
+    return int(result.rowcount or 0)
