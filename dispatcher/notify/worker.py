@@ -1,0 +1,180 @@
+"""The notifier: drains the outbox through the channel registry.
+
+Each row is claimed and committed before it is sent (one attempt in flight at most);
+the result is written after. Temporary failures come back with a backoff; permanent
+ones are recorded and let the escalation move on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatcher.clock import Clock, sleep_or_wake
+from dispatcher.metrics import Metrics
+from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
+from dispatcher.notify.errors import PermanentFailure
+from dispatcher.rules.throttle import Throttle
+from dispatcher.store import notifications as store
+from dispatcher.store.models import Notification
+from dispatcher.store.summaries import summarise_held
+
+_BATCH = 50
+_CONCURRENCY = 20
+
+
+class Notifier:
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        metrics: Metrics,
+        skip_locked: bool,
+        logger: logging.Logger,
+        poll_s: float = 0.5,
+        max_attempts: int = 8,
+        on_escalation_moved: Callable[[], None] | None = None,
+        throttle: Throttle | None = None,
+        max_segments: int = 2,
+    ) -> None:
+        self._throttle = throttle
+        self._max_segments = max_segments
+        self._registry = registry
+        self._sessions = sessions
+        self._clock = clock
+        self._metrics = metrics
+        self._skip_locked = skip_locked
+        self._log = logger
+        self._poll_s = poll_s
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(_CONCURRENCY)
+        self._task: asyncio.Task[None] | None = None
+        # a permanent failure moved an escalation: the engine should look now
+        self._on_escalation_moved = on_escalation_moved
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def __aenter__(self) -> Self:
+        async with self._sessions.begin() as session:
+            found = await store.recover_interrupted(session=session, now=self._clock.now())
+        if found:
+            self._log.warning("%d notifications were interrupted by the last stop", found)
+        self._task = asyncio.create_task(self._loop(), name="notifier")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_once(self) -> int:
+        """Send everything due now; returns how many were attempted."""
+        attempted = 0
+        if self._throttle is not None:
+            async with self._sessions.begin() as session:
+                await summarise_held(
+                    session=session, now=self._clock.now(), throttle=self._throttle
+                )
+        while True:
+            async with self._sessions.begin() as session:
+                claimed = await store.claim(
+                    session=session,
+                    now=self._clock.now(),
+                    limit=_BATCH,
+                    skip_locked=self._skip_locked,
+                    throttle=self._throttle,
+                    max_segments=self._max_segments,
+                )
+            if claimed.moved:
+                self._moved()
+            await asyncio.gather(*(self._send(m) for m in claimed.outgoing))
+            attempted += len(claimed.outgoing)
+            if claimed.handled < _BATCH:
+                return attempted
+
+    async def _send(self, message: Outgoing) -> None:
+        channel = self._registry.get(message.channel, UNCONFIGURED)
+        async with self._limit:
+            try:
+                sid = await channel.send(message)
+            except PermanentFailure as exc:
+                self._metrics.notifications.labels(message.channel, "permanent_failure").inc()
+                self._log.warning(
+                    "notification %d to %s failed for good: %s",
+                    message.notification_id,
+                    message.recipient_name,
+                    exc,
+                )
+                await self._write_failure(message, str(exc))
+                return
+            except Exception as exc:
+                self._metrics.notifications.labels(message.channel, "retry").inc()
+                self._log.warning(
+                    "notification %d to %s failed, will retry: %r",
+                    message.notification_id,
+                    message.recipient_name,
+                    exc,
+                )
+                async with self._sessions.begin() as session:
+                    gave_up = await store.mark_retry(
+                        session=session,
+                        notification_id=message.notification_id,
+                        error=repr(exc),
+                        now=self._clock.now(),
+                        max_attempts=self._max_attempts,
+                    )
+                if gave_up:
+                    self._moved()
+                return
+        self._metrics.notifications.labels(message.channel, "sent").inc()
+        async with self._sessions.begin() as session:
+            await store.mark_sent(
+                session=session,
+                notification_id=message.notification_id,
+                provider_sid=sid,
+                now=self._clock.now(),
+            )
+        self.sent += 1
+
+    async def _write_failure(self, message: Outgoing, error: str) -> None:
+        async with self._sessions.begin() as session:
+            n = await session.get_one(Notification, message.notification_id)
+            await store.mark_failed(session=session, n=n, error=error, now=self._clock.now())
+        self._moved()
+
+    def _moved(self) -> None:
+        if self._on_escalation_moved is not None:
+            self._on_escalation_moved()
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            until = self._clock.now() + timedelta(seconds=self._poll_s)
+            try:
+                await self.run_once()
+                async with self._sessions() as session:
+                    due = await store.next_due(session=session)
+                if due is not None:
+                    until = min(until, due)
+            except Exception:
+                self._log.exception("notifier pass failed; retrying")
+            await sleep_or_wake(self._clock, self._wake, until)

@@ -1,0 +1,172 @@
+"""Twilio's webhooks: delivery statuses, the call's TwiML and key presses, SMS replies.
+
+Every request must carry a valid `X-Twilio-Signature` for `notifications.public_url`;
+a forged or unsigned one gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
+
+from dispatcher.config import TwilioConfig
+from dispatcher.notify.texts import voice_text
+from dispatcher.store import replies
+from dispatcher.store.models import Alarm, Notification, Resident
+from dispatcher.store.notifications import facts
+from dispatcher.web.state import DEPS
+
+log = logging.getLogger("dispatcher.twilio")
+Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.Response]]
+
+_SAY = {
+    "zh": {
+        "taken": "谢谢您，已确认由您前往。中心已通知老人。再见。",
+        "declined": "好的，我们将联系其他人。再见。",
+        "no_key": "未收到按键，我们将继续联系其他人。再见。",
+    },
+    "en": {
+        "taken": "Thank you. You are taking this alarm. Goodbye.",
+        "declined": "All right, we will call someone else. Goodbye.",
+        "no_key": "No key was pressed. We will call someone else. Goodbye.",
+    },
+}
+
+
+def _say(language: str, what: str) -> str:
+    return _SAY["en" if language.startswith("en") else "zh"][what]
+
+
+def _twiml(response: VoiceResponse | MessagingResponse) -> web.Response:
+    return web.Response(text=str(response), content_type="application/xml")
+
+
+def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def checked(request: web.Request) -> web.Response:
+        deps = request.app[DEPS]
+        settings = deps.settings.notifications
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        url = settings.public_url.rstrip("/") + request.path_qs
+        signature = request.headers.get("X-Twilio-Signature", "")
+        token = settings.twilio.auth_token
+        if not token or not RequestValidator(token).validate(url, form, signature):
+            log.warning("refused an unsigned or forged Twilio request to %s", request.path)
+            raise web.HTTPForbidden(text="invalid signature")
+        return await handler(request, form)
+
+    return checked
+
+
+def _nid(request: web.Request) -> int:
+    try:
+        return int(request.match_info["nid"])
+    except ValueError:
+        raise web.HTTPNotFound from None
+
+
+async def status(request: web.Request, form: dict[str, str]) -> web.Response:
+    deps = request.app[DEPS]
+    state = form.get("MessageStatus") or form.get("CallStatus") or ""
+    async with deps.sessions.begin() as session:
+        outcome = await replies.record_status(
+            session=session,
+            notification_id=_nid(request),
+            sid=form.get("MessageSid") or form.get("CallSid"),
+            status=state,
+            error_code=form.get("ErrorCode"),
+            now=deps.clock.now(),
+        )
+    if outcome.alarm_id is not None and outcome.changed:
+        deps.changed(outcome.alarm_id)
+    return web.Response(status=204)
+
+
+def _voice(language: str, settings: TwilioConfig) -> tuple[str, str]:
+    if language.startswith("en"):
+        return settings.voice_en, settings.voice_language_en
+    return settings.voice, settings.voice_language
+
+
+async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
+    """The call is answered: say who needs help, and ask for a key."""
+    deps = request.app[DEPS]
+    nid = _nid(request)
+    response = VoiceResponse()
+    if form.get("AnsweredBy", "").startswith("machine") or form.get("AnsweredBy") == "fax":
+        # an answering machine is nobody at the door
+        response.hangup()
+        return _twiml(response)
+    async with deps.sessions() as session:
+        n = await session.get(Notification, nid)
+        alarm = await session.get(Alarm, n.alarm_id) if n is not None else None
+        resident = (
+            await session.get(Resident, alarm.resident_id)
+            if alarm is not None and alarm.resident_id
+            else None
+        )
+    if n is None or alarm is None:
+        response.hangup()
+        return _twiml(response)
+    tw = deps.settings.notifications.twilio
+    speaker, language = _voice(n.language, tw)
+    gather = response.gather(num_digits=1, action=f"/twilio/gather/{nid}", method="POST", timeout=8)
+    gather.say(
+        voice_text(facts(alarm, resident), language=n.language), voice=speaker, language=language
+    )
+    response.say(_say(n.language, "no_key"), voice=speaker, language=language)
+    response.hangup()
+    return _twiml(response)
+
+
+async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
+    """A key in the call: 1 takes the alarm, 2 declines, anything else hears it again."""
+    deps = request.app[DEPS]
+    nid = _nid(request)
+    digits = form.get("Digits", "")
+    response = VoiceResponse()
+    if digits not in {"1", "2"}:
+        response.redirect(f"/twilio/voice/{nid}", method="POST")
+        return _twiml(response)
+    async with deps.sessions.begin() as session:
+        n = await session.get(Notification, nid)
+        outcome = await replies.key_pressed(
+            session=session, notification_id=nid, digits=digits, now=deps.clock.now()
+        )
+    language = n.language if n is not None else "zh-CN"
+    speaker, code = _voice(language, deps.settings.notifications.twilio)
+    text = outcome.say or _say(language, "taken" if digits == "1" else "declined")
+    response.say(text, voice=speaker, language=code)
+    response.hangup()
+    if outcome.alarm_id is not None and outcome.changed:
+        deps.changed(outcome.alarm_id)
+    return _twiml(response)
+
+
+async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
+    """An SMS to our number: a reply to an alarm, or STOP/START."""
+    deps = request.app[DEPS]
+    async with deps.sessions.begin() as session:
+        outcome = await replies.sms_received(
+            session=session,
+            phone=form.get("From", ""),
+            body=form.get("Body", ""),
+            now=deps.clock.now(),
+        )
+    if outcome.alarm_id is not None and outcome.changed:
+        deps.changed(outcome.alarm_id)
+    response = MessagingResponse()
+    if outcome.say:
+        response.message(outcome.say)
+    return _twiml(response)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/twilio/status/{nid}", signed(status))
+    app.router.add_post("/twilio/voice/{nid}", signed(voice))
+    app.router.add_post("/twilio/gather/{nid}", signed(gather))
+    app.router.add_post("/twilio/sms", signed(sms))

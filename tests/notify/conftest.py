@@ -1,0 +1,83 @@
+"""A city whose phones are simulated by the Twilio stand-in, over real HTTP both ways."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatcher.app import Service
+from dispatcher.clock import ManualClock
+from dispatcher.config import Settings
+from simulators.twilio.standin import TwilioStandIn
+from tests.support.city import SmallCity, seed_city
+from tests.support.service import running
+
+AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+OUR_NUMBER = "+8653188880000"
+NIGHT_WORKER = "+8613800000002"
+
+
+def contact_phone(resident: int, priority: int) -> str:
+    """The phones `seed_city` gives contacts."""
+    return f"+86139{resident:04d}000{priority}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PhoneCity:
+    service: Service
+    standin: TwilioStandIn
+    clock: ManualClock
+    city: SmallCity
+
+
+@pytest.fixture
+def phone_settings(
+    settings_for: Callable[..., Settings], db_url: str
+) -> Callable[..., tuple[Settings, int]]:
+    def make(standin: TwilioStandIn, **overrides: Any) -> tuple[Settings, int]:
+        port = free_port()
+        settings = settings_for(
+            db_url,
+            http={"host": "127.0.0.1", "port": port},
+            notifications={
+                "provider": "twilio",
+                "public_url": f"http://127.0.0.1:{port}",
+                "twilio": {
+                    "api_base": standin.base_url,
+                    "account_sid": standin.account_sid,
+                    "auth_token": standin.auth_token,
+                    "from_number": OUR_NUMBER,
+                    "timeout_s": 1.0,
+                },
+                **overrides.pop("notifications", {}),
+            },
+            **overrides,
+        )
+        return settings, port
+
+    return make
+
+
+@pytest.fixture
+async def phone_city(
+    phone_settings: Callable[..., tuple[Settings, int]],
+) -> AsyncIterator[PhoneCity]:
+    async with TwilioStandIn(step_s=0.005) as standin:
+        settings, port = phone_settings(standin)
+        standin.sms_url = f"http://127.0.0.1:{port}/twilio/sms"
+        clock = ManualClock(AT_3AM)
+        async with running(settings, clock=clock, http=True) as service:
+            city = await seed_city(service.sessions)
+            yield PhoneCity(service, standin, clock, city)
