@@ -236,3 +236,12 @@ class Notification(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     provider_status: Mapped[str | None] = mapped_column(String(24))
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PhoneOptOut(Base):
+    """A phone that replied STOP: no SMS or call goes to it until it replies START."""
+
+    __tablename__ = "phone_optouts"
+
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
