@@ -74,9 +74,11 @@ class Engine:
 
     async def run_once(self) -> int:
         """Fire everything due now; returns how many alarms moved."""
-        now = self._clock.now()
         moved = 0
         while True:
+            # each batch reads the clock: waits, log times and lag count from the firing,
+            # not from the start of a pass that may be draining a backlog
+            now = self._clock.now()
             async with self._sessions.begin() as session:
                 result = await store.run_due(
                     session=session,
