@@ -1,0 +1,68 @@
+"""The commands as an administrator types them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "simulators" / "demo_city.yaml"
+
+
+def dispatcher(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DISPATCHER_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/d.db"}
+    return subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_user_add_reads_the_password_from_stdin_and_updates(tmp_path: Path) -> None:
+    first = dispatcher(tmp_path, "user", "add", "op1", "--role", "operator", stdin="a-long-pw\n")
+    assert first.returncode == 0, first.stderr
+    assert "created" in first.stdout
+    again = dispatcher(tmp_path, "user", "add", "op1", "--role", "admin", "--password", "x" * 9)
+    assert again.returncode == 0, again.stderr
+    assert "updated with role admin" in again.stdout
+    short = dispatcher(tmp_path, "user", "add", "op2", "--role", "operator", stdin="short\n")
+    assert short.returncode == 2
+    assert "at least 8" in short.stderr
+
+
+def test_load_is_idempotent_and_a_bad_file_writes_nothing(tmp_path: Path) -> None:
+    loaded = dispatcher(tmp_path, "load", str(DEMO))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "residents" in loaded.stdout
+    again = dispatcher(tmp_path, "load", str(DEMO))
+    assert again.returncode == 0
+    assert "nothing changed" in again.stdout
+
+    city = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    city["residents"][3]["contacts"][0]["phone"] = "12345"
+    city["residents"].append({**city["residents"][0], "id": "r-new", "terminal": "T-NEW"})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(city, allow_unicode=True), encoding="utf-8")
+    refused = dispatcher(tmp_path, "load", str(bad))
+    assert refused.returncode == 1
+    assert "nothing was written" in refused.stderr
+    assert "residents[3]" in refused.stderr
+    # nothing of the bad file was written: the database still matches the demo exactly
+    assert "nothing changed" in dispatcher(tmp_path, "load", str(DEMO)).stdout
+
+
+def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
+    broken = tmp_path / "config.yaml"
+    broken.write_text("heartbeat:\n  interval_s: soon\n", encoding="utf-8")
+    result = dispatcher(tmp_path, "--config", str(broken), "migrate")
+    assert result.returncode == 2
+    assert "interval_s" in result.stderr
