@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -56,8 +57,9 @@ def test_load_is_idempotent_and_a_bad_file_writes_nothing(tmp_path: Path) -> Non
     assert refused.returncode == 1
     assert "nothing was written" in refused.stderr
     assert "residents[3]" in refused.stderr
-    # nothing of the bad file was written: the database still matches the demo exactly
-    assert "nothing changed" in dispatcher(tmp_path, "load", str(DEMO)).stdout
+    # nothing of the bad file was written, not even its good new resident
+    with sqlite3.connect(tmp_path / "d.db") as db:
+        assert db.execute("SELECT count(*) FROM residents WHERE id = 'r-new'").fetchone() == (0,)
 
 
 def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
