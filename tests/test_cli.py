@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -58,7 +59,7 @@ def test_load_is_idempotent_and_a_bad_file_writes_nothing(tmp_path: Path) -> Non
     assert "nothing was written" in refused.stderr
     assert "residents[3]" in refused.stderr
     # nothing of the bad file was written, not even its good new resident
-    with sqlite3.connect(tmp_path / "d.db") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "d.db")) as db:
         assert db.execute("SELECT count(*) FROM residents WHERE id = 'r-new'").fetchone() == (0,)
 
 
