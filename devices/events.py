@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class EventType(StrEnum):
@@ -87,6 +88,22 @@ class Rejection:
     raw: bytes
     device_id: str | None = None
     event_id: str | None = None
+
+
+class Ack(NamedTuple):
+    """The backend's answer to one event, as the terminal reads it."""
+
+    event_id: str
+    result: AckResult
+    reason: str | None = None
+
+
+class Command(NamedTuple):
+    """A message from the backend to the terminal (help is coming, alarm closed, ping)."""
+
+    type: CommandType
+    alarm_id: str | None = None
+    text: str | None = None
 
 
 Decoded = TerminalEvent | Heartbeat | StatusChange | Rejection

@@ -38,13 +38,24 @@ def _shifts(worker: Worker) -> tuple[Shift, ...]:
     return tuple(parsed)
 
 
-async def load_directory(*, session: AsyncSession, alarm: Alarm) -> esc.Directory:
-    supervisors = tuple(
+async def load_supervisors(*, session: AsyncSession) -> tuple[esc.Recipient, ...]:
+    return tuple(
         esc.Recipient(f"supervisor:{u.username}", u.display_name or u.username, u.phone)
         for u in await session.scalars(
             select(User).where(User.role.in_(["supervisor", "admin"])).order_by(User.username)
         )
     )
+
+
+async def load_directory(
+    *,
+    session: AsyncSession,
+    alarm: Alarm,
+    supervisors: tuple[esc.Recipient, ...] | None = None,
+) -> esc.Directory:
+    """Everyone reachable for `alarm`; `supervisors` once per pass, the same for all."""
+    if supervisors is None:
+        supervisors = await load_supervisors(session=session)
     resident = (
         await session.get(Resident, alarm.resident_id) if alarm.resident_id is not None else None
     )
@@ -118,8 +129,10 @@ async def run_due(
         # several engines share the due alarms; each row goes to one of them
         query = query.with_for_update(skip_locked=True)
     result = PassResult()
-    for alarm in await session.scalars(query):
-        directory = await load_directory(session=session, alarm=alarm)
+    alarms = list(await session.scalars(query))
+    supervisors = await load_supervisors(session=session) if alarms else ()
+    for alarm in alarms:
+        directory = await load_directory(session=session, alarm=alarm, supervisors=supervisors)
         policy = policies.for_kind(alarm.kind)
         due = alarm.next_step_at or now
         if not alarm.escalation_started:

@@ -102,7 +102,12 @@ async def test_nobody_answers_at_3am_and_the_chain_runs_to_the_supervisors(
             assert await outbox(service) == expected
             clock.advance(1)
             expected = expected + queued
-            await wait_for(lambda e=expected: _equal(service, e))
+            try:
+                await wait_for(lambda e=expected: _equal(service, e))
+            except TimeoutError:
+                alarm = await only_alarm(service)
+                state = (alarm.step, alarm.round, alarm.next_step_at, clock.now())
+                assert await outbox(service) == expected, state
 
         alarm = await only_alarm(service)
         assert alarm.status == "open"

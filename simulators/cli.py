@@ -1,0 +1,191 @@
+"""`simulate`: simulated terminals (one, or a fleet) and generated cities.
+
+    simulate terminal T-0001 --press sos        # prints the ack; exit 0, 1 rejected, 2 timeout
+    simulate fleet --city demo --duration 60 --press-rate 30
+    simulate city --residents 10000 --out var/city.yaml --seed 1
+
+Exit codes of `terminal`: 0 accepted or duplicate, 1 rejected, 2 no ack in time,
+3 broker unreachable. Of `fleet`: 0 when every terminal connected and every press was
+answered, else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from devices.events import Ack, AckResult, EventType
+from simulators.city import (
+    DEMO_CITY,
+    check_city,
+    generate_city,
+    load_city,
+    terminal_ids,
+    write_city,
+)
+from simulators.fleet import FleetPlan, fleet_ids, run_fleet
+from simulators.terminal import SimulatedTerminal, parse_broker_url
+
+DEFAULT_BROKER = "mqtt://127.0.0.1:1884"  # the dispatcher's embedded broker
+DEFAULT_PREFIX = "eldercare"
+EXIT_REJECTED, EXIT_TIMEOUT, EXIT_UNREACHABLE = 1, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "terminal":
+            return asyncio.run(_terminal(args))
+        if args.command == "fleet":
+            return asyncio.run(_fleet(args))
+        return _city(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simulate", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log connections")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def connection(p: argparse.ArgumentParser) -> None:
+        broker = os.environ.get("SIMULATE_BROKER", DEFAULT_BROKER)
+        prefix = os.environ.get("SIMULATE_PREFIX", DEFAULT_PREFIX)
+        p.add_argument("--broker", default=broker, type=_broker, help=f"default {broker}")
+        p.add_argument("--prefix", default=prefix, help=f"MQTT topic prefix, default {prefix}")
+
+    types = [t.value for t in EventType]
+    one = sub.add_parser("terminal", help="one terminal: press, heartbeat, listen")
+    one.add_argument("device_id", help="the terminal's device_id, e.g. T-0001")
+    connection(one)
+    one.add_argument("--press", choices=types, metavar="TYPE", help=f"one of {', '.join(types)}")
+    one.add_argument("--heartbeat", action="store_true", help="send one heartbeat")
+    one.add_argument("--listen", action="store_true", help="stay and print commands received")
+    one.add_argument("--listen-for", type=float, metavar="S", help="stop listening after S s")
+    one.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for the ack")
+    one.add_argument("--resend-every", type=float, default=2.0, help="repeat period, seconds")
+
+    fleet = sub.add_parser("fleet", help="many terminals: heartbeats and random presses")
+    ids = fleet.add_mutually_exclusive_group(required=True)
+    ids.add_argument("--count", type=int, help="terminals T-000001.. (as `simulate city`)")
+    ids.add_argument("--city", help="take terminals from a city file; `demo` for the demo city")
+    connection(fleet)
+    fleet.add_argument("--heartbeat-s", type=float, default=60.0, help="0: no heartbeats")
+    fleet.add_argument("--press-rate", type=float, default=1.0, help="presses/terminal/hour")
+    fleet.add_argument("--duration", type=float, default=60.0, help="seconds, then stop")
+    fleet.add_argument("--type", choices=types, default="sos", help="event type pressed")
+    fleet.add_argument("--press-timeout", type=float, default=30.0)
+    fleet.add_argument("--max-connecting", type=int, default=50)
+    fleet.add_argument("--max-in-flight", type=int, default=1000)
+    fleet.add_argument("--seed", type=int)
+
+    city = sub.add_parser("city", help="write a generated city in the format of the demo")
+    city.add_argument("--residents", type=int, required=True)
+    city.add_argument("--out", type=Path, required=True)
+    city.add_argument("--seed", type=int, default=1)
+    return parser
+
+
+def _broker(value: str) -> str:
+    try:
+        parse_broker_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def _ack_line(ack: Ack) -> str:
+    return f"{ack.result.value}: {ack.reason}" if ack.reason else ack.result.value
+
+
+async def _terminal(args: argparse.Namespace) -> int:
+    if not (args.press or args.heartbeat or args.listen):
+        print("nothing to do: give --press TYPE, --heartbeat or --listen", file=sys.stderr)
+        return EXIT_TIMEOUT
+    code = 0
+    try:
+        async with SimulatedTerminal(args.broker, args.prefix, args.device_id) as sim:
+            if args.heartbeat:
+                await sim.heartbeat()
+                print("heartbeat sent", flush=True)
+            if args.press:
+                try:
+                    ack = await sim.press(
+                        EventType(args.press), timeout=args.timeout, resend_every=args.resend_every
+                    )
+                except TimeoutError:
+                    print(
+                        f"timeout: no ack within {args.timeout:g} s; is a dispatcher "
+                        f"listening on {args.broker} with prefix '{args.prefix}'?",
+                        file=sys.stderr,
+                    )
+                    code = EXIT_TIMEOUT
+                else:
+                    print(_ack_line(ack), flush=True)
+                    ok = (AckResult.ACCEPTED, AckResult.DUPLICATE)
+                    code = 0 if ack.result in ok else EXIT_REJECTED
+            if args.listen:
+                await _listen(sim, args.listen_for)
+    except ConnectionError as exc:
+        print(f"error: {exc}; is the dispatcher (or broker) running?", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return code
+
+
+async def _listen(sim: SimulatedTerminal, seconds: float | None) -> None:
+    print(f"listening for commands to {sim.device_id} (Ctrl-C to stop)", file=sys.stderr)
+    try:
+        async with asyncio.timeout(seconds):
+            while True:
+                command = await sim.next_command(timeout=None)
+                alarm = f" alarm={command.alarm_id}" if command.alarm_id else ""
+                text = f" text={command.text}" if command.text else ""
+                print(f"{command.type.value}{alarm}{text}", flush=True)
+    except TimeoutError:
+        return
+
+
+async def _fleet(args: argparse.Namespace) -> int:
+    if args.city:
+        path = DEMO_CITY if args.city == "demo" else Path(args.city)
+        device_ids = terminal_ids(load_city(path))
+    else:
+        device_ids = fleet_ids(args.count)
+    plan = FleetPlan(
+        broker=args.broker,
+        prefix=args.prefix,
+        device_ids=device_ids,
+        duration_s=args.duration,
+        heartbeat_s=args.heartbeat_s or None,
+        press_rate=args.press_rate,
+        event_type=EventType(args.type),
+        press_timeout=args.press_timeout,
+        max_connecting=args.max_connecting,
+        max_in_flight=args.max_in_flight,
+        seed=args.seed,
+    )
+    print(f"fleet of {len(device_ids)} terminals on {args.broker} for {args.duration:g} s")
+    report = await run_fleet(plan)
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _city(args: argparse.Namespace) -> int:
+    data = generate_city(args.residents, args.seed)
+    problems = check_city(data)
+    if problems:  # a generator bug: say so rather than write a file that will not load
+        print("\n".join(problems[:20]), file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_city(data, args.out)
+    communities = len(data["communities"])
+    print(f"wrote {args.residents} residents in {communities} communities to {args.out}")
+    return 0
