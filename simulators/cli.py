@@ -29,6 +29,7 @@ from simulators.city import (
 )
 from simulators.fleet import FleetPlan, fleet_ids, run_fleet
 from simulators.terminal import SimulatedTerminal, parse_broker_url
+from simulators.twilio import demo as twilio_demo
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1884"  # the dispatcher's embedded broker
 DEFAULT_PREFIX = "eldercare"
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_terminal(args))
         if args.command == "fleet":
             return asyncio.run(_fleet(args))
+        if args.command == "twilio":
+            return asyncio.run(twilio_demo.run(args))
         return _city(args)
     except KeyboardInterrupt:
         return 130
@@ -63,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--prefix", default=prefix, help=f"MQTT topic prefix, default {prefix}")
 
     types = [t.value for t in EventType]
+    twilio_demo.add_parser(sub)
     one = sub.add_parser("terminal", help="one terminal: press, heartbeat, listen")
     one.add_argument("device_id", help="the terminal's device_id, e.g. T-0001")
     connection(one)
