@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.notify.channels import Outgoing
@@ -181,12 +181,24 @@ def _log(n: Notification, now: datetime, kind: str, **data: Any) -> EventLog:
 async def mark_sent(
     *, session: AsyncSession, notification_id: int, provider_sid: str | None, now: datetime
 ) -> None:
-    n = await session.get_one(Notification, notification_id)
-    n.status = "sent" if n.channel in _NOT_REPEATABLE else "delivered"
-    n.sent_at = now
-    n.updated_at = now
-    n.provider_sid = provider_sid
-    n.last_error = None
+    n = await session.get_one(Notification, notification_id, with_for_update=True)
+    # a status callback can beat our own write of the SID: never undo what it recorded.
+    # A compare-and-set, since SQLite reads outside the write transaction.
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "sending")
+        .values(status="sent" if n.channel in _NOT_REPEATABLE else "delivered")
+    )
+    await session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id)
+        .values(
+            sent_at=func.coalesce(Notification.sent_at, now),
+            updated_at=now,
+            provider_sid=provider_sid,
+            last_error=None,
+        )
+    )
     if n.channel != "dashboard":
         session.add(_log(n, now, "notification_sent", sid=provider_sid))
 
@@ -195,7 +207,7 @@ async def mark_retry(
     *, session: AsyncSession, notification_id: int, error: str, now: datetime, max_attempts: int
 ) -> bool:
     """Back to pending with a backoff; True when it has failed for good instead."""
-    n = await session.get_one(Notification, notification_id)
+    n = await session.get_one(Notification, notification_id, with_for_update=True)
     n.last_error = error[:1000]
     n.updated_at = now
     if n.attempts >= max_attempts:

@@ -112,7 +112,20 @@ async def test_fifty_alarms_for_one_daughter_become_a_few_messages_and_a_summary
                     rows = list(await session.scalars(select(Notification.status)))
                 return len(rows) == 50 and all(s in {"delivered", "held"} for s in rows)
 
-            await wait_for(storm_held, within=20)
+            try:
+                await wait_for(storm_held, within=20)
+            except TimeoutError:
+                async with service.sessions() as session:
+                    rows = list(
+                        await session.execute(
+                            select(
+                                Notification.status,
+                                Notification.provider_status,
+                                Notification.last_error,
+                            )
+                        )
+                    )
+                raise AssertionError(rows) from None
             # the held ones gather for a while, then go out as one summary
             clock.advance(settings.notifications.throttle.gather_s)
             await wait_for(settled, within=20)
