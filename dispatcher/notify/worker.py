@@ -28,6 +28,7 @@ from dispatcher.store.summaries import summarise_held
 
 _BATCH = 50
 _CONCURRENCY = 20
+_SHUTDOWN_GRACE_S = 15.0
 
 
 class Notifier:
@@ -59,6 +60,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(_CONCURRENCY)
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         # a permanent failure moved an escalation: the engine should look now
         self._on_escalation_moved = on_escalation_moved
         self.sent = 0
@@ -80,11 +82,20 @@ class Notifier:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
+        if self._task is None:
+            return
+        # orderly: let sends in flight finish and be recorded, so a restart does not
+        # take them for interrupted (an SMS or call cut off is failed, not repeated)
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), _SHUTDOWN_GRACE_S)
+        except TimeoutError:
+            self._log.warning("notifications still in flight at shutdown; cutting them off")
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     async def run_once(self) -> int:
         """Send everything due now; returns how many were attempted."""
@@ -108,7 +119,7 @@ class Notifier:
                 self._moved()
             await asyncio.gather(*(self._send(m) for m in claimed.outgoing))
             attempted += len(claimed.outgoing)
-            if claimed.handled < _BATCH:
+            if claimed.handled < _BATCH or self._stopping:
                 return attempted
 
     async def _send(self, message: Outgoing) -> None:
@@ -166,7 +177,7 @@ class Notifier:
             self._on_escalation_moved()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             until = self._clock.now() + timedelta(seconds=self._poll_s)
             try:
@@ -177,4 +188,5 @@ class Notifier:
                     until = min(until, due)
             except Exception:
                 self._log.exception("notifier pass failed; retrying")
-            await sleep_or_wake(self._clock, self._wake, until)
+            if not self._stopping:
+                await sleep_or_wake(self._clock, self._wake, until)
