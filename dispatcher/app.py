@@ -28,6 +28,7 @@ from dispatcher.notify.worker import Notifier
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.db import create_engine, is_sqlite, migrate, session_factory
 from dispatcher.store.ingest import BatchResult
+from dispatcher.web import live
 from dispatcher.web.app import init_app
 from dispatcher.web.state import WebDeps
 
@@ -136,13 +137,15 @@ class Service:
             self.escalation.wake()
         if result.changed:
             self.notifier.wake()
+        live.touch(self.web_app, [*result.opened, *result.changed])
 
     def _wake_notifier(self) -> None:
         self.notifier.wake()
 
-    def _on_alarm_changed(self, _alarm_id: int) -> None:
+    def _on_alarm_changed(self, alarm_id: int) -> None:
         self.escalation.wake()
         self.notifier.wake()
+        live.touch(self.web_app, [alarm_id])
 
     async def __aenter__(self) -> Self:
         try:

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from dispatcher.store import users
+from dispatcher.web import session as cookie_session
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import DEPS
 
@@ -23,6 +24,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if not request.path.startswith("/api/") or request.path in _PUBLIC:
         return await handler(request)
     header = request.headers.get("Authorization", "")
+    if not header:
+        # a dashboard page: the session cookie (CSRF-checked in dispatcher.web.session)
+        by_cookie = await cookie_session.api_principal(request)
+        if by_cookie is not None:
+            request[PRINCIPAL] = by_cookie
+            return await handler(request)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return json_error(401, "login required", headers={"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,234 @@
+"""Residents, their contacts and terminals, and the community workers: found, shown,
+and edited by administrators under the same rules as `dispatcher load`.
+
+An edit is turned into a one-row city document and written by `store.city.load_city`,
+so the dashboard can never store what the city file would refuse (bad phone, duplicate
+contact priority, unknown community, unreadable shift)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatcher.rules.liveness import is_online
+from dispatcher.rules.roster import on_shift, parse_shift
+from dispatcher.store.city import CityDataError, LoadReport, load_city
+from dispatcher.store.models import Alarm, Community, Contact, Resident, Terminal, Worker
+
+# at or below this (percent) a terminal is shown as needing a battery change
+LOW_BATTERY = 20
+SEARCH_LIMIT = 50
+
+
+def resident_json(
+    resident: Resident, community: Community | None, *, now: datetime, tz: ZoneInfo
+) -> dict[str, Any]:
+    year = now.astimezone(tz).year
+    return {
+        "id": resident.id,
+        "name": resident.name,
+        "birth_year": resident.birth_year,
+        "age": year - resident.birth_year if resident.birth_year else None,
+        "address": resident.address,
+        "language": resident.language,
+        "medical": resident.medical,
+        "community": {
+            "id": resident.community_id,
+            "name": community.name if community else resident.community_id,
+            "street": community.street if community else "",
+            "district": community.district if community else "",
+        },
+    }
+
+
+def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) -> dict[str, Any]:
+    interval_s, missed = liveness
+    return {
+        "device_id": terminal.device_id,
+        "resident_id": terminal.resident_id,
+        "online": is_online(
+            connected=terminal.connected,
+            last_seen=terminal.last_seen,
+            now=now,
+            interval_s=interval_s,
+            offline_after_missed=missed,
+        ),
+        "connected": terminal.connected,
+        "last_seen": terminal.last_seen.isoformat() if terminal.last_seen else None,
+        "battery": terminal.battery,
+        "low_battery": terminal.battery is not None and terminal.battery <= LOW_BATTERY,
+        "rssi": terminal.rssi,
+        "power": terminal.power,
+        "fw": terminal.fw,
+    }
+
+
+def worker_json(worker: Worker, *, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    shifts = []
+    for raw in worker.shifts or []:
+        try:
+            shifts.append(parse_shift(raw["days"], raw["start"], raw["end"]))
+        except (KeyError, ValueError):
+            continue  # shown as stored; `dispatcher load` and the editor refuse bad ones
+    return {
+        "id": worker.id,
+        "community_id": worker.community_id,
+        "name": worker.name,
+        "phone": worker.phone,
+        "shifts": worker.shifts or [],
+        "on_shift": on_shift(shifts, now, tz),
+    }
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search(
+    *, session: AsyncSession, q: str, limit: int = SEARCH_LIMIT
+) -> list[dict[str, Any]]:
+    """Residents whose name, address, id, terminal id or a contact's phone contains `q`."""
+    query = (
+        select(Resident, Community, Terminal.device_id)
+        .outerjoin(Community, Community.id == Resident.community_id)
+        .outerjoin(Terminal, Terminal.resident_id == Resident.id)
+    )
+    text = q.strip()
+    if text:
+        pattern = _like(text)
+        phones = select(Contact.resident_id).where(Contact.phone.like(_like(text.replace(" ", ""))))
+        query = query.where(
+            or_(
+                Resident.name.ilike(pattern, escape="\\"),
+                Resident.address.ilike(pattern, escape="\\"),
+                Resident.id.ilike(pattern, escape="\\"),
+                Terminal.device_id.ilike(pattern, escape="\\"),
+                Resident.id.in_(phones),
+            )
+        )
+    rows = await session.execute(query.order_by(Resident.id).limit(limit))
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "birth_year": r.birth_year,
+            "address": r.address,
+            "community": c.name if c else r.community_id,
+            "terminal": device_id,
+        }
+        for r, c, device_id in rows
+    ]
+
+
+async def card(
+    *,
+    session: AsyncSession,
+    resident_id: str,
+    now: datetime,
+    tz: ZoneInfo,
+    liveness: tuple[int, int],
+) -> dict[str, Any] | None:
+    """Everything about one resident: the card, terminal, contacts, the community's
+    workers and the last alarms."""
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        return None
+    community = await session.get(Community, resident.community_id)
+    body = resident_json(resident, community, now=now, tz=tz)
+    terminal = await session.scalar(select(Terminal).where(Terminal.resident_id == resident_id))
+    body["terminal"] = terminal_json(terminal, now, liveness) if terminal else None
+    body["contacts"] = [
+        {
+            "priority": c.priority,
+            "name": c.name,
+            "relation": c.relation,
+            "phone": c.phone,
+            "channel": c.channel,
+            "language": c.language,
+        }
+        for c in await session.scalars(
+            select(Contact).where(Contact.resident_id == resident_id).order_by(Contact.priority)
+        )
+    ]
+    body["workers"] = [
+        worker_json(w, now=now, tz=tz)
+        for w in await session.scalars(
+            select(Worker).where(Worker.community_id == resident.community_id).order_by(Worker.id)
+        )
+    ]
+    body["alarms"] = [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "type": a.type,
+            "status": a.status,
+            "created_at": a.created_at.isoformat(),
+            "outcome": a.outcome,
+        }
+        for a in await session.scalars(
+            select(Alarm)
+            .where(Alarm.resident_id == resident_id)
+            .order_by(Alarm.created_at.desc())
+            .limit(10)
+        )
+    ]
+    return body
+
+
+async def save_resident(
+    *, session: AsyncSession, resident_id: str, fields: dict[str, Any], current_year: int
+) -> LoadReport:
+    """Create or update one resident (with `contacts` and `terminal` when given) as a
+    city file would. Raises `CityDataError` with every problem; nothing is written then."""
+    row = {**fields, "id": resident_id}
+    return await load_city(
+        session=session, document={"residents": [row]}, current_year=current_year
+    )
+
+
+async def communities(
+    *, session: AsyncSession, now: datetime, tz: ZoneInfo
+) -> list[dict[str, Any]]:
+    found = list(await session.scalars(select(Community).order_by(Community.id)))
+    workers = list(await session.scalars(select(Worker).order_by(Worker.id)))
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "street": c.street,
+            "district": c.district,
+            "workers": [worker_json(w, now=now, tz=tz) for w in workers if w.community_id == c.id],
+        }
+        for c in found
+    ]
+
+
+async def save_workers(
+    *, session: AsyncSession, community_id: str, workers: object, current_year: int
+) -> LoadReport | None:
+    """Replace a community's workers and their shifts as a city file would. None when
+    there is no such community; `CityDataError` when the list is wrong."""
+    community = await session.get(Community, community_id)
+    if community is None:
+        return None
+    document = {
+        "communities": [
+            {
+                "id": community.id,
+                "name": community.name,
+                "street": community.street,
+                "district": community.district,
+                "workers": workers,
+            }
+        ]
+    }
+    return await load_city(session=session, document=document, current_year=current_year)
+
+
+def errors_json(exc: CityDataError) -> list[dict[str, Any]]:
+    return [{"place": e.place, "message": e.message} for e in exc.errors]

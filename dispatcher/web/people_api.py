@@ -1,0 +1,112 @@
+"""Residents and community workers: search and cards for every user; editing for
+administrators, checked by the rules of `dispatcher load` (422 lists every problem)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from dispatcher.rules.citydata import ID_RE
+from dispatcher.store import residents
+from dispatcher.store.city import CityDataError
+from dispatcher.store.models import Alarm
+from dispatcher.store.users import Role
+from dispatcher.web import live
+from dispatcher.web.auth import principal, read_json, requires
+from dispatcher.web.errors import json_error
+from dispatcher.web.state import DEPS
+
+
+def _invalid(exc: CityDataError) -> web.Response:
+    return web.json_response(
+        {"error": "the data breaks the city data rules", "errors": residents.errors_json(exc)},
+        status=422,
+    )
+
+
+async def search(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    async with deps.sessions() as session:
+        found = await residents.search(session=session, q=request.query.get("q", "")[:100])
+    return web.json_response(found)
+
+
+async def get_resident(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    hb = deps.settings.heartbeat
+    resident_id = request.match_info["resident_id"]
+    async with deps.sessions() as session:
+        body = await residents.card(
+            session=session,
+            resident_id=resident_id,
+            now=deps.clock.now(),
+            tz=deps.settings.city.tz,
+            liveness=(hb.interval_s, hb.offline_after_missed),
+        )
+    if body is None:
+        return json_error(404, f"no resident {resident_id}")
+    return web.json_response(body)
+
+
+@requires(Role.ADMIN)
+async def put_resident(request: web.Request) -> web.StreamResponse:
+    """Create or update a resident: the fields of a `residents:` row of the city file;
+    a given `contacts` list or `terminal` replaces the stored one."""
+    deps = request.app[DEPS]
+    resident_id = request.match_info["resident_id"]
+    if not ID_RE.fullmatch(resident_id):
+        return json_error(400, "bad resident id: 1 to 64 of A-Z a-z 0-9 - _")
+    fields = await read_json(request)
+    try:
+        async with deps.sessions.begin() as session:
+            await residents.save_resident(
+                session=session,
+                resident_id=resident_id,
+                fields=fields,
+                current_year=deps.clock.now().astimezone(deps.settings.city.tz).year,
+            )
+            open_alarms = list(
+                await session.scalars(
+                    select(Alarm.id).where(
+                        Alarm.resident_id == resident_id, Alarm.status != "resolved"
+                    )
+                )
+            )
+    except CityDataError as exc:
+        return _invalid(exc)
+    request.app.logger.info("resident %s edited by %s", resident_id, principal(request).username)
+    live.touch(request.app, open_alarms)  # queue lines show the resident's name and address
+    return await get_resident(request)
+
+
+async def list_communities(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    async with deps.sessions() as session:
+        found = await residents.communities(
+            session=session, now=deps.clock.now(), tz=deps.settings.city.tz
+        )
+    return web.json_response(found)
+
+
+@requires(Role.ADMIN)
+async def put_workers(request: web.Request) -> web.StreamResponse:
+    """Replace a community's workers and their shifts: `{"workers": [...]}` as in the
+    city file."""
+    deps = request.app[DEPS]
+    community_id = request.match_info["community_id"]
+    body = await read_json(request)
+    if "workers" not in body:
+        return json_error(400, "workers (a list) is required")
+    try:
+        async with deps.sessions.begin() as session:
+            report = await residents.save_workers(
+                session=session,
+                community_id=community_id,
+                workers=body["workers"],
+                current_year=deps.clock.now().astimezone(deps.settings.city.tz).year,
+            )
+    except CityDataError as exc:
+        return _invalid(exc)
+    if report is None:
+        return json_error(404, f"no community {community_id}")
+    return await list_communities(request)

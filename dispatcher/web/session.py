@@ -1,0 +1,107 @@
+"""Dashboard sessions in a cookie, and the CSRF defences that come with cookies.
+
+A session is an API token (`api_tokens`, the same rows as bearer tokens) kept in an
+HttpOnly, SameSite=Strict cookie. So it works across several processes and restarts
+with no shared secret to configure, and logging out deletes it on the server.
+
+CSRF: a cookie-authenticated request that changes something must carry the page's CSRF
+token (derived from the session token, which scripts of other sites cannot read) and,
+when the browser says where it comes from, come from our own origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Final
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from dispatcher.store import users
+from dispatcher.web.state import DEPS
+
+COOKIE: Final = "dispatcher_session"
+LOGIN_COOKIE: Final = "dispatcher_login"  # the login form's own CSRF token
+CSRF_HEADER: Final = "X-CSRF-Token"
+CSRF_FIELD: Final = "csrf"
+UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def csrf_token(session_token: str) -> str:
+    return hmac.new(session_token.encode(), b"dispatcher-csrf", hashlib.sha256).hexdigest()
+
+
+def same_origin(request: web.Request) -> bool:
+    """False when the browser says the request comes from another site. No Origin
+    header (curl, a script with a bearer token) is not a browser attack."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+async def cookie_principal(request: web.Request) -> tuple[users.Principal, str] | None:
+    """The user of the session cookie and its token, if the session is valid."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    deps = request.app[DEPS]
+    async with deps.sessions() as session:
+        found = await users.principal_for_token(session=session, token=token, now=deps.clock.now())
+    return (found, token) if found is not None else None
+
+
+async def api_principal(request: web.Request) -> users.Principal | None:
+    """For `/api/` requests without an Authorization header: the cookie's user, after
+    the CSRF checks for requests that change something."""
+    found = await cookie_principal(request)
+    if found is None:
+        return None
+    principal, token = found
+    if request.method in UNSAFE:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not same_origin(request) or not hmac.compare_digest(sent, csrf_token(token)):
+            raise web.HTTPForbidden(
+                text='{"error": "missing or wrong CSRF token"}', content_type="application/json"
+            )
+    return principal
+
+
+def start(response: web.StreamResponse, request: web.Request, token: str, ttl_s: int) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=ttl_s,
+        path="/",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+    response.del_cookie(LOGIN_COOKIE, path="/")
+
+
+def end(response: web.StreamResponse) -> None:
+    response.del_cookie(COOKIE, path="/")
+
+
+def login_form_token(request: web.Request, response: web.StreamResponse) -> str:
+    """The login form's CSRF token (double submit: cookie and hidden field agree)."""
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response.set_cookie(
+        LOGIN_COOKIE, token, path="/", httponly=True, samesite="Strict", secure=request.secure
+    )
+    return token
+
+
+def login_form_ok(request: web.Request, field: str) -> bool:
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie, field) and same_origin(request)
+
+
+def safe_next(target: str | None, default: str = "/queue") -> str:
+    """Only a path of this site: never send a user on to another one after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target

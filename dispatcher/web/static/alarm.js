@@ -1,0 +1,183 @@
+"use strict";
+// One alarm: who needs help and what is known about them, whom to call, who has been
+// called with what result, and the actions. Reloaded whenever the alarm changes.
+(() => {
+  const { t, el, label } = D;
+  const id = Number(location.pathname.split("/")[2]);
+  const main = document.getElementById("main");
+  D.keys(t("keys.alarm"));
+  let ctx = null;
+  let loading = false;
+  let again = false;
+
+  // made once, so a reload while the operator types keeps the text
+  const note = el("textarea", { class: "note", id: "note", placeholder: t("note.placeholder") });
+  const noteBox = Cards.card(t("action.note"), note,
+    el("button", { type: "button", onclick: () => saveNote(note.value) }, t("action.save")));
+  note.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) saveNote(note.value);
+  });
+
+  const outcomes = el("div", { id: "outcomes" });
+  const resolveNote = el("textarea", { class: "note", id: "resolve-note" });
+  const resolveDialog = el("dialog", { id: "resolve-dialog" },
+    el("form", { method: "dialog", onsubmit: (event) => { event.preventDefault(); resolve(); } },
+      el("h2", {}, t("resolve.title")), el("p", {}, t("resolve.outcome")), outcomes,
+      el("label", {}, t("resolve.note"), resolveNote),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", onclick: () => resolveDialog.close() }, t("action.cancel")),
+        el("button", { type: "submit", class: "resolve", id: "resolve-confirm" }, t("action.confirm")))));
+  resolveDialog.addEventListener("keydown", (event) => {
+    const choice = outcomes.querySelectorAll("input")[Number(event.key) - 1];
+    if (choice && event.target !== resolveNote) { choice.checked = true; event.preventDefault(); }
+  });
+  const ambulanceDialog = el("dialog", { id: "ambulance-dialog" },
+    el("form", { method: "dialog", onsubmit: (event) => { event.preventDefault(); ambulance(); } },
+      el("h2", {}, t("ambulance.confirm")),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", onclick: () => ambulanceDialog.close() }, t("action.cancel")),
+        el("button", { type: "submit", class: "ambulance", id: "ambulance-confirm" }, t("action.confirm")))));
+  document.body.append(resolveDialog, ambulanceDialog);
+
+  async function load() {
+    if (loading) { again = true; return; }
+    loading = true;
+    try {
+      ctx = await D.api("GET", `/api/alarms/${id}/context`);
+      render();
+    } catch (e) {
+      main.replaceChildren(el("p", { class: "errors" }, e.message));
+    } finally {
+      loading = false;
+      if (again) { again = false; load(); }
+    }
+  }
+
+  function actions(a) {
+    const open = a.status === "open";
+    const done = a.status === "resolved";
+    return el("div", { class: "actions" },
+      open ? el("button", { type: "button", class: "take", id: "take", onclick: take }, `${t("action.take")} (T)`) : null,
+      done ? null : el("button", { type: "button", onclick: () => note.focus() }, `${t("action.note")} (N)`),
+      done ? null : el("button", { type: "button", class: "ambulance", id: "ambulance",
+        onclick: () => ambulanceDialog.showModal() }, `${t("action.ambulance")} (A)`),
+      done ? null : el("button", { type: "button", class: "resolve", id: "resolve",
+        onclick: openResolve }, `${t("action.resolve")} (R)`),
+      el("a", { class: "button", href: "/queue" }, `${t("action.back")} (Esc)`));
+  }
+
+  function head(a) {
+    const r = a.resident;
+    return el("section", { class: `alarm-head kind-${a.kind} status-${a.status}`, id: "alarm-head",
+      dataset: { status: a.status } },
+    el("h1", {}, el("span", { class: "badge" }, label("kind", a.kind)), ` ${label("type", a.type)} · `,
+      r ? r.name : a.device_id || ""),
+    el("div", { class: "meta" },
+      el("span", { class: "age", dataset: { since: a.created_at } }, D.age(a.created_at)),
+      el("span", { id: "taken-by" }, a.acknowledged_by && a.status === "acknowledged"
+        ? ` · ${t("taken.by", { who: a.acknowledged_by })}` : ` · ${label("status", a.status)}`),
+      ` · ${t("step.n", { n: a.step + 1 })}`,
+      a.outcome ? ` · ${label("outcome", a.outcome)}` : ""),
+    a.cancel_requested_at ? el("div", { class: "flag cancel" }, t("cancel.requested")) : null,
+    a.escalation_exhausted ? el("div", { class: "flag exhausted" }, t("exhausted")) : null,
+    actions(a));
+  }
+
+  function notifications(list) {
+    const rows = list.map((n) => el("tr", {},
+      el("td", {}, el("time", {}, D.time(n.created_at))),
+      el("td", {}, n.recipient, n.phone ? el("small", {}, n.phone) : null),
+      el("td", {}, label("channel", n.channel)),
+      el("td", { class: `ns-${n.status}` }, label("nstatus", n.status),
+        n.provider_status ? el("small", {}, n.provider_status) : null,
+        n.last_error ? el("small", {}, n.last_error) : null)));
+    return Cards.card(t("card.notifications"), list.length
+      ? el("table", { class: "list", id: "notifications" }, el("tbody", {}, rows)) : Cards.none());
+  }
+
+  function detail(d) {
+    if (!d) return "";
+    const parts = [];
+    if (d.note) parts.push(d.note);
+    if (d.outcome) parts.push(label("outcome", d.outcome));
+    if (d.recipient) parts.push(`${d.recipient} · ${label("channel", d.channel)}`);
+    if (d.status) parts.push(label("nstatus", d.status));
+    if (d.step !== undefined && d.step !== null) parts.push(t("step.n", { n: d.step + 1 }));
+    if (d.detail) parts.push(d.detail);
+    if (d.error) parts.push(d.error);
+    return parts.join(" · ");
+  }
+
+  function timeline(list) {
+    return Cards.card(t("card.timeline"), el("ol", { class: "timeline", id: "timeline" },
+      list.map((e) => el("li", { class: `kind-${e.kind}` },
+        el("time", {}, D.time(e.at)), el("strong", {}, label("log", e.kind)),
+        e.actor ? ` (${label("actor", e.actor)}) ` : " ", detail(e.data)))));
+  }
+
+  function render() {
+    const a = ctx;
+    main.replaceChildren(head(a), el("div", { class: "alarm-grid" },
+      el("div", {}, Cards.resident(a.resident), Cards.contacts(a.contacts), Cards.workers(a.workers),
+        Cards.terminal(a.terminal)),
+      el("div", {}, a.status === "resolved" ? null : noteBox, notifications(a.notifications),
+        timeline(a.timeline))));
+    if (location.hash === "#resolve") {
+      history.replaceState(null, "", location.pathname);
+      openResolve();
+    }
+  }
+
+  async function act(method, path, body) {
+    try {
+      await D.api(method, path, body);
+      await load();
+      return true;
+    } catch (e) { D.failed(e); return false; }
+  }
+  async function take() { if (await D.take(id)) await load(); }
+  async function saveNote(text) {
+    if (text.trim() && await act("POST", `/api/alarms/${id}/notes`, { note: text.trim() })) note.value = "";
+  }
+  async function ambulance() {
+    ambulanceDialog.close();
+    await act("POST", `/api/alarms/${id}/notes`, { note: t("ambulance.note") });
+  }
+  function openResolve() {
+    if (!ctx || ctx.status === "resolved" || resolveDialog.open) return;
+    const called = ctx.timeline.some((e) => e.kind === "note" && e.data && e.data.note === t("ambulance.note"));
+    outcomes.replaceChildren(...ctx.outcomes.map((o, i) => el("label", { class: "choice" },
+      el("input", { type: "radio", name: "outcome", value: o,
+        checked: called ? o === "ambulance_called" : i === 0 }), ` ${i + 1}  ${label("outcome", o)}`)));
+    resolveDialog.showModal();
+  }
+  async function resolve() {
+    const chosen = outcomes.querySelector("input:checked");
+    if (!chosen) return;
+    const body = { outcome: chosen.value };
+    if (resolveNote.value.trim()) body.note = resolveNote.value.trim();
+    try {
+      await D.api("POST", `/api/alarms/${id}/resolve`, body);
+      resolveDialog.close();
+      location.href = "/queue";
+    } catch (e) { D.failed(e); }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (!ctx || resolveDialog.open || ambulanceDialog.open || !D.plainKey(event)) return;
+    const key = event.key.toLowerCase();
+    if (key === "t" && ctx.status === "open") take();
+    else if (key === "n" && ctx.status !== "resolved") note.focus();
+    else if (key === "a" && ctx.status !== "resolved") ambulanceDialog.showModal();
+    else if (key === "r") openResolve();
+    else if (event.key === "Escape") location.href = "/queue";
+    else return;
+    event.preventDefault();
+  });
+  D.on("snapshot", load); // (re)connected: catch up on whatever happened meanwhile
+  D.on("alarm", (a) => { if (a.id === id && (!ctx || a.rev !== ctx.rev || a.status !== ctx.status)) load(); });
+  setInterval(() => {
+    for (const cell of main.querySelectorAll(".age")) cell.textContent = D.age(cell.dataset.since);
+  }, 1000);
+  load();
+})();

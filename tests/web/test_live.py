@@ -1,0 +1,199 @@
+"""`/api/live` as two operators see it: a press appears on both screens, one takes it
+and the other sees who, it is resolved and leaves both queues. A screen that connects
+late gets the whole queue first; a page of another site is refused; the engine's steps
+arrive without anyone telling the hub; on PostgreSQL a second process sees the first
+one's changes through NOTIFY; and shutting down closes every socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from dispatcher.app import Service
+from dispatcher.clock import ManualClock
+from dispatcher.config import Settings
+from dispatcher.store.users import Role
+from dispatcher.web import live, livefeed
+from tests.support.city import seed_city
+from tests.support.mqtt import event, raw_peer, wait_for
+from tests.support.service import add_user, api_client, running
+
+MOSQUITTO = ("127.0.0.1", 1883)
+SettingsFor = Callable[..., Settings]
+Message = dict[str, Any]
+AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@contextlib.asynccontextmanager
+async def screen(
+    service: Service, username: str, *, origin: str | None = None
+) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A dashboard's live socket, logged in as `username`."""
+    async with (
+        api_client(service, username) as client,
+        client.ws_connect("/api/live", origin=origin) as ws,
+    ):
+        yield ws
+
+
+async def next_message(
+    ws: aiohttp.ClientWebSocketResponse, wanted: Callable[[Message], bool], within: float = 5.0
+) -> Message:
+    """The next message `wanted` accepts (others are skipped), within the deadline."""
+    async with asyncio.timeout(within):
+        async for raw in ws:
+            message: Message = json.loads(raw.data)
+            if wanted(message):
+                return message
+    raise AssertionError("the socket closed first")
+
+
+async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int | None:
+    """Read until the server closes the socket; the code it closed it with."""
+    while True:
+        message = await ws.receive()
+        if message.type is aiohttp.WSMsgType.CLOSE:
+            return int(message.data)
+        if message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+            return None
+
+
+def alarm(**fields: object) -> Callable[[Message], bool]:
+    def match(message: Message) -> bool:
+        found = message.get("alarm", {})
+        return message["type"] == "alarm" and all(found.get(k) == v for k, v in fields.items())
+
+    return match
+
+
+async def press_sos(prefix: str, device: str) -> None:
+    async with raw_peer(MOSQUITTO, prefix) as peer:
+        await peer.publish(device, "event", event())
+        assert (await peer.next_ack())[1]["result"] == "accepted"
+
+
+async def test_two_operators_see_a_press_taken_and_resolved(
+    db_url: str, settings_for: SettingsFor, topic_prefix: str
+) -> None:
+    async with running(settings_for(db_url), http=True) as service:
+        city = await seed_city(service.sessions)
+        await add_user(service, "op1", Role.OPERATOR)
+        await add_user(service, "op2", Role.OPERATOR)
+        async with screen(service, "op1") as one, screen(service, "op2") as two:
+            for ws in (one, two):
+                snapshot = await next_message(ws, lambda m: m["type"] == "snapshot")
+                assert snapshot["alarms"] == []
+
+            await press_sos(topic_prefix, city.terminals[0])
+            for ws in (one, two):
+                opened = await next_message(ws, alarm(status="open"), within=1.0)
+                assert opened["alarm"]["resident"]["name"] == "居民1"
+            alarm_id = opened["alarm"]["id"]
+
+            async with api_client(service, "op1") as op1:
+                async with op1.post(f"/api/alarms/{alarm_id}/ack") as response:
+                    assert response.status == 200
+                taken = await next_message(two, alarm(id=alarm_id, status="acknowledged"))
+                assert taken["alarm"]["acknowledged_by"] == "op1"
+
+                # a screen that connects now starts from the whole queue
+                async with screen(service, "op2") as late:
+                    first = await next_message(late, lambda m: True)
+                    assert first["type"] == "snapshot"
+                    assert [a["acknowledged_by"] for a in first["alarms"]] == ["op1"]
+
+                body = {"outcome": "help_given", "note": "家人已到"}
+                async with op1.post(f"/api/alarms/{alarm_id}/resolve", json=body) as response:
+                    assert response.status == 200
+            for ws in (one, two):
+                done = await next_message(ws, alarm(id=alarm_id, status="resolved"))
+                assert done["alarm"]["outcome"] == "help_given"
+
+
+async def test_a_page_of_another_site_cannot_open_the_socket(
+    sqlite_url: str, settings_for: SettingsFor
+) -> None:
+    async with running(settings_for(sqlite_url), http=True) as service:
+        await add_user(service, "op1", Role.OPERATOR)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            async with screen(service, "op1", origin="http://evil.example"):
+                pass
+        assert refused.value.status == 403
+        same = f"http://127.0.0.1:{service.http_port}"
+        async with screen(service, "op1", origin=same) as ws:
+            assert (await next_message(ws, lambda m: True))["type"] == "snapshot"
+        base = f"http://127.0.0.1:{service.http_port}"
+        async with aiohttp.ClientSession(base) as anonymous:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as no_login:
+                async with anonymous.ws_connect("/api/live"):
+                    pass
+            assert no_login.value.status == 401
+
+
+async def test_escalation_steps_reach_the_screens_and_shutdown_closes_them(
+    db_url: str, settings_for: SettingsFor, topic_prefix: str
+) -> None:
+    clock = ManualClock(AT_3AM)
+    stop = contextlib.AsyncExitStack()
+    service = await stop.enter_async_context(running(settings_for(db_url), clock=clock, http=True))
+    try:
+        city = await seed_city(service.sessions)
+        await add_user(service, "op1", Role.OPERATOR)
+        async with screen(service, "op1") as ws:
+            await next_message(ws, lambda m: m["type"] == "snapshot")
+            await press_sos(topic_prefix, city.terminals[0])
+            await next_message(ws, alarm(status="open", step=0))
+            clock.advance(60)  # nobody took it: the engine calls the worker on shift
+            stepped = await next_message(ws, alarm(status="open", step=1))
+            assert stepped["alarm"]["rev"] > 0
+            # the service shuts down while the screen reads on, as a browser does
+            reader = asyncio.create_task(close_code(ws))
+            await stop.aclose()
+            async with asyncio.timeout(5):
+                assert await reader == aiohttp.WSCloseCode.GOING_AWAY
+    finally:
+        await stop.aclose()
+
+
+@pytest.mark.postgres
+async def test_a_second_process_hears_the_first_through_notify(
+    pg_url: str,
+    settings_for: SettingsFor,
+    topic_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the followers look once a minute here: only NOTIFY can be this quick
+    monkeypatch.setattr(livefeed, "POLL_S", 60.0)
+    group = {"mqtt": {"shared_group": "dispatchers"}}
+    async with (
+        running(settings_for(pg_url, **group), http=True) as first,
+        running(settings_for(pg_url, **group), http=True) as second,
+    ):
+        city = await seed_city(first.sessions)
+        await add_user(first, "op1", Role.OPERATOR)
+        await add_user(first, "op2", Role.OPERATOR)
+        for service in (first, second):
+            bus = service.web_app[live.LIVE].bus
+            assert isinstance(bus, livefeed.PgBus)
+            await wait_for(bus.connected.is_set)
+        async with screen(first, "op1") as on_first, screen(second, "op2") as on_second:
+            for ws in (on_first, on_second):
+                await next_message(ws, lambda m: m["type"] == "snapshot")
+            await press_sos(topic_prefix, city.terminals[0])  # ingested by one of the two
+            opened = [await next_message(ws, alarm(status="open")) for ws in (on_first, on_second)]
+            alarm_id = opened[0]["alarm"]["id"]
+            async with (
+                api_client(first, "op1") as op1,
+                op1.post(f"/api/alarms/{alarm_id}/ack") as response,
+            ):
+                assert response.status == 200
+            taken = await next_message(on_second, alarm(id=alarm_id, status="acknowledged"), 1.0)
+            assert taken["alarm"]["acknowledged_by"] == "op1"
