@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.liveness import is_online
 from dispatcher.store import actions
 from dispatcher.store import alarms as store
-from dispatcher.store.models import Terminal
+from dispatcher.store.models import Alarm, Terminal
 from dispatcher.web.auth import principal, read_json
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import DEPS
 
 _MAX_LIMIT = 1000
+
+# (session, alarm_id, by, now) -> the changed alarm
+Action = Callable[[AsyncSession, int, str, datetime], Awaitable[Alarm]]
 
 
 async def list_alarms(request: web.Request) -> web.Response:
@@ -82,15 +89,13 @@ async def get_terminal(request: web.Request) -> web.Response:
     )
 
 
-async def ack_alarm(request: web.Request) -> web.Response:
+async def _act(request: web.Request, act: Action) -> web.Response:
+    """Apply an operator's action to the alarm in one transaction; answer its new state."""
     alarm_id = _alarm_id(request)
     deps = request.app[DEPS]
-    who = principal(request).username
     try:
         async with deps.sessions.begin() as session:
-            alarm = await actions.acknowledge(
-                session=session, alarm_id=alarm_id, by=who, now=deps.clock.now()
-            )
+            alarm = await act(session, alarm_id, principal(request).username, deps.clock.now())
             body = store.alarm_json(alarm)
     except rules.TransitionError as exc:
         return json_error(exc.code, exc.message)
@@ -98,47 +103,34 @@ async def ack_alarm(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def ack_alarm(request: web.Request) -> web.Response:
+    async def take(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
+        return await actions.acknowledge(session=session, alarm_id=alarm_id, by=by, now=now)
+
+    return await _act(request, take)
+
+
 async def resolve_alarm(request: web.Request) -> web.Response:
-    alarm_id = _alarm_id(request)
-    deps = request.app[DEPS]
     payload = await read_json(request)
     outcome, note = payload.get("outcome"), payload.get("note")
     if not isinstance(outcome, str) or (note is not None and not isinstance(note, str)):
         return json_error(400, "outcome is a required string; note an optional string")
-    try:
-        async with deps.sessions.begin() as session:
-            alarm = await actions.resolve(
-                session=session,
-                alarm_id=alarm_id,
-                by=principal(request).username,
-                outcome=outcome,
-                note=note,
-                now=deps.clock.now(),
-            )
-            body = store.alarm_json(alarm)
-    except rules.TransitionError as exc:
-        return json_error(exc.code, exc.message)
-    deps.changed(alarm_id)
-    return web.json_response(body)
+
+    async def close(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
+        return await actions.resolve(
+            session=session, alarm_id=alarm_id, by=by, outcome=outcome, note=note, now=now
+        )
+
+    return await _act(request, close)
 
 
 async def note_alarm(request: web.Request) -> web.Response:
-    alarm_id = _alarm_id(request)
-    deps = request.app[DEPS]
     note = (await read_json(request)).get("note")
     if not isinstance(note, str) or not note.strip():
         return json_error(400, "note must be a non-empty string")
-    try:
-        async with deps.sessions.begin() as session:
-            alarm = await actions.add_note(
-                session=session,
-                alarm_id=alarm_id,
-                by=principal(request).username,
-                note=note.strip()[:2000],
-                now=deps.clock.now(),
-            )
-            body = store.alarm_json(alarm)
-    except rules.TransitionError as exc:
-        return json_error(exc.code, exc.message)
-    deps.changed(alarm_id)
-    return web.json_response(body)
+    text = note.strip()[:2000]
+
+    async def add(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
+        return await actions.add_note(session=session, alarm_id=alarm_id, by=by, note=text, now=now)
+
+    return await _act(request, add)
