@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     # amqtt logs every packet at INFO
     logging.getLogger("amqtt").setLevel(logging.WARNING)
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    # the Twilio SDK logs every request's headers at INFO
+    logging.getLogger("twilio").setLevel(logging.WARNING)
     if args.command in {"load", "user"} and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)

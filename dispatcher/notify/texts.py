@@ -64,7 +64,7 @@ def _sms_zh(f: AlarmFacts, purpose: str) -> str:
     urgent = "紧急" if f.kind is AlarmKind.EMERGENCY else ""
     return (
         f"【一键通】{urgent}{f.resident_name}（{f.address}）{what}。"
-        f"能去请回复1 {f.short_code}，不能去回复2 {f.short_code}。"
+        f"能去请回复“1 {f.short_code}”，不能去回复“2 {f.short_code}”。"
     )
 
 
@@ -135,5 +135,5 @@ def summary_text(alarms: list[list[object]], *, language: str) -> str:
     if language.startswith("en"):
         items = ", ".join(f"{name} (reply 1 {aid})" for aid, name in alarms)
         return f"[One-touch] {len(alarms)} more alarm(s) for you: {items}. Please call the centre."
-    items = "、".join(f"{name}（回复1 {aid}）" for aid, name in alarms)
+    items = "、".join(f"{name}（回复“1 {aid}”）" for aid, name in alarms)
     return f"【一键通】您另有{len(alarms)}起报警未逐条发送：{items}。请尽快联系中心。"

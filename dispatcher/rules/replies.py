@@ -35,7 +35,8 @@ class Reply:
 
 
 def parse_sms(body: str) -> Reply:
-    text = unicodedata.normalize("NFKC", body).strip().rstrip("。.!！").strip()
+    # people copy the example with its quotes, or end with a full stop
+    text = unicodedata.normalize("NFKC", body).strip().strip("\"“”'‘’「」").rstrip("。.!！").strip()
     upper = text.upper()
     if upper in _STOP:
         return Reply(Intent.STOP)

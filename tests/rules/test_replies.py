@@ -14,6 +14,8 @@ from dispatcher.rules.replies import Intent, Reply, parse_sms
         ("1 23", Reply(Intent.ACCEPT, 23)),
         ("1，23", Reply(Intent.ACCEPT, 23)),
         ("1#23", Reply(Intent.ACCEPT, 23)),
+        ("“1 23”", Reply(Intent.ACCEPT, 23)),
+        ('"2 23"', Reply(Intent.DECLINE, 23)),
         ("１　２３", Reply(Intent.ACCEPT, 23)),
         ("能去", Reply(Intent.ACCEPT)),
         ("ok", Reply(Intent.ACCEPT)),

@@ -50,7 +50,7 @@ def test_segments(text: str, parts: int) -> None:
 
 def test_the_alarm_sms_in_chinese_says_who_where_what_and_how_to_accept() -> None:
     text = sms_text(FACTS, language="zh-CN")
-    for part in ("王秀英", "纬北路12号", "紧急呼叫", "回复1 23", "回复2 23"):
+    for part in ("王秀英", "纬北路12号", "紧急呼叫", "回复“1 23”", "回复“2 23”"):
         assert part in text
     assert "http" not in text
     assert sms_segments(text) == 1
@@ -75,12 +75,12 @@ def test_fit_keeps_within_the_segments() -> None:
 def test_summary_lists_each_alarm_with_its_code() -> None:
     text = summary_text([[23, "王秀英"], [24, "张桂兰"]], language="zh-CN")
     assert "另有2起报警" in text
-    assert "王秀英（回复1 23）" in text
-    assert "张桂兰（回复1 24）" in text
+    assert "王秀英（回复“1 23”）" in text
+    assert "张桂兰（回复“1 24”）" in text
 
 
 def test_a_long_address_is_shortened_so_the_reply_code_survives() -> None:
     long = replace(FACTS, address="天桥区" + "很长的路名" * 30)
     text = sms_text(long, language="zh-CN")
-    assert "回复1 23" in text
+    assert "回复“1 23”" in text
     assert sms_segments(text) <= 2
