@@ -34,6 +34,8 @@ from dispatcher.store.ingest import BatchResult, Reply, record_batch
 # a database outage is retried this many times before a batch is given up; the
 # terminals repeat what was not acknowledged, so giving up loses nothing of theirs
 _DB_ATTEMPTS = 6
+# at shutdown, how long what was received may take to be committed and acknowledged
+_DRAIN_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class Listener:
         self._client: aiomqtt.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
+        self._idle = asyncio.Event()
         self.processed = 0
 
     @property
@@ -101,12 +104,22 @@ class Listener:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # stop receiving first, then finish what was received
+        # finish what was received while still connected, so its acks go out; then
+        # disconnect: the broker keeps our session for what comes meanwhile
         connection, processor = self._tasks
-        connection.cancel()
-        await asyncio.gather(connection, return_exceptions=True)
+        try:
+            async with asyncio.timeout(_DRAIN_S):
+                while True:
+                    await self._idle.wait()
+                    if self._queue.empty():
+                        break
+                    await asyncio.sleep(0)  # the processor takes the next batch
+        except TimeoutError:
+            self._log.warning("ingest not drained in %.0f s at shutdown", _DRAIN_S)
         processor.cancel()
         await asyncio.gather(processor, return_exceptions=True)
+        connection.cancel()
+        await asyncio.gather(connection, return_exceptions=True)
         leftover = self._drain()
         if leftover:
             self._log.info("processing %d messages left at shutdown", len(leftover))
@@ -135,6 +148,9 @@ class Listener:
                 self._log.warning(
                     "MQTT connection lost or refused (%s); retry in %.1fs", exc, delay
                 )
+            except Exception:
+                # whatever it was, the listener must not die: log it and reconnect
+                self._log.exception("MQTT connection failed; retry in %.1fs", delay)
             finally:
                 self._client = None
                 self._connected.clear()
@@ -154,7 +170,9 @@ class Listener:
 
     async def _process_loop(self) -> None:
         while True:
+            self._idle.set()
             first = await self._queue.get()
+            self._idle.clear()
             self._metrics.ingest_queue.dec()
             if self._ingest.batch_window_s > 0 and self._queue.empty():
                 await asyncio.sleep(self._ingest.batch_window_s)
