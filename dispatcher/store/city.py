@@ -16,26 +16,41 @@ the device's liveness): "removed" in the report of terminals means detached.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import ColumnElement, delete, insert, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.rules.citydata import (
-    CityData,
     CityError,
     load_yaml,
     parse_city,
 )
-from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
+from dispatcher.store.city_tables import (
+    TableCounts,
+    load_contacts,
+    load_providers,
+    load_residents,
+    load_terminals,
+    load_workers,
+    sync_by_key,
+)
+from dispatcher.store.models import Community
 
-# ids per IN (...): far below the bind-parameter limits of SQLite and asyncpg
-CHUNK = 500
+# the names this module has always offered, wherever they are defined now
+__all__ = [
+    "CityDataError",
+    "LoadReport",
+    "TableCounts",
+    "load_city",
+    "load_file",
+    "read_city_file",
+]
 
 
 class CityDataError(Exception):
@@ -46,18 +61,6 @@ class CityDataError(Exception):
         first = str(self.errors[0]) if self.errors else "no details"
         more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
         super().__init__(f"the city data has errors: {first}{more}")
-
-
-@dataclass(slots=True)
-class TableCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-
-    @property
-    def changed(self) -> int:
-        return self.created + self.updated + self.removed
 
 
 @dataclass(slots=True)
@@ -98,61 +101,6 @@ class LoadReport:
         return "\n".join(lines)
 
 
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
-    items = sorted(set(values))
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
-async def _rows_where_in(
-    session: AsyncSession, model: Any, column: Any, values: Iterable[str]
-) -> list[dict[str, Any]]:
-    """Rows of `model` (as dicts of its columns) whose `column` is one of `values`."""
-    table = model.__table__
-    result: list[dict[str, Any]] = []
-    for chunk in _chunks(values):
-        rows = await session.execute(select(table).where(column.in_(chunk)))
-        result.extend(dict(row) for row in rows.mappings())
-    return result
-
-
-async def _delete_where_in(
-    session: AsyncSession, model: Any, column: Any, values: Iterable[Any]
-) -> None:
-    items = list(values)
-    for start in range(0, len(items), CHUNK):
-        condition: ColumnElement[bool] = column.in_(items[start : start + CHUNK])
-        await session.execute(delete(model).where(condition))
-
-
-def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    return all(old.get(key) == value for key, value in new.items())
-
-
-async def _sync_by_key(
-    session: AsyncSession,
-    model: Any,
-    wanted: dict[str, dict[str, Any]],
-    existing: dict[str, dict[str, Any]],
-    counts: TableCounts,
-) -> None:
-    """Insert the `wanted` rows (by primary key) that are missing, update those that
-    differ; rows are dicts of column values that include the primary key."""
-    new_rows = [row for ident, row in wanted.items() if ident not in existing]
-    changed = [
-        row
-        for ident, row in wanted.items()
-        if ident in existing and not _same(existing[ident], row)
-    ]
-    counts.created += len(new_rows)
-    counts.updated += len(changed)
-    counts.unchanged += len(wanted) - len(new_rows) - len(changed)
-    if new_rows:
-        await session.execute(insert(model), new_rows)
-    if changed:
-        await session.execute(update(model), changed)
-
-
 async def load_city(
     *,
     session: AsyncSession,
@@ -182,7 +130,7 @@ async def load_city(
         raise CityDataError(errors)
     report = LoadReport()
 
-    await _sync_by_key(
+    await sync_by_key(
         session,
         Community,
         {
@@ -192,173 +140,12 @@ async def load_city(
         communities_db,
         report.communities,
     )
-    await _load_workers(session, data, report)
-    await _load_providers(session, data, report)
-    await _load_residents(session, data, report)
-    await _load_contacts(session, data, report)
-    await _load_terminals(session, data, report)
+    await load_workers(session, data, report.workers)
+    await load_providers(session, data, report.providers)
+    await load_residents(session, data, report.residents)
+    await load_contacts(session, data, report.contacts)
+    await load_terminals(session, data, report.terminals, report.moved_terminals)
     return report
-
-
-async def _load_workers(session: AsyncSession, data: CityData, report: LoadReport) -> None:
-    wanted = {
-        w.id: {
-            "id": w.id,
-            "community_id": w.community_id,
-            "name": w.name,
-            "phone": w.phone,
-            "shifts": [s.as_json() for s in w.shifts],
-        }
-        for w in data.workers
-    }
-    existing = {row["id"]: row for row in await _rows_where_in(session, Worker, Worker.id, wanted)}
-    # the workers of a community whose list the file gives, but which the file leaves out
-    gone = [
-        row["id"]
-        for row in await _rows_where_in(session, Worker, Worker.community_id, data.workers_for)
-        if row["id"] not in wanted
-    ]
-    await _sync_by_key(session, Worker, wanted, existing, report.workers)
-    report.workers.removed += len(gone)
-    await _delete_where_in(session, Worker, Worker.id, gone)
-
-
-async def _load_providers(session: AsyncSession, data: CityData, report: LoadReport) -> None:
-    wanted = {
-        p.id: {
-            "id": p.id,
-            "community_id": p.community_id,
-            "name": p.name,
-            "category": p.category,
-            "phone": p.phone,
-        }
-        for p in data.providers
-    }
-    existing = {
-        row["id"]: row for row in await _rows_where_in(session, Provider, Provider.id, wanted)
-    }
-    gone = [
-        row["id"]
-        for row in await _rows_where_in(
-            session, Provider, Provider.community_id, data.providers_for
-        )
-        if row["id"] not in wanted
-    ]
-    await _sync_by_key(session, Provider, wanted, existing, report.providers)
-    report.providers.removed += len(gone)
-    await _delete_where_in(session, Provider, Provider.id, gone)
-
-
-async def _load_residents(session: AsyncSession, data: CityData, report: LoadReport) -> None:
-    wanted = {
-        r.id: {
-            "id": r.id,
-            "community_id": r.community_id,
-            "name": r.name,
-            "birth_year": r.birth_year,
-            "address": r.address,
-            "language": r.language,
-            "medical": r.medical,
-        }
-        for r in data.residents
-    }
-    existing = {
-        row["id"]: row for row in await _rows_where_in(session, Resident, Resident.id, wanted)
-    }
-    await _sync_by_key(session, Resident, wanted, existing, report.residents)
-
-
-async def _load_contacts(session: AsyncSession, data: CityData, report: LoadReport) -> None:
-    """A resident's contacts are matched by priority (unique per resident), so a contact
-    whose details change keeps its id, and no step breaks (resident_id, priority)."""
-    counts = report.contacts
-    wanted = {
-        (c.resident_id, c.priority): {
-            "resident_id": c.resident_id,
-            "priority": c.priority,
-            "name": c.name,
-            "relation": c.relation,
-            "phone": c.phone,
-            "channel": c.channel,
-            "language": c.language,
-        }
-        for c in data.contacts
-    }
-    existing = {
-        (row["resident_id"], row["priority"]): row
-        for row in await _rows_where_in(session, Contact, Contact.resident_id, data.contacts_for)
-    }
-    gone = [row["id"] for key, row in existing.items() if key not in wanted]
-    new_rows: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    for key, row in wanted.items():
-        old = existing.get(key)
-        if old is None:
-            new_rows.append(row)
-        elif not _same(old, row):
-            changed.append({"id": old["id"], **row})
-    counts.created += len(new_rows)
-    counts.updated += len(changed)
-    counts.unchanged += len(wanted) - len(new_rows) - len(changed)
-    counts.removed += len(gone)
-    await _delete_where_in(session, Contact, Contact.id, gone)
-    if changed:
-        await session.execute(update(Contact), changed)
-    if new_rows:
-        await session.execute(insert(Contact), new_rows)
-
-
-async def _load_terminals(session: AsyncSession, data: CityData, report: LoadReport) -> None:
-    """Terminals in two steps, so that no moment has two terminals on one resident
-    (`terminals.resident_id` is unique): first detach every terminal whose resident
-    changes, then insert the new ones and attach the moved ones."""
-    counts = report.terminals
-    wanted = {t.device_id: t.resident_id for t in data.terminals}
-    by_device = {
-        row["device_id"]: row
-        for row in await _rows_where_in(session, Terminal, Terminal.device_id, wanted)
-    }
-    by_resident = await _rows_where_in(session, Terminal, Terminal.resident_id, data.terminal_for)
-    # what each terminal that the file touches should point at: its resident in the
-    # file, or nobody if the file gives its resident another terminal or none
-    target: dict[str, str | None] = {row["device_id"]: None for row in by_resident}
-    target.update(wanted)
-    current = {row["device_id"]: row["resident_id"] for row in by_resident}
-    current.update({device: row["resident_id"] for device, row in by_device.items()})
-
-    detach = sorted(
-        device
-        for device, resident in target.items()
-        if device in current and current[device] is not None and current[device] != resident
-    )
-    new_rows = [
-        {"device_id": device, "resident_id": resident, "connected": False}
-        for device, resident in wanted.items()
-        if device not in current
-    ]
-    attach = [
-        {"device_id": device, "resident_id": resident}
-        for device, resident in wanted.items()
-        if device in current and current[device] != resident
-    ]
-    counts.created += len(new_rows)
-    counts.updated += len(attach)
-    counts.unchanged += len(wanted) - len(new_rows) - len(attach)
-    counts.removed += sum(1 for device in detach if target[device] is None)
-    for device in sorted(wanted):
-        old = current.get(device)
-        if old is not None and old != wanted[device]:
-            report.moved_terminals.append((device, old, wanted[device]))
-
-    for start in range(0, len(detach), CHUNK):
-        chunk = detach[start : start + CHUNK]
-        await session.execute(
-            update(Terminal).where(Terminal.device_id.in_(chunk)).values(resident_id=None)
-        )
-    if new_rows:
-        await session.execute(insert(Terminal), new_rows)
-    if attach:
-        await session.execute(update(Terminal), attach)
 
 
 def read_city_file(path: Path) -> Any:

@@ -1,0 +1,129 @@
+"""The typed rows of a city data file (`rules.citydata`), what their fields may hold,
+and `CityError`, one problem of the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+# the languages a resident or contact may be spoken to in: the one place that lists them
+LANGUAGES: Final = ("zh-CN", "en")
+DEFAULT_LANGUAGE: Final = "zh-CN"
+# a contact's preferred channel
+CONTACT_CHANNELS: Final = ("voice", "sms")
+MIN_BIRTH_YEAR: Final = 1900
+
+# the lengths of the database columns (dispatcher/store/models.py)
+NAME_MAX: Final = 128
+ADDRESS_MAX: Final = 256
+RELATION_MAX: Final = 64
+CATEGORY_MAX: Final = 64
+MEDICAL_MAX: Final = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class CityError:
+    """One problem of the file: where (`place`, and `line` when known) and what."""
+
+    place: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: {self.place}" if self.line is not None else self.place
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityRow:
+    id: str
+    name: str
+    street: str
+    district: str
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRow:
+    """A duty shift as the file writes it (checked with `roster.parse_shift`)."""
+
+    days: str
+    start: str
+    end: str
+
+    def as_json(self) -> dict[str, str]:
+        """The form stored in `workers.shifts`."""
+        return {"days": self.days, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRow:
+    id: str
+    community_id: str
+    name: str
+    phone: str
+    shifts: tuple[ShiftRow, ...]
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRow:
+    id: str
+    community_id: str
+    name: str
+    category: str
+    phone: str
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentRow:
+    id: str
+    community_id: str
+    name: str
+    birth_year: int | None
+    address: str
+    language: str
+    medical: str
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    resident_id: str
+    priority: int
+    name: str
+    relation: str
+    phone: str
+    channel: str | None
+    language: str | None
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRow:
+    device_id: str
+    resident_id: str
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CityData:
+    """The rows of one file, in file order.
+
+    The `*_for` sets say which lists the file gives (see `dispatcher.rules.citydata`):
+    only for those does the file replace what the database holds.
+    """
+
+    communities: tuple[CommunityRow, ...] = ()
+    workers: tuple[WorkerRow, ...] = ()
+    providers: tuple[ProviderRow, ...] = ()
+    residents: tuple[ResidentRow, ...] = ()
+    contacts: tuple[ContactRow, ...] = ()
+    terminals: tuple[TerminalRow, ...] = ()
+    # community ids whose `workers:` / `providers:` the file gives
+    workers_for: frozenset[str] = frozenset()
+    providers_for: frozenset[str] = frozenset()
+    # resident ids whose `contacts:` / `terminal:` the file gives
+    contacts_for: frozenset[str] = frozenset()
+    terminal_for: frozenset[str] = frozenset()
