@@ -8,19 +8,17 @@ ones are recorded and let the escalation move on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
-from types import TracebackType
-from typing import Self
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatcher.clock import Clock, sleep_or_wake
+from dispatcher.clock import Clock
 from dispatcher.metrics import Metrics
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
 from dispatcher.notify.errors import PermanentFailure
+from dispatcher.passloop import PassLoop
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import notifications as store
 from dispatcher.store.models import Notification
@@ -31,7 +29,9 @@ _CONCURRENCY = 20
 _SHUTDOWN_GRACE_S = 15.0
 
 
-class Notifier:
+class Notifier(PassLoop):
+    name = "notifier"
+
     def __init__(
         self,
         registry: Registry,
@@ -47,55 +47,30 @@ class Notifier:
         throttle: Throttle | None = None,
         max_segments: int = 2,
     ) -> None:
+        # orderly stop: sends in flight finish and are recorded, so a restart does not
+        # take them for interrupted (an SMS or call cut off is failed, not repeated)
+        super().__init__(clock=clock, logger=logger, poll_s=poll_s, grace_s=_SHUTDOWN_GRACE_S)
         self._throttle = throttle
         self._max_segments = max_segments
         self._registry = registry
         self._sessions = sessions
-        self._clock = clock
         self._metrics = metrics
         self._skip_locked = skip_locked
-        self._log = logger
-        self._poll_s = poll_s
         self._max_attempts = max_attempts
-        self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(_CONCURRENCY)
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         # a permanent failure moved an escalation: the engine should look now
         self._on_escalation_moved = on_escalation_moved
         self.sent = 0
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def __aenter__(self) -> Self:
+    async def starting(self) -> None:
         async with self._sessions.begin() as session:
             found = await store.recover_interrupted(session=session, now=self._clock.now())
         if found:
             self._log.warning("%d notifications were interrupted by the last stop", found)
-        self._task = asyncio.create_task(self._loop(), name="notifier")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is None:
-            return
-        # orderly: let sends in flight finish and be recorded, so a restart does not
-        # take them for interrupted (an SMS or call cut off is failed, not repeated)
-        self._stopping = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), _SHUTDOWN_GRACE_S)
-        except TimeoutError:
-            self._log.warning("notifications still in flight at shutdown; cutting them off")
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+    async def next_due(self) -> datetime | None:
+        async with self._sessions() as session:
+            return await store.next_due(session=session)
 
     async def run_once(self) -> int:
         """Send everything due now; returns how many were attempted."""
@@ -175,18 +150,3 @@ class Notifier:
     def _moved(self) -> None:
         if self._on_escalation_moved is not None:
             self._on_escalation_moved()
-
-    async def _loop(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            until = self._clock.now() + timedelta(seconds=self._poll_s)
-            try:
-                await self.run_once()
-                async with self._sessions() as session:
-                    due = await store.next_due(session=session)
-                if due is not None:
-                    until = min(until, due)
-            except Exception:
-                self._log.exception("notifier pass failed; retrying")
-            if not self._stopping:
-                await sleep_or_wake(self._clock, self._wake, until)
