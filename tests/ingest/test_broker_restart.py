@@ -12,6 +12,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from dispatcher.config import Settings
@@ -80,7 +81,7 @@ async def test_listener_reconnects_and_nothing_is_lost(
         db_url, mqtt={"url": f"mqtt://127.0.0.1:{broker.port}", "reconnect_max_s": 1.0}
     )
     address = ("127.0.0.1", broker.port)
-    async with running(settings) as service:
+    async with running(settings, http=True) as service:
         city = await seed_city(service.sessions)
         async with raw_peer(address, topic_prefix) as peer:
             await peer.publish(city.terminals[0], "event", event("before"))
@@ -88,6 +89,13 @@ async def test_listener_reconnects_and_nothing_is_lost(
 
         broker.stop()
         await wait_for(lambda: not service.listener.connected)
+        # the load balancer and the on-call engineer see which part is down
+        async with (
+            aiohttp.ClientSession() as client,
+            client.get(f"http://127.0.0.1:{service.http_port}/healthz") as health,
+        ):
+            assert health.status == 503
+            assert (await health.json())["broker"] == "not connected"
         broker.start()  # persistence on: the dispatcher's session survives the restart
         await wait_for(broker.listening)
         await wait_for(lambda: service.listener.connected, within=15)
