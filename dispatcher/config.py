@@ -71,8 +71,10 @@ class HttpConfig(_Section):
 
 
 class HeartbeatConfig(_Section):
-    interval_s: int = 60
-    offline_after_missed: int = 3
+    interval_s: int = Field(default=60, gt=0)
+    offline_after_missed: int = Field(default=3, ge=1)
+    # a terminal that stops its heartbeats opens a device alarm (type offline)
+    offline_alarms: bool = True
     # liveness writes are batched: one UPDATE per terminal per flush, not per heartbeat
     flush_interval_s: float = 2.0
 

@@ -18,6 +18,7 @@ from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
 from dispatcher.passloop import PassLoop
 from dispatcher.store import escalation as store
+from dispatcher.store.terminal_alarms import run_liveness
 
 _BATCH = 100
 _GRACE_S = 10.0
@@ -50,6 +51,17 @@ class Engine(PassLoop):
 
     async def run_once(self) -> int:
         """Fire everything due now; returns how many alarms moved."""
+        hb = self._settings.heartbeat
+        if hb.offline_alarms:
+            async with self._sessions.begin() as session:
+                await run_liveness(
+                    session=session,
+                    now=self._clock.now(),
+                    interval_s=hb.interval_s,
+                    offline_after_missed=hb.offline_after_missed,
+                    limit=_BATCH,
+                    skip_locked=self._skip_locked,
+                )
         moved = 0
         while True:
             # each batch reads the clock: waits, log times and lag count from the firing,

@@ -26,6 +26,7 @@ _TABLE = cast("Table", Terminal.__table__)
 @dataclass(slots=True)
 class _Pending:
     last_seen: datetime | None = None
+    last_heartbeat: datetime | None = None
     connected: bool | None = None
     status_changed_at: datetime | None = None
     battery: int | None = None
@@ -58,6 +59,7 @@ class LivenessBatcher:
     def heartbeat(self, beat: Heartbeat, now: datetime) -> None:
         p = self._pending.setdefault(beat.device_id, _Pending())
         p.last_seen = now  # our clock, not the terminal's: terminal clocks drift
+        p.last_heartbeat = now
         p.connected = True
         p.battery = beat.battery if beat.battery is not None else p.battery
         p.rssi = beat.rssi if beat.rssi is not None else p.rssi
@@ -87,6 +89,7 @@ class LivenessBatcher:
             {
                 "b_device_id": device_id,
                 "b_last_seen": p.last_seen,
+                "b_last_heartbeat": p.last_heartbeat,
                 "b_connected": p.connected,
                 "b_status_changed_at": p.status_changed_at,
                 "b_battery": p.battery,
@@ -104,6 +107,7 @@ class LivenessBatcher:
                     name: func.coalesce(bindparam(f"b_{name}", type_=col.type), col)
                     for name, col in (
                         ("last_seen", _TABLE.c.last_seen),
+                        ("last_heartbeat", _TABLE.c.last_heartbeat),
                         ("connected", _TABLE.c.connected),
                         ("status_changed_at", _TABLE.c.status_changed_at),
                         ("battery", _TABLE.c.battery),

@@ -18,6 +18,7 @@ _WHAT_ZH = {
     "power_lost": "设备断电",
     "low_battery": "设备电量低",
     "missed_checkin": "未按时报平安",
+    "offline": "终端离线，无法呼救",
 }
 _WHAT_EN = {
     "sos": "pressed the emergency button",
@@ -27,6 +28,7 @@ _WHAT_EN = {
     "power_lost": "terminal lost power",
     "low_battery": "terminal battery low",
     "missed_checkin": "missed the daily check-in",
+    "offline": "terminal offline, cannot call for help",
 }
 
 

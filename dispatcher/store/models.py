@@ -101,6 +101,8 @@ class Terminal(Base):
     # the last status the terminal itself reported (retained online / last-will offline)
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # only a terminal that has sent heartbeats can miss them (and raise an offline alarm)
+    last_heartbeat: Mapped[datetime | None] = mapped_column(UTCDateTime)
     battery: Mapped[int | None] = mapped_column(Integer)
     rssi: Mapped[int | None] = mapped_column(Integer)
     power: Mapped[str | None] = mapped_column(String(16))

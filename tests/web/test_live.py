@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
+from sqlalchemy import select
 
 from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
+from dispatcher.store.models import Alarm
 from dispatcher.store.users import Role
 from dispatcher.web import live, livefeed
 from tests.support.city import seed_city
@@ -151,6 +153,9 @@ async def test_escalation_steps_reach_the_screens_and_shutdown_closes_them(
             await next_message(ws, lambda m: m["type"] == "snapshot")
             await press_sos(topic_prefix, city.terminals[0])
             await next_message(ws, alarm(status="open", step=0))
+            # the queue shows the alarm as soon as it is stored; time moves only once the
+            # engine has fired its first step, or that step would fire late
+            await wait_for(lambda: _escalating(service))
             clock.advance(60)  # nobody took it: the engine calls the worker on shift
             stepped = await next_message(ws, alarm(status="open", step=1))
             assert stepped["alarm"]["rev"] > 0
@@ -197,3 +202,8 @@ async def test_a_second_process_hears_the_first_through_notify(
                 assert response.status == 200
             taken = await next_message(on_second, alarm(id=alarm_id, status="acknowledged"), 1.0)
             assert taken["alarm"]["acknowledged_by"] == "op1"
+
+
+async def _escalating(service: Service) -> bool:
+    async with service.sessions() as session:
+        return bool(await session.scalar(select(Alarm.escalation_started)))

@@ -1,0 +1,126 @@
+"""Terminals that went quiet open a device alarm, and close it when they are back.
+
+Part of the engine's pass: silence has no message to react to, only time passing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatcher.rules.alarms import Outcome, Status
+from dispatcher.rules.liveness import is_online, needs_offline_alarm
+from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.models import Alarm, EventLog, Terminal
+
+OFFLINE = "offline"
+_PRIORITY = 3  # as power_lost: the resident cannot call for help until it is fixed
+
+
+@dataclass(slots=True)
+class LivenessResult:
+    opened: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+
+
+async def run_liveness(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    interval_s: int,
+    offline_after_missed: int,
+    limit: int,
+    skip_locked: bool,
+) -> LivenessResult:
+    result = LivenessResult()
+    silent_since = now - timedelta(seconds=interval_s * offline_after_missed)
+    already = select(Alarm.device_id).where(
+        Alarm.type == OFFLINE, Alarm.status != Status.RESOLVED.value, Alarm.device_id.is_not(None)
+    )
+    query = (
+        select(Terminal)
+        .where(
+            Terminal.last_heartbeat.is_not(None),
+            Terminal.resident_id.is_not(None),
+            or_(
+                Terminal.last_seen <= silent_since,
+                and_(
+                    Terminal.connected == false(),
+                    Terminal.status_changed_at <= now - timedelta(seconds=interval_s),
+                ),
+            ),
+            Terminal.device_id.not_in(already),
+        )
+        .order_by(Terminal.last_seen)
+        .limit(limit)
+    )
+    if skip_locked:
+        # two engines must not both open an alarm for one terminal
+        query = query.with_for_update(skip_locked=True)
+    for terminal in await session.scalars(query):
+        if not needs_offline_alarm(
+            connected=terminal.connected,
+            last_seen=terminal.last_seen,
+            last_heartbeat=terminal.last_heartbeat,
+            status_changed_at=terminal.status_changed_at,
+            now=now,
+            interval_s=interval_s,
+            offline_after_missed=offline_after_missed,
+        ):
+            continue
+        alarm = Alarm(
+            device_id=terminal.device_id,
+            resident_id=terminal.resident_id,
+            kind=AlarmKind.DEVICE.value,
+            type=OFFLINE,
+            status=Status.OPEN.value,
+            priority=_PRIORITY,
+            created_at=now,
+            escalation_started=False,
+            step=0,
+            round=0,
+            next_step_at=now,
+            escalation_exhausted=False,
+        )
+        session.add(alarm)
+        await session.flush()
+        session.add(_log(alarm, "alarm_opened", now, {"kind": alarm.kind, "priority": _PRIORITY}))
+        result.opened.append(alarm.id)
+
+    back = await session.execute(
+        select(Alarm, Terminal)
+        .join(Terminal, Terminal.device_id == Alarm.device_id)
+        .where(Alarm.type == OFFLINE, Alarm.status != Status.RESOLVED.value)
+        .limit(limit)
+    )
+    for alarm, terminal in back:
+        if is_online(
+            connected=terminal.connected,
+            last_seen=terminal.last_seen,
+            now=now,
+            interval_s=interval_s,
+            offline_after_missed=offline_after_missed,
+        ):
+            alarm.status = Status.RESOLVED.value
+            alarm.resolved_at = now
+            alarm.resolved_by = "terminal"
+            alarm.outcome = Outcome.DEVICE_RECOVERED.value
+            alarm.next_step_at = None
+            session.add(_log(alarm, "resolved", now, {"outcome": alarm.outcome, "by": "terminal"}))
+            result.resolved.append(alarm.id)
+    return result
+
+
+def _log(alarm: Alarm, kind: str, now: datetime, data: dict[str, object]) -> EventLog:
+    return EventLog(
+        at=now,
+        kind=kind,
+        alarm_id=alarm.id,
+        device_id=alarm.device_id,
+        type=OFFLINE,
+        actor="engine",
+        data=data,
+    )

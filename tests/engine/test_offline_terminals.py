@@ -1,0 +1,89 @@
+"""A terminal that stops its heartbeats cannot call for help: the operators get a device
+alarm, closed by itself when the terminal is back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from dispatcher.app import Service
+from dispatcher.clock import ManualClock
+from dispatcher.config import Settings
+from dispatcher.store.models import Alarm, Terminal
+from tests.support.city import seed_city
+from tests.support.mqtt import raw_peer, wait_for
+from tests.support.service import running
+
+MOSQUITTO = ("127.0.0.1", 1883)
+AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+BEAT = json.dumps({"v": 1, "ts": "2026-11-27T03:00:00+08:00", "battery": 80})
+
+
+async def offline_alarms(service: Service) -> list[Alarm]:
+    async with service.sessions() as session:
+        return list(await session.scalars(select(Alarm).where(Alarm.type == "offline")))
+
+
+async def beat_seen(service: Service, device_id: str, after: datetime) -> bool:
+    async with service.sessions() as session:
+        terminal = await session.get_one(Terminal, device_id)
+    return terminal.last_heartbeat is not None and terminal.last_heartbeat >= after
+
+
+async def test_three_missed_heartbeats_open_a_device_alarm_that_closes_itself(
+    db_url: str, settings_for: Callable[..., Settings], topic_prefix: str
+) -> None:
+    clock = ManualClock(AT_3AM)
+    async with running(settings_for(db_url), clock=clock) as service:
+        city = await seed_city(service.sessions)
+        beating, silent_always = city.terminals[0], city.terminals[1]
+        async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+            await peer.publish(beating, "heartbeat", BEAT)
+            await wait_for(lambda: beat_seen(service, beating, AT_3AM))
+
+            clock.advance(179)
+            await service.escalation.run_once()
+            assert await offline_alarms(service) == []
+            clock.advance(1)  # three 60 s periods without a word
+            await wait_for(lambda: offline_alarms(service))
+            [alarm] = await offline_alarms(service)
+            assert (alarm.device_id, alarm.kind, alarm.status) == (beating, "device", "open")
+            # a terminal that never sent a heartbeat raises nothing
+            assert silent_always not in {a.device_id for a in await offline_alarms(service)}
+            await service.escalation.run_once()
+            assert len(await offline_alarms(service)) == 1  # once, not once a pass
+
+            back_at = clock.now()
+            await peer.publish(beating, "heartbeat", BEAT)
+            await wait_for(lambda: beat_seen(service, beating, back_at))
+        await service.escalation.run_once()
+        [alarm] = await offline_alarms(service)
+        assert (alarm.status, alarm.outcome) == ("resolved", "device_recovered")
+
+
+async def test_a_last_will_opens_the_alarm_after_a_period(
+    db_url: str, settings_for: Callable[..., Settings], topic_prefix: str
+) -> None:
+    clock = ManualClock(AT_3AM)
+    async with running(settings_for(db_url), clock=clock) as service:
+        city = await seed_city(service.sessions)
+        device = city.terminals[0]
+        async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+            await peer.publish(device, "heartbeat", BEAT)
+            await wait_for(lambda: beat_seen(service, device, AT_3AM))
+            await peer.publish(device, "status", "offline")
+
+            async def said_offline() -> bool:
+                async with service.sessions() as session:
+                    return not (await session.get_one(Terminal, device)).connected
+
+            await wait_for(said_offline)
+        clock.advance(59)
+        await service.escalation.run_once()
+        assert await offline_alarms(service) == []
+        clock.advance(1)
+        await wait_for(lambda: offline_alarms(service))
