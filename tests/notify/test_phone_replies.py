@@ -60,7 +60,10 @@ async def test_stop_silences_a_phone_until_start(phone_city: PhoneCity) -> None:
     pc.standin.person(NIGHT_WORKER).never_answers()
     await press(pc, pc.city.terminals[0], "sos-stop-1")
     pc.clock.advance(60)
-    await wait_for(lambda: NIGHT_WORKER in numbers_texted(pc))
+    # both the SMS and the call of this step have gone before he replies
+    await wait_for(
+        lambda: NIGHT_WORKER in numbers_texted(pc) and NIGHT_WORKER in numbers_called(pc)
+    )
     reply = await pc.standin.send_inbound_sms(NIGHT_WORKER, OUR_NUMBER, "STOP")
     assert reply.ok
     async with pc.service.sessions() as session:
