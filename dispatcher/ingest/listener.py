@@ -133,6 +133,8 @@ class Listener:
         while True:
             try:
                 async with aiomqtt.Client(**connect_args(self._mqtt)) as client:
+                    # a batch's acks await their PUBACKs together: no warning past 10
+                    client.pending_calls_threshold = self._ingest.max_batch + 100
                     await client.subscribe(
                         [(f, 1) for f in subscription_filters(self._mqtt)],
                     )
@@ -262,16 +264,21 @@ class Listener:
             # the terminals repeat until acknowledged; they will be answered `duplicate`
             self._log.warning("broker gone before %d acks could be sent", len(replies))
             return
-        for reply in replies:
-            payload = protocol_v1.encode_ack(reply.event_id, reply.result, reply.reason)
-            try:
-                await client.publish(
+        # all at once: one at a time waits for the PUBACK, a turn of the event loop, per ack
+        sent = await asyncio.gather(
+            *(
+                client.publish(
                     protocol_v1.ack_topic(self._mqtt.topic_prefix, reply.device_id),
-                    payload,
+                    protocol_v1.encode_ack(reply.event_id, reply.result, reply.reason),
                     qos=1,
                 )
-            except aiomqtt.MqttError as exc:
-                self._log.warning("ack to %s not sent: %s", reply.device_id, exc)
+                for reply in replies
+            ),
+            return_exceptions=True,
+        )
+        for reply, outcome in zip(replies, sent, strict=True):
+            if isinstance(outcome, Exception):
+                self._log.warning("ack to %s not sent: %r", reply.device_id, outcome)
 
 
 def _bytes(message: aiomqtt.Message) -> bytes:
