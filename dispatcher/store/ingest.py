@@ -111,12 +111,15 @@ async def record_batch(
         )
     }
     open_by_device = await _open_alarms(session, device_ids & residents.keys())
+    # alarms opened by this batch, under a temporary negative id until one INSERT for all
+    fresh: dict[int, Alarm] = {}
+    rows: list[EventLog] = []
 
     for event in events:
         key = (event.device_id, event.event_id)
         if event.device_id not in residents:
             reason = f"unknown terminal {event.device_id}"
-            session.add(
+            rows.append(
                 EventLog(
                     at=now,
                     kind="rejected",
@@ -133,8 +136,8 @@ async def record_batch(
             result.replies.append(Reply(*key, AckResult.DUPLICATE))
             continue
         seen.add(key)
-        alarm_id, actions = await _apply(
-            session,
+        alarm_id, actions = _apply(
+            fresh,
             event,
             residents[event.device_id],
             open_by_device.setdefault(event.device_id, []),
@@ -142,7 +145,7 @@ async def record_batch(
             cancel_closes_emergency=cancel_closes_emergency,
             result=result,
         )
-        session.add(
+        rows.append(
             EventLog(
                 at=now,
                 kind="device_event",
@@ -155,8 +158,18 @@ async def record_batch(
             )
         )
         # after the event itself, so the timeline reads in the order things happened
-        session.add_all(actions)
+        rows.extend(actions)
         result.replies.append(Reply(*key, AckResult.ACCEPTED))
+    if fresh:
+        session.add_all(fresh.values())
+        await session.flush()  # one INSERT ... RETURNING for every alarm of the batch
+        real = {temporary: alarm.id for temporary, alarm in fresh.items()}
+        for row in rows:
+            if row.alarm_id is not None and row.alarm_id < 0:
+                row.alarm_id = real[row.alarm_id]
+        result.opened = [real.get(i, i) for i in result.opened]
+        result.changed = [real.get(i, i) for i in result.changed]
+    session.add_all(rows)
     return result
 
 
@@ -174,9 +187,12 @@ async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str,
     return found
 
 
-def _view(alarm: Alarm) -> rules.OpenAlarmView:
+def _view(alarm: Alarm, fresh: dict[int, Alarm]) -> rules.OpenAlarmView:
+    alarm_id = alarm.id
+    if alarm_id is None:
+        alarm_id = next(k for k, a in fresh.items() if a is alarm)
     return rules.OpenAlarmView(
-        id=alarm.id,
+        id=alarm_id,
         kind=AlarmKind(alarm.kind),
         type=alarm.type,
         status=rules.Status(alarm.status),
@@ -184,8 +200,8 @@ def _view(alarm: Alarm) -> rules.OpenAlarmView:
     )
 
 
-async def _apply(
-    session: AsyncSession,
+def _apply(
+    fresh: dict[int, Alarm],
     event: TerminalEvent,
     resident_id: str | None,
     open_alarms: list[Alarm],
@@ -196,12 +212,13 @@ async def _apply(
 ) -> tuple[int | None, list[EventLog]]:
     """Apply the rules' effect; `open_alarms` (newest first) is kept current for the batch.
     Returns the alarm concerned and the log rows of what was done to it."""
+    views = [_view(a, fresh) for a in open_alarms]
     effect = rules.effect_of_event(
         event.type,
-        [_view(a) for a in open_alarms],
+        views,
         cancel_closes_emergency=cancel_closes_emergency,
     )
-    by_id = {a.id: a for a in open_alarms}
+    by_id = {v.id: a for v, a in zip(views, open_alarms, strict=True)}
     actions: list[EventLog] = []
 
     def log(kind: str, alarm_id: int, data: dict[str, Any]) -> None:
@@ -234,12 +251,12 @@ async def _apply(
                 next_step_at=now,
                 escalation_exhausted=False,
             )
-            session.add(alarm)
-            await session.flush()
+            temporary = -1 - len(fresh)
+            fresh[temporary] = alarm
             open_alarms.insert(0, alarm)
-            result.opened.append(alarm.id)
-            log("alarm_opened", alarm.id, {"kind": kind.value, "priority": priority})
-            return alarm.id, actions
+            result.opened.append(temporary)
+            log("alarm_opened", temporary, {"kind": kind.value, "priority": priority})
+            return temporary, actions
         case rules.Attach(alarm_id=alarm_id, note=note):
             log("alarm_updated", alarm_id, {"note": note})
         case rules.MarkCancel(alarm_id=alarm_id):
