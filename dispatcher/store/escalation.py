@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import false, func, select
@@ -131,36 +132,42 @@ async def run_due(
     result = PassResult()
     alarms = list(await session.scalars(query))
     supervisors = await load_supervisors(session=session) if alarms else ()
-    for alarm in alarms:
-        directory = await load_directory(session=session, alarm=alarm, supervisors=supervisors)
-        policy = policies.for_kind(alarm.kind)
-        due = alarm.next_step_at or now
-        if not alarm.escalation_started:
-            decision = esc.start(policy, directory, now, tz)
-            alarm.escalation_started = True
-        else:
-            state = esc.EscalationState(
-                alarm.step, alarm.round, alarm.next_step_at, alarm.escalation_exhausted
+    queued: list[dict[str, Any]] = []
+    logs: list[EventLog] = []
+    # decide for every alarm first, write at the end: on SQLite the first write takes the
+    # database's only write lock, and ingest waits for it until this pass commits
+    with session.no_autoflush:
+        for alarm in alarms:
+            directory = await load_directory(session=session, alarm=alarm, supervisors=supervisors)
+            policy = policies.for_kind(alarm.kind)
+            due = alarm.next_step_at or now
+            if not alarm.escalation_started:
+                decision = esc.start(policy, directory, now, tz)
+                alarm.escalation_started = True
+            else:
+                state = esc.EscalationState(
+                    alarm.step, alarm.round, alarm.next_step_at, alarm.escalation_exhausted
+                )
+                decision = esc.advance(state, policy, directory, now, tz)
+            alarm.step = decision.state.step
+            alarm.round = decision.state.round
+            alarm.next_step_at = decision.state.next_step_at
+            alarm.escalation_exhausted = decision.state.exhausted
+            purpose = "exhausted" if decision.state.exhausted else "step"
+            queued.extend(
+                outbox.notification_row(
+                    n,
+                    alarm_id=alarm.id,
+                    purpose="step" if n.step >= 0 else purpose,
+                    now=now,
+                )
+                for n in decision.notifications
             )
-            decision = esc.advance(state, policy, directory, now, tz)
-        alarm.step = decision.state.step
-        alarm.round = decision.state.round
-        alarm.next_step_at = decision.state.next_step_at
-        alarm.escalation_exhausted = decision.state.exhausted
-        purpose = "exhausted" if decision.state.exhausted else "step"
-        rows = [
-            outbox.notification_row(
-                n,
-                alarm_id=alarm.id,
-                purpose="step" if n.step >= 0 else purpose,
-                now=now,
-            )
-            for n in decision.notifications
-        ]
-        result.queued += await outbox.queue(session, rows)
-        session.add_all(_log_rows(alarm, decision, now))
-        result.fired += 1
-        result.lags.append((now - due).total_seconds())
+            logs.extend(_log_rows(alarm, decision, now))
+            result.fired += 1
+            result.lags.append((now - due).total_seconds())
+    result.queued += await outbox.queue(session, queued)
+    session.add_all(logs)
     return result
 
 
