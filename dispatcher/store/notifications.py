@@ -19,9 +19,8 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.models import Alarm, EventLog, Notification, PhoneOptOut, Resident
 
-# channels whose message may have reached a person even if we crashed mid-send:
-# never retried blindly, so nobody gets the same SMS or call twice
-_NOT_REPEATABLE = frozenset({"sms", "voice"})
+# channels that reach a person's phone: throttled, stopped by STOP, and never retried
+# blindly after a crash mid-send (the message may have gone), so nobody gets it twice
 PHONE_CHANNELS = ("sms", "voice")
 
 
@@ -187,7 +186,7 @@ async def mark_sent(
     await session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == "sending")
-        .values(status="sent" if n.channel in _NOT_REPEATABLE else "delivered")
+        .values(status="sent" if n.channel in PHONE_CHANNELS else "delivered")
     )
     await session.execute(
         update(Notification)
@@ -279,7 +278,7 @@ async def recover_interrupted(*, session: AsyncSession, now: datetime) -> int:
         await session.scalars(select(Notification).where(Notification.status == "sending"))
     )
     for n in stuck:
-        if n.channel in _NOT_REPEATABLE:
+        if n.channel in PHONE_CHANNELS:
             await mark_failed(
                 session=session, n=n, error="interrupted while sending; not repeated", now=now
             )
