@@ -90,6 +90,26 @@ async def sync_by_key(
         await session.execute(update(model), changed)
 
 
+async def _replace_community_list(
+    session: AsyncSession,
+    model: Any,
+    wanted: dict[str, dict[str, Any]],
+    communities: Iterable[str],
+    counts: TableCounts,
+) -> None:
+    """Workers or providers: upsert `wanted`; of the communities whose list the file
+    gives, remove the rows the file leaves out."""
+    existing = {row["id"]: row for row in await _rows_where_in(session, model, model.id, wanted)}
+    gone = [
+        row["id"]
+        for row in await _rows_where_in(session, model, model.community_id, communities)
+        if row["id"] not in wanted
+    ]
+    await sync_by_key(session, model, wanted, existing, counts)
+    counts.removed += len(gone)
+    await _delete_where_in(session, model, model.id, gone)
+
+
 async def load_workers(session: AsyncSession, data: CityData, counts: TableCounts) -> None:
     wanted = {
         w.id: {
@@ -101,16 +121,7 @@ async def load_workers(session: AsyncSession, data: CityData, counts: TableCount
         }
         for w in data.workers
     }
-    existing = {row["id"]: row for row in await _rows_where_in(session, Worker, Worker.id, wanted)}
-    # the workers of a community whose list the file gives, but which the file leaves out
-    gone = [
-        row["id"]
-        for row in await _rows_where_in(session, Worker, Worker.community_id, data.workers_for)
-        if row["id"] not in wanted
-    ]
-    await sync_by_key(session, Worker, wanted, existing, counts)
-    counts.removed += len(gone)
-    await _delete_where_in(session, Worker, Worker.id, gone)
+    await _replace_community_list(session, Worker, wanted, data.workers_for, counts)
 
 
 async def load_providers(session: AsyncSession, data: CityData, counts: TableCounts) -> None:
@@ -124,19 +135,7 @@ async def load_providers(session: AsyncSession, data: CityData, counts: TableCou
         }
         for p in data.providers
     }
-    existing = {
-        row["id"]: row for row in await _rows_where_in(session, Provider, Provider.id, wanted)
-    }
-    gone = [
-        row["id"]
-        for row in await _rows_where_in(
-            session, Provider, Provider.community_id, data.providers_for
-        )
-        if row["id"] not in wanted
-    ]
-    await sync_by_key(session, Provider, wanted, existing, counts)
-    counts.removed += len(gone)
-    await _delete_where_in(session, Provider, Provider.id, gone)
+    await _replace_community_list(session, Provider, wanted, data.providers_for, counts)
 
 
 async def load_residents(session: AsyncSession, data: CityData, counts: TableCounts) -> None:
