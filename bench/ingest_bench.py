@@ -488,7 +488,7 @@ class Bench:
         self.check(after == logged, f"event log grew by {after - logged}")
 
     async def heartbeats(self, terminals: Sequence[str], n: int) -> None:
-        service, liveness = self.service, self.service.liveness
+        service, liveness = self.service, self.service.heartbeats
         print(f"(c) heartbeats: {n} from {len(terminals)} terminals")
         messages = heartbeat_messages(terminals, n)
         await until(lambda: liveness.pending == 0, 30, "the last liveness flush")

@@ -18,8 +18,8 @@ from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Settings
 from dispatcher.engine.runner import Engine
 from dispatcher.ingest.broker import EmbeddedBroker
+from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
-from dispatcher.ingest.liveness import LivenessBatcher
 from dispatcher.metrics import Metrics
 from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
 from dispatcher.notify.twilio import TwilioGateway
@@ -28,7 +28,7 @@ from dispatcher.notify.worker import Notifier
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.db import create_engine, is_sqlite, migrate, session_factory
 from dispatcher.store.ingest import BatchResult
-from dispatcher.web import live
+from dispatcher.web import live_hub
 from dispatcher.web.app import init_app
 from dispatcher.web.state import WebDeps
 
@@ -51,17 +51,17 @@ class Service:
         self.metrics = Metrics()
         self.engine = create_engine(settings.database.url, echo=settings.database.echo)
         self.sessions = session_factory(self.engine)
-        self.liveness = LivenessBatcher(
+        self.heartbeats = HeartbeatBatcher(
             self.sessions,
             interval_s=settings.heartbeat.flush_interval_s,
-            logger=log.getChild("liveness"),
+            logger=log.getChild("heartbeats"),
         )
         self.listener = Listener(
             settings.mqtt,
             settings.ingest,
             sessions=self.sessions,
             clock=self.clock,
-            liveness=self.liveness,
+            heartbeats=self.heartbeats,
             metrics=self.metrics,
             cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
             logger=log.getChild("ingest"),
@@ -137,7 +137,7 @@ class Service:
             self.escalation.wake()
         if result.changed:
             self.notifier.wake()
-        live.touch(self.web_app, [*result.opened, *result.changed])
+        live_hub.touch(self.web_app, [*result.opened, *result.changed])
 
     def _wake_notifier(self) -> None:
         self.notifier.wake()
@@ -145,7 +145,7 @@ class Service:
     def _on_alarm_changed(self, alarm_id: int) -> None:
         self.escalation.wake()
         self.notifier.wake()
-        live.touch(self.web_app, [alarm_id])
+        live_hub.touch(self.web_app, [alarm_id])
 
     async def __aenter__(self) -> Self:
         try:
@@ -155,7 +155,7 @@ class Service:
                 await self._stack.enter_async_context(
                     EmbeddedBroker(self.settings.mqtt.embedded, logger=log.getChild("broker"))
                 )
-            self._tasks.append(asyncio.create_task(self.liveness.run(), name="liveness-flush"))
+            self._tasks.append(asyncio.create_task(self.heartbeats.run(), name="heartbeat-flush"))
             await self._stack.enter_async_context(self.listener)
             await self._stack.enter_async_context(self.escalation)
             await self._stack.enter_async_context(self.notifier)
@@ -190,7 +190,7 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         try:
-            await self.liveness.flush()
+            await self.heartbeats.flush()
         except Exception:
             log.exception("last liveness flush failed")
         if self.twilio is not None:

@@ -18,7 +18,7 @@ from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
 from dispatcher.passloop import PassLoop
 from dispatcher.store import escalation as store
-from dispatcher.store.terminal_alarms import run_liveness
+from dispatcher.store.offline_alarms import check_offline_terminals
 
 _BATCH = 100
 _GRACE_S = 10.0
@@ -54,7 +54,7 @@ class Engine(PassLoop):
         hb = self._settings.heartbeat
         if hb.offline_alarms:
             async with self._sessions.begin() as session:
-                await run_liveness(
+                await check_offline_terminals(
                     session=session,
                     now=self._clock.now(),
                     interval_s=hb.interval_s,

@@ -26,7 +26,7 @@ from devices import protocol_v1
 from devices.events import Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.config import IngestConfig, MqttConfig
-from dispatcher.ingest.liveness import LivenessBatcher
+from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.mqtt import connect_args, subscription_filters
 from dispatcher.metrics import Metrics
 from dispatcher.store.ingest import BatchResult, Reply, record_batch
@@ -54,7 +54,7 @@ class Listener:
         *,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
-        liveness: LivenessBatcher,
+        heartbeats: HeartbeatBatcher,
         metrics: Metrics,
         cancel_closes_emergency: bool,
         logger: logging.Logger,
@@ -64,7 +64,7 @@ class Listener:
         self._ingest = ingest
         self._sessions = sessions
         self._clock = clock
-        self._liveness = liveness
+        self._heartbeats = heartbeats
         self._metrics = metrics
         self._cancel_closes = cancel_closes_emergency
         self._log = logger
@@ -194,14 +194,14 @@ class Listener:
                 received.topic, received.payload, prefix=self._mqtt.topic_prefix
             )
             if isinstance(decoded, Heartbeat):
-                self._liveness.heartbeat(decoded, now)
+                self._heartbeats.heartbeat(decoded, now)
                 self._metrics.heartbeats.inc()
             elif isinstance(decoded, StatusChange):
-                self._liveness.status(decoded, now)
+                self._heartbeats.status(decoded, now)
                 self._metrics.heartbeats.inc()
             else:
                 if isinstance(decoded, TerminalEvent):
-                    self._liveness.event(decoded, now)
+                    self._heartbeats.event(decoded, now)
                 else:
                     self._log.warning("rejected message on %s: %s", decoded.topic, decoded.reason)
                 to_log.append(decoded)

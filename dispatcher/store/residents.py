@@ -14,13 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatcher.rules.liveness import is_online
 from dispatcher.rules.roster import on_shift, parse_shift
 from dispatcher.store.city import CityDataError, LoadReport, load_city
 from dispatcher.store.models import Alarm, Community, Contact, Resident, Terminal, Worker
+from dispatcher.store.terminals import terminal_json
 
-# at or below this (percent) a terminal is shown as needing a battery change
-LOW_BATTERY = 20
 SEARCH_LIMIT = 50
 
 
@@ -42,28 +40,6 @@ def resident_json(
             "street": community.street if community else "",
             "district": community.district if community else "",
         },
-    }
-
-
-def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) -> dict[str, Any]:
-    interval_s, missed = liveness
-    return {
-        "device_id": terminal.device_id,
-        "resident_id": terminal.resident_id,
-        "online": is_online(
-            connected=terminal.connected,
-            last_seen=terminal.last_seen,
-            now=now,
-            interval_s=interval_s,
-            offline_after_missed=missed,
-        ),
-        "connected": terminal.connected,
-        "last_seen": terminal.last_seen.isoformat() if terminal.last_seen else None,
-        "battery": terminal.battery,
-        "low_battery": terminal.battery is not None and terminal.battery <= LOW_BATTERY,
-        "rssi": terminal.rssi,
-        "power": terminal.power,
-        "fw": terminal.fw,
     }
 
 

@@ -1,27 +1,68 @@
-"""The aiohttp application factory: routes and middleware, nothing else."""
+"""The aiohttp application factory: state, middleware, response headers and the live
+feeds' lifetime. The routes are in `dispatcher.web.routes`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Final
+
 from aiohttp import web
 
-from dispatcher.web import api, auth, dashboard, health, twilio_hooks
+from dispatcher.web import auth, live_hub, live_sources, login_guard, routes
 from dispatcher.web.state import DEPS, WebDeps
+
+_CSP: Final = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+async def _security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type == "text/html":
+        headers.setdefault("Content-Security-Policy", _CSP)
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cache-Control", "no-store")
+
+
+async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
+    """The hub's publisher, the follower, and on PostgreSQL the LISTEN connection."""
+    hub = app[live_hub.LIVE]
+    url = app[DEPS].settings.database.url
+    tasks = [
+        asyncio.create_task(hub.run(), name="live-hub"),
+        asyncio.create_task(live_sources.Follower(hub).run(), name="live-follower"),
+    ]
+    if url.startswith("postgresql"):
+        bus = live_sources.PgBus(hub, url)
+        hub.bus = bus
+        tasks.append(asyncio.create_task(bus.run(), name="live-listen"))
+    hub.running = True
+    try:
+        yield
+    finally:
+        hub.running = False
+        hub.bus = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def init_app(deps: WebDeps) -> web.Application:
     app = web.Application(
-        middlewares=[*dashboard.MIDDLEWARES, auth.auth_middleware], client_max_size=1024**2
+        middlewares=[login_guard.middleware, auth.auth_middleware], client_max_size=1024**2
     )
     app[DEPS] = deps
-    app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/metrics", health.metrics)
-    app.router.add_post("/api/login", auth.login)
-    app.router.add_get("/api/alarms", api.list_alarms)
-    app.router.add_get("/api/alarms/{alarm_id}", api.get_alarm)
-    app.router.add_post("/api/alarms/{alarm_id}/ack", api.ack_alarm)
-    app.router.add_post("/api/alarms/{alarm_id}/resolve", api.resolve_alarm)
-    app.router.add_post("/api/alarms/{alarm_id}/notes", api.note_alarm)
-    app.router.add_get("/api/terminals/{device_id}", api.get_terminal)
-    twilio_hooks.setup(app)
-    dashboard.setup(app)  # pages, live socket, the dashboard's API, OpenAPI
+    app[login_guard.GUARD] = login_guard.LoginGuard(deps.clock)
+    app[live_hub.LIVE] = live_hub.Hub(deps)
+    app.cleanup_ctx.append(_live_feeds)
+    app.on_shutdown.append(live_hub.on_shutdown)
+    app.on_response_prepare.append(_security_headers)
+    routes.add_routes(app)
     return app

@@ -93,3 +93,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
             text='{"error": "body must be a JSON object"}', content_type="application/json"
         )
     return body
+
+
+async def me(request: web.Request) -> web.Response:
+    who = principal(request)
+    return web.json_response({"username": who.username, "role": who.role.value})

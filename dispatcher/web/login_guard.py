@@ -17,7 +17,6 @@ from aiohttp import web
 from dispatcher.clock import Clock
 from dispatcher.web.auth import Handler
 from dispatcher.web.errors import json_error
-from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.web.login")
 
@@ -112,7 +111,3 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     elif response.status == 200:
         guard.succeeded(username)
     return response
-
-
-def install(app: web.Application) -> None:
-    app[GUARD] = LoginGuard(app[DEPS].clock)

@@ -176,7 +176,7 @@ def shell(
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _page_handler(page: Page) -> Handler:
+def page_handler(page: Page) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         found = await cookie_session.cookie_principal(request)
         if found is None:
@@ -286,13 +286,3 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
 
 async def root(_request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/queue")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/", root)
-    app.router.add_get("/login", login_form)
-    app.router.add_post("/login", login_submit)
-    app.router.add_post("/logout", logout)
-    app.router.add_get("/lang/{lang}", set_lang)
-    for page in PAGES:
-        app.router.add_get(page.path, _page_handler(page))

@@ -11,7 +11,7 @@ from dispatcher.store import residents
 from dispatcher.store.city import CityDataError
 from dispatcher.store.models import Alarm
 from dispatcher.store.users import Role
-from dispatcher.web import live
+from dispatcher.web import live_hub
 from dispatcher.web.auth import principal, read_json, requires
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import DEPS
@@ -75,7 +75,7 @@ async def put_resident(request: web.Request) -> web.StreamResponse:
     except CityDataError as exc:
         return _invalid(exc)
     request.app.logger.info("resident %s edited by %s", resident_id, principal(request).username)
-    live.touch(request.app, open_alarms)  # queue lines show the resident's name and address
+    live_hub.touch(request.app, open_alarms)  # queue lines show the resident's name and address
     return await get_resident(request)
 
 

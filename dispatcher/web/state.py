@@ -30,3 +30,9 @@ class WebDeps:
 
 
 DEPS = web.AppKey("deps", WebDeps)
+
+
+def liveness_of(deps: WebDeps) -> tuple[int, int]:
+    """(heartbeat interval, missed beats before offline): what `is_online` needs."""
+    hb = deps.settings.heartbeat
+    return hb.interval_s, hb.offline_after_missed

@@ -69,6 +69,7 @@ def _nid(request: web.Request) -> int:
         raise web.HTTPNotFound from None
 
 
+@signed
 async def status(request: web.Request, form: dict[str, str]) -> web.Response:
     deps = request.app[DEPS]
     state = form.get("MessageStatus") or form.get("CallStatus") or ""
@@ -92,6 +93,7 @@ def _voice(language: str, settings: TwilioConfig) -> tuple[str, str]:
     return settings.voice, settings.voice_language
 
 
+@signed
 async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
     """The call is answered: say who needs help, and ask for a key."""
     deps = request.app[DEPS]
@@ -123,6 +125,7 @@ async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
     return _twiml(response)
 
 
+@signed
 async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     """A key in the call: 1 takes the alarm, 2 declines, anything else hears it again."""
     deps = request.app[DEPS]
@@ -147,6 +150,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     return _twiml(response)
 
 
+@signed
 async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     """An SMS to our number: a reply to an alarm, or STOP/START."""
     deps = request.app[DEPS]
@@ -163,10 +167,3 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     if outcome.say:
         response.message(outcome.say)
     return _twiml(response)
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/twilio/status/{nid}", signed(status))
-    app.router.add_post("/twilio/voice/{nid}", signed(voice))
-    app.router.add_post("/twilio/gather/{nid}", signed(gather))
-    app.router.add_post("/twilio/sms", signed(sms))

@@ -153,7 +153,7 @@ async def test_heartbeats_update_liveness_in_batches(
 
         await wait_for(all_seen)
         # one write per terminal per flush, not one per heartbeat
-        assert service.liveness.rows_written < total
-        assert service.liveness.rows_written >= len(city.terminals)
+        assert service.heartbeats.rows_written < total
+        assert service.heartbeats.rows_written >= len(city.terminals)
     finally:
         await service.__aexit__(None, None, None)

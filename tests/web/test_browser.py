@@ -25,7 +25,7 @@ from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.store.models import Resident
 from dispatcher.store.users import Role
-from dispatcher.web import live
+from dispatcher.web import live_hub
 from simulators.terminal import SimulatedTerminal
 from tests.support.city import seed_city
 from tests.support.service import add_user, running
@@ -165,7 +165,7 @@ async def test_a_screen_that_loses_its_connection_says_so_then_catches_up(
         page = await log_in(browser, service, "op1")
         await expect(page.locator("#queue-empty")).to_be_visible()
 
-        hub = service.web_app[live.LIVE]
+        hub = service.web_app[live_hub.LIVE]
         await hub.close_all()  # refuses new sockets until told otherwise
         await expect(page.locator("#offline-banner")).to_be_visible()
         await expect(page.locator("body")).to_have_attribute("data-live", "down")

@@ -23,7 +23,7 @@ from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm
 from dispatcher.store.users import Role
-from dispatcher.web import live, livefeed
+from dispatcher.web import live_hub, live_sources
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running
@@ -176,7 +176,7 @@ async def test_a_second_process_hears_the_first_through_notify(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the followers look once a minute here: only NOTIFY can be this quick
-    monkeypatch.setattr(livefeed, "POLL_S", 60.0)
+    monkeypatch.setattr(live_sources, "POLL_S", 60.0)
     group = {"mqtt": {"shared_group": "dispatchers"}}
     async with (
         running(settings_for(pg_url, **group), http=True) as first,
@@ -186,8 +186,8 @@ async def test_a_second_process_hears_the_first_through_notify(
         await add_user(first, "op1", Role.OPERATOR)
         await add_user(first, "op2", Role.OPERATOR)
         for service in (first, second):
-            bus = service.web_app[live.LIVE].bus
-            assert isinstance(bus, livefeed.PgBus)
+            bus = service.web_app[live_hub.LIVE].bus
+            assert isinstance(bus, live_sources.PgBus)
             await wait_for(bus.connected.is_set)
         async with screen(first, "op1") as on_first, screen(second, "op2") as on_second:
             for ws in (on_first, on_second):

@@ -26,7 +26,7 @@ class LivenessResult:
     resolved: list[int] = field(default_factory=list)
 
 
-async def run_liveness(
+async def check_offline_terminals(
     *,
     session: AsyncSession,
     now: datetime,

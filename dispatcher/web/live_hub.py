@@ -4,7 +4,7 @@ The hub of one process keeps its WebSockets. Whoever knows of a change tells it 
 alarm ids (`touch`); it reads their current state after the commit and sends each
 screen the whole line, with `rev` (the newest timeline id) so a screen never replaces a
 newer line with an older one. Changes of this process are also announced to the others
-(`bus`, PostgreSQL NOTIFY); `dispatcher.web.livefeed` listens, and notices what the
+(`bus`, PostgreSQL NOTIFY); `dispatcher.web.live_sources` listens, and notices what the
 engine, the notifier and other processes change.
 
 A new connection first gets a snapshot of the whole queue, then what changed meanwhile:
@@ -23,7 +23,8 @@ from typing import Protocol
 
 from aiohttp import WSCloseCode, web
 
-from dispatcher.store import dashboard
+from dispatcher.store import queue
+from dispatcher.store import terminals as terminal_store
 from dispatcher.web import session as cookie_session
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import WebDeps
@@ -113,8 +114,8 @@ class Hub:
         if alarm_ids or device_ids:
             deps = self.deps
             async with deps.sessions() as session:
-                items = await dashboard.queue_items(session=session, alarm_ids=alarm_ids)
-                terminals = await dashboard.terminal_items(
+                items = await queue.queue_items(session=session, alarm_ids=alarm_ids)
+                terminals = await terminal_store.terminal_items(
                     session=session, device_ids=device_ids, now=deps.clock.now(), liveness=_hb(deps)
                 )
             for item in items:
@@ -160,7 +161,7 @@ class Hub:
         self.clients.add(client)
         try:
             async with self.deps.sessions() as session:
-                alarms = await dashboard.queue(session=session)
+                alarms = await queue.queue(session=session)
         except BaseException:
             self.clients.discard(client)
             raise

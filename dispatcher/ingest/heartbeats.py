@@ -35,7 +35,7 @@ class _Pending:
     fw: str | None = None
 
 
-class LivenessBatcher:
+class HeartbeatBatcher:
     """Collects liveness reports; `flush()` writes them, `run()` flushes periodically."""
 
     def __init__(

@@ -1,4 +1,5 @@
-"""The REST API of DESIGN.md §5: alarms and terminals."""
+"""Alarms over HTTP: the list and one alarm (DESIGN.md §5), the queue and the alarm view
+the dashboard reads, and what people do to an alarm (take, resolve, note)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,16 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
-from dispatcher.rules.liveness import is_online
-from dispatcher.store import actions
+from dispatcher.store import actions, alarm_view
 from dispatcher.store import alarms as store
-from dispatcher.store.models import Alarm, Terminal
+from dispatcher.store import queue as queue_store
+from dispatcher.store.models import Alarm
 from dispatcher.web.auth import principal, read_json
 from dispatcher.web.errors import json_error
-from dispatcher.web.state import DEPS
+from dispatcher.web.state import DEPS, liveness_of
 
 _MAX_LIMIT = 1000
 
@@ -61,32 +61,32 @@ async def get_alarm(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-async def get_terminal(request: web.Request) -> web.Response:
+async def queue(request: web.Request) -> web.Response:
+    """The unresolved alarms as the live snapshot has them: for clients without a socket."""
     deps = request.app[DEPS]
-    device_id = request.match_info["device_id"]
     async with deps.sessions() as session:
-        terminal = await session.scalar(select(Terminal).where(Terminal.device_id == device_id))
-    if terminal is None:
-        return json_error(404, f"no terminal {device_id}")
-    hb = deps.settings.heartbeat
-    return web.json_response(
-        {
-            "device_id": terminal.device_id,
-            "resident_id": terminal.resident_id,
-            "online": is_online(
-                connected=terminal.connected,
-                last_seen=terminal.last_seen,
-                now=deps.clock.now(),
-                interval_s=hb.interval_s,
-                offline_after_missed=hb.offline_after_missed,
-            ),
-            "last_seen": terminal.last_seen.isoformat() if terminal.last_seen else None,
-            "battery": terminal.battery,
-            "rssi": terminal.rssi,
-            "power": terminal.power,
-            "fw": terminal.fw,
-        }
-    )
+        alarms = await queue_store.queue(session=session)
+    return web.json_response({"now": deps.clock.now().isoformat(), "alarms": alarms})
+
+
+async def alarm_context(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    try:
+        alarm_id = int(request.match_info["alarm_id"])
+    except ValueError:
+        return json_error(404, "no such alarm")
+    async with deps.sessions() as session:
+        body = await alarm_view.alarm_context(
+            session=session,
+            alarm_id=alarm_id,
+            now=deps.clock.now(),
+            tz=deps.settings.city.tz,
+            liveness=liveness_of(deps),
+        )
+    if body is None:
+        return json_error(404, f"no alarm {alarm_id}")
+    body["now"] = deps.clock.now().isoformat()
+    return web.json_response(body)
 
 
 async def _act(request: web.Request, act: Action) -> web.Response:

@@ -20,8 +20,9 @@ from typing import Any, Final
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from dispatcher.store import dashboard
-from dispatcher.web.live import Hub
+from dispatcher.store import queue
+from dispatcher.store import terminals as terminal_store
+from dispatcher.web.live_hub import Hub
 
 log = logging.getLogger("dispatcher.web.live")
 
@@ -122,10 +123,10 @@ class Follower:
         deps = self._hub.deps
         hb = deps.settings.heartbeat
         async with deps.sessions() as session:
-            revs = await dashboard.revisions(session=session)
+            revs = await queue.revisions(session=session)
             trouble = None
             if self.looks % self._terminals_every == 0:
-                trouble = await dashboard.problem_terminals(
+                trouble = await terminal_store.problem_terminals(
                     session=session,
                     now=deps.clock.now(),
                     liveness=(hb.interval_s, hb.offline_after_missed),

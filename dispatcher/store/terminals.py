@@ -1,0 +1,138 @@
+"""Terminals as the dashboard and the API show them: online or not, battery, signal;
+the ones that need attention first."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, case, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatcher.rules.liveness import is_online
+from dispatcher.store.models import Community, Resident, Terminal
+
+# at or below this (percent) a terminal is shown as needing a battery change
+LOW_BATTERY = 20
+
+
+def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) -> dict[str, Any]:
+    interval_s, missed = liveness
+    return {
+        "device_id": terminal.device_id,
+        "resident_id": terminal.resident_id,
+        "online": is_online(
+            connected=terminal.connected,
+            last_seen=terminal.last_seen,
+            now=now,
+            interval_s=interval_s,
+            offline_after_missed=missed,
+        ),
+        "connected": terminal.connected,
+        "last_seen": terminal.last_seen.isoformat() if terminal.last_seen else None,
+        "battery": terminal.battery,
+        "low_battery": terminal.battery is not None and terminal.battery <= LOW_BATTERY,
+        "rssi": terminal.rssi,
+        "power": terminal.power,
+        "fw": terminal.fw,
+    }
+
+
+def _problem(liveness: tuple[int, int], now: datetime) -> Any:
+    interval_s, missed = liveness
+    stale = now - timedelta(seconds=interval_s * missed)
+    return or_(
+        Terminal.connected.is_(False),
+        Terminal.last_seen.is_(None),
+        Terminal.last_seen <= stale,
+        Terminal.battery <= LOW_BATTERY,
+    )
+
+
+def _terminal_query() -> Select[Terminal, Resident | None, Community | None]:
+    return (
+        select(Terminal, Resident, Community)
+        .outerjoin(Resident, Resident.id == Terminal.resident_id)
+        .outerjoin(Community, Community.id == Resident.community_id)
+    )
+
+
+def _terminal_item(
+    terminal: Terminal,
+    resident: Resident | None,
+    community: Community | None,
+    now: datetime,
+    liveness: tuple[int, int],
+) -> dict[str, Any]:
+    item = terminal_json(terminal, now, liveness)
+    item["resident"] = (
+        {
+            "id": resident.id,
+            "name": resident.name,
+            "address": resident.address,
+            "community": community.name if community else resident.community_id,
+        }
+        if resident
+        else None
+    )
+    return item
+
+
+async def terminals(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    liveness: tuple[int, int],
+    problems_only: bool,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Offline terminals first, then low batteries, then the rest; with their residents."""
+    query = _terminal_query()
+    problem = _problem(liveness, now)
+    # problems first in SQL, so a city of 10,000 terminals still shows them in the limit
+    query = query.where(problem) if problems_only else query.order_by(case((problem, 0), else_=1))
+    rows = await session.execute(query.order_by(Terminal.device_id).limit(limit))
+    result = [_terminal_item(t, r, c, now, liveness) for t, r, c in rows]
+    result.sort(key=lambda t: (t["online"], not t["low_battery"], t["device_id"]))
+    return result
+
+
+async def terminal_items(
+    *,
+    session: AsyncSession,
+    device_ids: Collection[str],
+    now: datetime,
+    liveness: tuple[int, int],
+) -> list[dict[str, Any]]:
+    if not device_ids:
+        return []
+    rows = await session.execute(
+        _terminal_query().where(Terminal.device_id.in_(sorted(device_ids)))
+    )
+    return [_terminal_item(t, r, c, now, liveness) for t, r, c in rows]
+
+
+async def problem_terminals(
+    *, session: AsyncSession, now: datetime, liveness: tuple[int, int]
+) -> dict[str, tuple[bool, int | None]]:
+    """(online, battery) of each terminal that needs attention now."""
+    rows = await session.execute(
+        select(Terminal.device_id, Terminal.connected, Terminal.last_seen, Terminal.battery).where(
+            _problem(liveness, now)
+        )
+    )
+    interval_s, missed = liveness
+    return {
+        device_id: (
+            is_online(
+                connected=connected,
+                last_seen=last_seen,
+                now=now,
+                interval_s=interval_s,
+                offline_after_missed=missed,
+            ),
+            battery,
+        )
+        for device_id, connected, last_seen, battery in rows
+    }
