@@ -1,8 +1,5 @@
-"""The dashboard's words in Chinese (the default: operators work in Chinese) and English.
-
-One table, both languages side by side, so a missing translation is seen at once; the
-pages hand the chosen language's strings to the browser, which renders with them.
-"""
+"""The dashboard's language: the user's choice (a cookie), Chinese by default, since the
+operators work in Chinese. The words themselves are in `dispatcher.catalog`."""
 
 from __future__ import annotations
 
@@ -10,199 +7,15 @@ from typing import Final
 
 from aiohttp import web
 
-LANGS: Final = ("zh-CN", "en")
-DEFAULT: Final = "zh-CN"
-COOKIE: Final = "dispatcher_lang"
+from dispatcher import catalog
 
-# key: (zh-CN, en); {name} is filled in by the page
-_T: Final[dict[str, tuple[str, str]]] = {
-    "app.title": ("一键呼救 · 接警台", "One-touch alarm · Operator console"),
-    "nav.queue": ("接警队列", "Queue"),
-    "nav.terminals": ("终端", "Terminals"),
-    "nav.residents": ("居民", "Residents"),
-    "nav.admin": ("管理", "Admin"),
-    "nav.logout": ("退出", "Log out"),
-    "nav.lang": ("English", "中文"),
-    "role.operator": ("接警员", "Operator"),
-    "role.supervisor": ("值班长", "Supervisor"),
-    "role.admin": ("管理员", "Administrator"),
-    "live.up": ("实时", "Live"),
-    "live.down": ("已断开", "Disconnected"),
-    "banner.offline": (
-        "连接已断开，正在重新连接……以下信息可能已过时，请勿据此处置！",
-        "Disconnected, reconnecting… What you see may be out of date: do not act on it!",
-    ),
-    "sound.enable": ("点击此处启用警报声音", "Click here to enable the alarm sound"),
-    "flash.new": ("【新紧急警情】", "[NEW EMERGENCY]"),
-    "login.title": ("接警员登录", "Operator login"),
-    "login.username": ("用户名", "Username"),
-    "login.password": ("密码", "Password"),
-    "login.submit": ("登录", "Log in"),
-    "login.failed": ("用户名或密码错误", "Wrong username or password"),
-    "login.throttled": (
-        "登录失败次数过多，请 {minutes} 分钟后再试",
-        "Too many failed logins: try again in {minutes} minutes",
-    ),
-    "login.expired": ("页面已过期，请重新登录", "The page expired: please log in again"),
-    "forbidden.title": ("无权访问", "Not allowed"),
-    "forbidden.text": ("此页面需要{role}权限。", "This page needs the {role} role."),
-    "queue.title": ("接警队列", "Alarm queue"),
-    "queue.empty": ("当前没有待处理的警情", "No open alarms"),
-    "queue.count": ("{n} 条待处理", "{n} to handle"),
-    "col.kind": ("类别", "Kind"),
-    "col.resident": ("居民", "Resident"),
-    "col.address": ("地址 / 社区", "Address / community"),
-    "col.age": ("已等待", "Waiting"),
-    "col.step": ("升级进度", "Escalation"),
-    "col.taken": ("接警人", "Taken by"),
-    "kind.emergency": ("紧急求助", "Emergency"),
-    "kind.service": ("生活服务", "Service"),
-    "kind.device": ("设备故障", "Device"),
-    "kind.checkin": ("未报平安", "Missed check-in"),
-    "type.sos": ("呼救按钮", "SOS button"),
-    "type.fall": ("跌倒报警", "Fall detected"),
-    "type.service": ("服务按钮", "Service button"),
-    "type.low_battery": ("电量低", "Low battery"),
-    "type.power_lost": ("断电", "Power lost"),
-    "type.tamper": ("设备被拆", "Tamper"),
-    "type.missed_checkin": ("未按时报平安", "Missed check-in"),
-    "status.open": ("未接警", "Not taken"),
-    "status.acknowledged": ("已接警", "Taken"),
-    "status.resolved": ("已结案", "Resolved"),
-    "taken.by": ("{who} 已接警", "Taken by {who}"),
-    "taken.nobody": ("无人接警", "Nobody yet"),
-    "step.n": ("第 {n} 步", "Step {n}"),
-    "round.n": ("第 {n} 轮", "round {n}"),
-    "cancel.requested": ("居民按了取消，请确认", "Resident pressed cancel: confirm"),
-    "exhausted": ("无人响应，已通知值班长", "Nobody answered: supervisors alerted"),
-    "age.s": ("{s}秒", "{s}s"),
-    "age.ms": ("{m}分{s}秒", "{m}m {s}s"),
-    "age.hm": ("{h}小时{m}分", "{h}h {m}m"),
-    "age.years": ("{n}岁", "{n} years"),
-    "action.take": ("接警", "Take"),
-    "action.open": ("查看", "Open"),
-    "action.note": ("记录", "Note"),
-    "action.ambulance": ("已呼叫120", "Ambulance called (120)"),
-    "action.resolve": ("结案", "Resolve"),
-    "action.back": ("返回队列", "Back to queue"),
-    "action.save": ("保存", "Save"),
-    "action.cancel": ("取消", "Cancel"),
-    "action.confirm": ("确认", "Confirm"),
-    "action.edit": ("编辑", "Edit"),
-    "action.add": ("添加", "Add"),
-    "action.remove": ("删除", "Remove"),
-    "keys.queue": (
-        "快捷键：J/↓ 下一条 · K/↑ 上一条 · Enter 查看 · T 接警 · R 结案",
-        "Keys: J/↓ next · K/↑ previous · Enter open · T take · R resolve",
-    ),
-    "keys.alarm": (
-        "快捷键：T 接警 · N 记录 · A 已呼叫120 · R 结案 · Esc 返回队列",
-        "Keys: T take · N note · A ambulance called · R resolve · Esc back to queue",
-    ),
-    "note.placeholder": ("输入处置记录（Ctrl+Enter 保存）", "Write a note (Ctrl+Enter saves)"),
-    "ambulance.note": ("已呼叫120急救车", "Ambulance called (120)"),
-    "ambulance.confirm": ("确认已呼叫120急救车？", "Record that an ambulance (120) was called?"),
-    "resolve.title": ("结案", "Resolve the alarm"),
-    "resolve.outcome": ("处置结果（按 1–5 选择）", "Outcome (press 1–5)"),
-    "resolve.note": ("备注（可选）", "Note (optional)"),
-    "outcome.help_given": ("已提供帮助", "Help given"),
-    "outcome.false_alarm": ("误报", "False alarm"),
-    "outcome.ambulance_called": ("已呼叫救护车", "Ambulance called"),
-    "outcome.resident_not_home": ("居民不在家", "Resident not home"),
-    "outcome.other": ("其他", "Other"),
-    "outcome.resident_checked_in": ("居民已报平安", "Resident checked in"),
-    "outcome.device_recovered": ("设备已恢复", "Device recovered"),
-    "card.resident": ("居民信息", "Resident"),
-    "card.address": ("住址", "Address"),
-    "card.community": ("社区", "Community"),
-    "card.medical": ("病史 / 注意事项", "Medical notes"),
-    "card.language": ("语言", "Language"),
-    "card.terminal": ("终端", "Terminal"),
-    "card.battery": ("电量", "Battery"),
-    "card.signal": ("信号", "Signal"),
-    "card.last_seen": ("最后联系", "Last seen"),
-    "card.online": ("在线", "Online"),
-    "card.offline": ("离线", "Offline"),
-    "card.contacts": ("紧急联系人", "Emergency contacts"),
-    "card.workers": ("社区工作者", "Community workers"),
-    "card.on_shift": ("在岗", "On shift"),
-    "card.off_shift": ("不在岗", "Off shift"),
-    "card.timeline": ("时间线", "Timeline"),
-    "card.notifications": ("通知与送达状态", "Notifications and delivery"),
-    "card.none": ("无", "None"),
-    "card.alarms": ("近期警情", "Recent alarms"),
-    "channel.dashboard": ("接警台", "Dashboard"),
-    "channel.sms": ("短信", "SMS"),
-    "channel.voice": ("语音电话", "Voice call"),
-    "channel.terminal": ("终端", "Terminal"),
-    "nstatus.pending": ("待发送", "Pending"),
-    "nstatus.sending": ("发送中", "Sending"),
-    "nstatus.sent": ("已发出", "Sent"),
-    "nstatus.delivered": ("已送达", "Delivered"),
-    "nstatus.failed": ("失败", "Failed"),
-    "nstatus.permanent_failure": ("发送失败", "Failed for good"),
-    "nstatus.cancelled": ("已取消", "Cancelled"),
-    "nstatus.held": ("暂缓（限流）", "Held (throttled)"),
-    "nstatus.declined": ("对方拒绝", "Declined"),
-    "log.device_event": ("终端事件", "Terminal event"),
-    "log.alarm_opened": ("警情创建", "Alarm opened"),
-    "log.alarm_updated": ("再次按键", "Pressed again"),
-    "log.cancel_requested": ("居民按了取消", "Resident pressed cancel"),
-    "log.cancel_withdrawn": ("居民取消后再次呼救", "Pressed again after cancel"),
-    "log.ack": ("接警", "Taken"),
-    "log.resolve": ("结案", "Resolved"),
-    "log.resolved": ("自动结案", "Closed automatically"),
-    "log.note": ("记录", "Note"),
-    "log.step_fired": ("升级通知", "Escalation step"),
-    "log.step_skipped": ("跳过（无人可通知）", "Step skipped (nobody to notify)"),
-    "log.step_ended": ("本步结束", "Step ended"),
-    "log.exhausted": ("升级已用尽", "Escalation exhausted"),
-    "log.ack_overdue": ("接警后长时间未结案", "Taken but not resolved for long"),
-    "log.notification_sent": ("通知已发出", "Notification sent"),
-    "log.notification_failed": ("通知失败", "Notification failed"),
-    "log.notification_status": ("送达状态", "Delivery status"),
-    "log.declined": ("对方拒绝", "Declined"),
-    "actor.terminal": ("终端", "terminal"),
-    "actor.engine": ("系统升级", "escalation"),
-    "actor.notifier": ("通知系统", "notifier"),
-    "actor.resident": ("居民", "resident"),
-    "terminals.title": (
-        "终端状态（离线、低电量优先）",
-        "Terminals (offline and low battery first)",
-    ),
-    "terminals.problems": ("只看异常", "Problems only"),
-    "terminals.low": ("电量低", "Low battery"),
-    "terminals.none": ("没有终端", "No terminals"),
-    "residents.title": ("居民查询", "Residents"),
-    "residents.search": (
-        "搜索：姓名、电话、地址、终端号",
-        "Search: name, phone, address, terminal id",
-    ),
-    "residents.none": ("没有找到", "Nothing found"),
-    "admin.title": ("管理：社区工作者与排班", "Admin: community workers and shifts"),
-    "admin.resident": ("编辑居民", "Edit resident"),
-    "admin.new_resident": ("新增或编辑居民（输入编号）", "New or existing resident (enter id)"),
-    "admin.saved": ("已保存", "Saved"),
-    "admin.errors": ("有错误，未保存：", "Not saved, please correct:"),
-    "admin.shifts": ("排班（如 mon-fri 08:00–20:00）", "Shifts (e.g. mon-fri 08:00–20:00)"),
-    "field.id": ("编号", "Id"),
-    "field.name": ("姓名", "Name"),
-    "field.phone": ("电话", "Phone"),
-    "field.relation": ("关系", "Relation"),
-    "field.priority": ("顺序", "Priority"),
-    "field.channel": ("首选方式", "Preferred channel"),
-    "field.language": ("语言", "Language"),
-    "field.birth_year": ("出生年份", "Birth year"),
-    "field.days": ("星期", "Days"),
-    "field.start": ("开始", "Start"),
-    "field.end": ("结束", "End"),
-    "error.action": ("操作失败：{msg}", "That did not work: {msg}"),
-}
+LANGS: Final = catalog.LANGUAGES
+DEFAULT: Final = catalog.DEFAULT
+COOKIE: Final = "dispatcher_lang"
 
 
 def strings(lang: str) -> dict[str, str]:
-    index = 1 if lang == "en" else 0
-    return {key: pair[index] for key, pair in _T.items()}
+    return catalog.strings(lang)
 
 
 def lang_of(request: web.Request) -> str:
@@ -212,5 +25,4 @@ def lang_of(request: web.Request) -> str:
 
 
 def text(request: web.Request, key: str, **values: object) -> str:
-    found = strings(lang_of(request)).get(key, key)
-    return found.format(**values) if values else found
+    return catalog.text(key, lang_of(request), **values)

@@ -14,32 +14,20 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
+from dispatcher import catalog
 from dispatcher.config import TwilioConfig
-from dispatcher.notify.texts import voice_text
+from dispatcher.rules.messages import voice_text
 from dispatcher.store import replies
 from dispatcher.store.models import Alarm, Notification, Resident
-from dispatcher.store.notifications import facts
+from dispatcher.store.notifications import alarm_facts
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.twilio")
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.Response]]
 
-_SAY = {
-    "zh": {
-        "taken": "谢谢您，已确认由您前往。中心已通知老人。再见。",
-        "declined": "好的，我们将联系其他人。再见。",
-        "no_key": "未收到按键，我们将继续联系其他人。再见。",
-    },
-    "en": {
-        "taken": "Thank you. You are taking this alarm. Goodbye.",
-        "declined": "All right, we will call someone else. Goodbye.",
-        "no_key": "No key was pressed. We will call someone else. Goodbye.",
-    },
-}
-
 
 def _say(language: str, what: str) -> str:
-    return _SAY["en" if language.startswith("en") else "zh"][what]
+    return catalog.text(f"voice.{what}", language)
 
 
 def _twiml(response: VoiceResponse | MessagingResponse) -> web.Response:
@@ -118,7 +106,9 @@ async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
     speaker, language = _voice(n.language, tw)
     gather = response.gather(num_digits=1, action=f"/twilio/gather/{nid}", method="POST", timeout=8)
     gather.say(
-        voice_text(facts(alarm, resident), language=n.language), voice=speaker, language=language
+        voice_text(alarm_facts(alarm, resident), language=n.language),
+        voice=speaker,
+        language=language,
     )
     response.say(_say(n.language, "no_key"), voice=speaker, language=language)
     response.hangup()
@@ -140,9 +130,12 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
         outcome = await replies.key_pressed(
             session=session, notification_id=nid, digits=digits, now=deps.clock.now()
         )
-    language = n.language if n is not None else "zh-CN"
+    language = n.language if n is not None else catalog.DEFAULT
     speaker, code = _voice(language, deps.settings.notifications.twilio)
-    text = outcome.say or _say(language, "taken" if digits == "1" else "declined")
+    if outcome.say is not None:
+        text = outcome.say.text(language)
+    else:
+        text = _say(language, "taken" if digits == "1" else "declined")
     response.say(text, voice=speaker, language=code)
     response.hangup()
     if outcome.alarm_id is not None and outcome.changed:
@@ -164,6 +157,6 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     if outcome.alarm_id is not None and outcome.changed:
         deps.changed(outcome.alarm_id)
     response = MessagingResponse()
-    if outcome.say:
-        response.message(outcome.say)
+    if outcome.say is not None:
+        response.message(outcome.say.text(outcome.language))
     return _twiml(response)

@@ -87,7 +87,7 @@
       birth_year: input(r && r.birth_year, { type: "number", id: "f-birth_year" }),
       community: select(r && r.community.id, list.map((c) => [c.id, c.name]), { id: "f-community" }),
       address: input(r && r.address, { id: "f-address", size: 50 }),
-      language: select(r ? r.language : "zh-CN", [["zh-CN", "中文"], ["en", "English"]], { id: "f-language" }),
+      language: select(r ? r.language : "zh-CN", [["zh-CN", t("language.zh-CN")], ["en", t("language.en")]], { id: "f-language" }),
       medical: el("textarea", { id: "f-medical", class: "note" }, r ? r.medical : ""),
       terminal: input(r && r.terminal && r.terminal.device_id, { id: "f-terminal" }),
     };

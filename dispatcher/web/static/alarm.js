@@ -86,7 +86,7 @@
   function notifications(list) {
     const rows = list.map((n) => el("tr", {},
       el("td", {}, el("time", {}, D.time(n.created_at))),
-      el("td", {}, n.recipient, n.phone ? el("small", {}, n.phone) : null),
+      el("td", {}, n.recipient_key === "operators" ? t("recipient.operators") : n.recipient, n.phone ? el("small", {}, n.phone) : null),
       el("td", {}, label("channel", n.channel)),
       el("td", { class: `ns-${n.status}` }, label("nstatus", n.status),
         n.provider_status ? el("small", {}, n.provider_status) : null,

@@ -4,7 +4,6 @@
 const Cards = (() => {
   const { t, el, label } = D;
 
-  const LANGUAGES = { "zh-CN": "中文", en: "English" };
   const card = (title, ...children) => el("section", { class: "card" }, el("h2", {}, title), ...children);
   const phone = (number) => el("a", { class: "phone", href: `tel:${number}` }, number);
   const none = () => el("p", { class: "off" }, t("card.none"));
@@ -17,7 +16,7 @@ const Cards = (() => {
         r.age ? el("span", { class: "off" }, ` · ${t("age.years", { n: r.age })}`) : null),
       el("div", {}, `${t("card.address")}：`, el("strong", {}, r.address)),
       el("div", {}, `${t("card.community")}：${c.name} · ${c.street} · ${c.district}`),
-      el("div", {}, `${t("card.language")}：${LANGUAGES[r.language] || r.language}`),
+      el("div", {}, `${t("card.language")}：${label("language", r.language)}`),
       el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`, r.medical || t("card.none")),
       link ? el("small", {}, el("a", { href: `/residents/${encodeURIComponent(r.id)}` }, r.id)) : null);
   }

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from dispatcher.notify.texts import (
+from dispatcher.rules.messages import (
     AlarmFacts,
     fit_sms,
     sms_segments,

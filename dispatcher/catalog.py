@@ -1,0 +1,334 @@
+"""Every word a person reads, in Chinese (zh-CN, the default) and English side by side:
+the SMS and calls to workers, relatives and supervisors, the terminal's screen, the
+answers to SMS replies and key presses, and the operators' dashboard.
+
+One table, so that a missing translation shows at once (`tests/rules/test_catalog.py`
+checks that both languages of every entry use the same `{placeholders}`). Texts are
+filled with `str.format`. The words a person may *send* (reply vocabulary) stay with the
+reply rules, `dispatcher/rules/replies.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+Language = Literal["zh-CN", "en"]
+LANGUAGES: Final[tuple[Language, ...]] = ("zh-CN", "en")
+DEFAULT: Final[Language] = "zh-CN"
+
+
+def language(tag: str | None) -> Language:
+    """The catalog language for a stored language tag (`en`, `en-GB`, `zh-CN`, `zh`)."""
+    return "en" if tag is not None and tag.lower().startswith("en") else "zh-CN"
+
+
+def text(key: str, lang: str | None, /, **values: object) -> str:
+    """The entry `key` in `lang`, filled with `values`. An unknown key is a bug: KeyError."""
+    words = _CATALOG[key][1 if language(lang) == "en" else 0]
+    return words.format(**values) if values else words
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """An entry to be said later, in a language not known yet where it is chosen."""
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str | None) -> str:
+        return text(self.key, lang, **self.values)
+
+
+def has(key: str) -> bool:
+    return key in _CATALOG
+
+
+def strings(lang: str | None) -> dict[str, str]:
+    """Every entry in one language: what the dashboard's scripts render with."""
+    index = 1 if language(lang) == "en" else 0
+    return {key: pair[index] for key, pair in _CATALOG.items()}
+
+
+# key: (zh-CN, en)
+_CATALOG: Final[dict[str, tuple[str, str]]] = {
+    # --- SMS to workers, relatives, providers and supervisors ------------------------
+    # short and clear: who, where, what, how to answer; no links (SMS spam filters and
+    # elderly-phone users both distrust them)
+    "sms.step": (
+        "【一键通】{name}（{address}）{what}。能去请回复“1 {code}”，不能去回复“2 {code}”。",
+        "[One-touch] {name} ({address}) {what}. Reply 1 {code} if you can go, 2 {code} if not.",
+    ),
+    "sms.step.emergency": (
+        "【一键通】紧急{name}（{address}）{what}。能去请回复“1 {code}”，不能去回复“2 {code}”。",
+        (
+            "[One-touch] URGENT: {name} ({address}) {what}. "
+            "Reply 1 {code} if you can go, 2 {code} if not."
+        ),
+    ),
+    "sms.exhausted": (
+        "【一键通】无人接警：{name}（{address}）{what}，请主管立即处理。",
+        "[One-touch] NOBODY RESPONDED: {name} ({address}) {what}.",
+    ),
+    "sms.ack_overdue": (
+        "【一键通】超时未结案：{name}（{address}）{what}，请主管跟进。",
+        "[One-touch] Taken but not closed: {name} ({address}) {what}.",
+    ),
+    "sms.summary": (
+        "【一键通】您另有{n}起报警未逐条发送：{items}。请尽快联系中心。",
+        "[One-touch] {n} more alarm(s) for you: {items}. Please call the centre.",
+    ),
+    "sms.summary.item": ("{name}（回复“1 {code}”）", "{name} (reply 1 {code})"),
+    "sms.summary.separator": ("、", ", "),
+    # what the alarm is about, inside a message
+    "what.sos": ("按下紧急呼叫", "pressed the emergency button"),
+    "what.fall": ("跌倒报警", "fall detected"),
+    "what.service": ("请求生活服务", "asks for a life service"),
+    "what.tamper": ("设备被拆动", "terminal tampered with"),
+    "what.power_lost": ("设备断电", "terminal lost power"),
+    "what.low_battery": ("设备电量低", "terminal battery low"),
+    "what.missed_checkin": ("未按时报平安", "missed the daily check-in"),
+    "what.offline": ("终端离线，无法呼救", "terminal offline, cannot call for help"),
+    # --- calls ----------------------------------------------------------------------
+    "voice.alarm": (
+        (
+            "这里是一键通紧急援助中心。{name}，住址{address}，{what}。"
+            "您能前往请按1，不能前往请按2，重听请按9。"
+        ),
+        (
+            "This is the one-touch emergency service. {name}, {address}, {what}. "
+            "Press 1 if you will go. Press 2 if you cannot. Press 9 to hear this again."
+        ),
+    ),
+    "voice.taken": (
+        "谢谢您，已确认由您前往。中心已通知老人。再见。",
+        "Thank you. You are taking this alarm. Goodbye.",
+    ),
+    "voice.declined": (
+        "好的，我们将联系其他人。再见。",
+        "All right, we will call someone else. Goodbye.",
+    ),
+    "voice.no_key": (
+        "未收到按键，我们将继续联系其他人。再见。",
+        "No key was pressed. We will call someone else. Goodbye.",
+    ),
+    # --- the terminal's screen ------------------------------------------------------
+    "terminal.help_coming": (
+        "已收到您的求助，救助人员正在赶来。",
+        "Your call for help was received. Help is on its way.",
+    ),
+    "terminal.alarm_closed": ("本次求助已处理完毕。", "This call for help has been dealt with."),
+    # --- answers to SMS replies and key presses --------------------------------------
+    "reply.stopped": (
+        "您已退订一键通通知。回复START可重新订阅。",
+        "You will get no more one-touch messages. Reply START to get them again.",
+    ),
+    "reply.started": ("您已重新订阅一键通通知。", "You will get one-touch messages again."),
+    "reply.help": (
+        "请回复1表示能去，回复2表示不能去；多起报警时请加编号，如：1 23",
+        "Reply 1 if you can go, 2 if you cannot; with several alarms add its number, like: 1 23",
+    ),
+    "reply.unknown_code": (
+        "未找到编号{code}的报警，请核对后重新回复。",
+        "There is no alarm number {code} for you: please check it and reply again.",
+    ),
+    "reply.nothing_open": ("您没有待处理的报警，谢谢。", "You have no alarm waiting. Thank you."),
+    "reply.taken": (
+        "已确认由您前往（编号{code}），谢谢！",
+        "Thank you: you are taking alarm {code}.",
+    ),
+    "reply.declined": ("已收到，我们将联系其他人。", "Understood: we will contact someone else."),
+    "reply.already_taken": (
+        "此报警已由{who}接警，谢谢。",
+        "{who} has already taken this alarm. Thank you.",
+    ),
+    "reply.already_resolved": (
+        "此报警已处理完毕，谢谢。",
+        "This alarm is closed already. Thank you.",
+    ),
+    # --- the operators' dashboard ----------------------------------------------------
+    "language.zh-CN": ("中文", "Chinese"),
+    "language.en": ("英语", "English"),
+    "recipient.operators": ("接警台", "Operators"),
+    "app.title": ("一键呼救 · 接警台", "One-touch alarm · Operator console"),
+    "nav.queue": ("接警队列", "Queue"),
+    "nav.terminals": ("终端", "Terminals"),
+    "nav.residents": ("居民", "Residents"),
+    "nav.admin": ("管理", "Admin"),
+    "nav.logout": ("退出", "Log out"),
+    "nav.lang": ("English", "中文"),
+    "role.operator": ("接警员", "Operator"),
+    "role.supervisor": ("值班长", "Supervisor"),
+    "role.admin": ("管理员", "Administrator"),
+    "live.up": ("实时", "Live"),
+    "live.down": ("已断开", "Disconnected"),
+    "banner.offline": (
+        "连接已断开，正在重新连接……以下信息可能已过时，请勿据此处置！",
+        "Disconnected, reconnecting… What you see may be out of date: do not act on it!",
+    ),
+    "sound.enable": ("点击此处启用警报声音", "Click here to enable the alarm sound"),
+    "flash.new": ("【新紧急警情】", "[NEW EMERGENCY]"),
+    "login.title": ("接警员登录", "Operator login"),
+    "login.username": ("用户名", "Username"),
+    "login.password": ("密码", "Password"),
+    "login.submit": ("登录", "Log in"),
+    "login.failed": ("用户名或密码错误", "Wrong username or password"),
+    "login.throttled": (
+        "登录失败次数过多，请 {minutes} 分钟后再试",
+        "Too many failed logins: try again in {minutes} minutes",
+    ),
+    "login.expired": ("页面已过期，请重新登录", "The page expired: please log in again"),
+    "forbidden.title": ("无权访问", "Not allowed"),
+    "forbidden.text": ("此页面需要{role}权限。", "This page needs the {role} role."),
+    "queue.title": ("接警队列", "Alarm queue"),
+    "queue.empty": ("当前没有待处理的警情", "No open alarms"),
+    "queue.count": ("{n} 条待处理", "{n} to handle"),
+    "col.kind": ("类别", "Kind"),
+    "col.resident": ("居民", "Resident"),
+    "col.address": ("地址 / 社区", "Address / community"),
+    "col.age": ("已等待", "Waiting"),
+    "col.step": ("升级进度", "Escalation"),
+    "col.taken": ("接警人", "Taken by"),
+    "kind.emergency": ("紧急求助", "Emergency"),
+    "kind.service": ("生活服务", "Service"),
+    "kind.device": ("设备故障", "Device"),
+    "kind.checkin": ("未报平安", "Missed check-in"),
+    "type.sos": ("呼救按钮", "SOS button"),
+    "type.fall": ("跌倒报警", "Fall detected"),
+    "type.service": ("服务按钮", "Service button"),
+    "type.low_battery": ("电量低", "Low battery"),
+    "type.power_lost": ("断电", "Power lost"),
+    "type.tamper": ("设备被拆", "Tamper"),
+    "type.missed_checkin": ("未按时报平安", "Missed check-in"),
+    "status.open": ("未接警", "Not taken"),
+    "status.acknowledged": ("已接警", "Taken"),
+    "status.resolved": ("已结案", "Resolved"),
+    "taken.by": ("{who} 已接警", "Taken by {who}"),
+    "taken.nobody": ("无人接警", "Nobody yet"),
+    "step.n": ("第 {n} 步", "Step {n}"),
+    "round.n": ("第 {n} 轮", "round {n}"),
+    "cancel.requested": ("居民按了取消，请确认", "Resident pressed cancel: confirm"),
+    "exhausted": ("无人响应，已通知值班长", "Nobody answered: supervisors alerted"),
+    "age.s": ("{s}秒", "{s}s"),
+    "age.ms": ("{m}分{s}秒", "{m}m {s}s"),
+    "age.hm": ("{h}小时{m}分", "{h}h {m}m"),
+    "age.years": ("{n}岁", "{n} years"),
+    "action.take": ("接警", "Take"),
+    "action.open": ("查看", "Open"),
+    "action.note": ("记录", "Note"),
+    "action.ambulance": ("已呼叫120", "Ambulance called (120)"),
+    "action.resolve": ("结案", "Resolve"),
+    "action.back": ("返回队列", "Back to queue"),
+    "action.save": ("保存", "Save"),
+    "action.cancel": ("取消", "Cancel"),
+    "action.confirm": ("确认", "Confirm"),
+    "action.edit": ("编辑", "Edit"),
+    "action.add": ("添加", "Add"),
+    "action.remove": ("删除", "Remove"),
+    "keys.queue": (
+        "快捷键：J/↓ 下一条 · K/↑ 上一条 · Enter 查看 · T 接警 · R 结案",
+        "Keys: J/↓ next · K/↑ previous · Enter open · T take · R resolve",
+    ),
+    "keys.alarm": (
+        "快捷键：T 接警 · N 记录 · A 已呼叫120 · R 结案 · Esc 返回队列",
+        "Keys: T take · N note · A ambulance called · R resolve · Esc back to queue",
+    ),
+    "note.placeholder": ("输入处置记录（Ctrl+Enter 保存）", "Write a note (Ctrl+Enter saves)"),
+    "ambulance.note": ("已呼叫120急救车", "Ambulance called (120)"),
+    "ambulance.confirm": ("确认已呼叫120急救车？", "Record that an ambulance (120) was called?"),
+    "resolve.title": ("结案", "Resolve the alarm"),
+    "resolve.outcome": ("处置结果（按 1–5 选择）", "Outcome (press 1–5)"),
+    "resolve.note": ("备注（可选）", "Note (optional)"),
+    "outcome.help_given": ("已提供帮助", "Help given"),
+    "outcome.false_alarm": ("误报", "False alarm"),
+    "outcome.ambulance_called": ("已呼叫救护车", "Ambulance called"),
+    "outcome.resident_not_home": ("居民不在家", "Resident not home"),
+    "outcome.other": ("其他", "Other"),
+    "outcome.resident_checked_in": ("居民已报平安", "Resident checked in"),
+    "outcome.device_recovered": ("设备已恢复", "Device recovered"),
+    "card.resident": ("居民信息", "Resident"),
+    "card.address": ("住址", "Address"),
+    "card.community": ("社区", "Community"),
+    "card.medical": ("病史 / 注意事项", "Medical notes"),
+    "card.language": ("语言", "Language"),
+    "card.terminal": ("终端", "Terminal"),
+    "card.battery": ("电量", "Battery"),
+    "card.signal": ("信号", "Signal"),
+    "card.last_seen": ("最后联系", "Last seen"),
+    "card.online": ("在线", "Online"),
+    "card.offline": ("离线", "Offline"),
+    "card.contacts": ("紧急联系人", "Emergency contacts"),
+    "card.workers": ("社区工作者", "Community workers"),
+    "card.on_shift": ("在岗", "On shift"),
+    "card.off_shift": ("不在岗", "Off shift"),
+    "card.timeline": ("时间线", "Timeline"),
+    "card.notifications": ("通知与送达状态", "Notifications and delivery"),
+    "card.none": ("无", "None"),
+    "card.alarms": ("近期警情", "Recent alarms"),
+    "channel.dashboard": ("接警台", "Dashboard"),
+    "channel.sms": ("短信", "SMS"),
+    "channel.voice": ("语音电话", "Voice call"),
+    "channel.terminal": ("终端", "Terminal"),
+    "nstatus.pending": ("待发送", "Pending"),
+    "nstatus.sending": ("发送中", "Sending"),
+    "nstatus.sent": ("已发出", "Sent"),
+    "nstatus.delivered": ("已送达", "Delivered"),
+    "nstatus.failed": ("失败", "Failed"),
+    "nstatus.permanent_failure": ("发送失败", "Failed for good"),
+    "nstatus.cancelled": ("已取消", "Cancelled"),
+    "nstatus.held": ("暂缓（限流）", "Held (throttled)"),
+    "nstatus.declined": ("对方拒绝", "Declined"),
+    "log.device_event": ("终端事件", "Terminal event"),
+    "log.alarm_opened": ("警情创建", "Alarm opened"),
+    "log.alarm_updated": ("再次按键", "Pressed again"),
+    "log.cancel_requested": ("居民按了取消", "Resident pressed cancel"),
+    "log.cancel_withdrawn": ("居民取消后再次呼救", "Pressed again after cancel"),
+    "log.ack": ("接警", "Taken"),
+    "log.resolve": ("结案", "Resolved"),
+    "log.resolved": ("自动结案", "Closed automatically"),
+    "log.note": ("记录", "Note"),
+    "log.step_fired": ("升级通知", "Escalation step"),
+    "log.step_skipped": ("跳过（无人可通知）", "Step skipped (nobody to notify)"),
+    "log.step_ended": ("本步结束", "Step ended"),
+    "log.exhausted": ("升级已用尽", "Escalation exhausted"),
+    "log.ack_overdue": ("接警后长时间未结案", "Taken but not resolved for long"),
+    "log.notification_sent": ("通知已发出", "Notification sent"),
+    "log.notification_failed": ("通知失败", "Notification failed"),
+    "log.notification_status": ("送达状态", "Delivery status"),
+    "log.declined": ("对方拒绝", "Declined"),
+    "actor.terminal": ("终端", "terminal"),
+    "actor.engine": ("系统升级", "escalation"),
+    "actor.notifier": ("通知系统", "notifier"),
+    "actor.resident": ("居民", "resident"),
+    "terminals.title": (
+        "终端状态（离线、低电量优先）",
+        "Terminals (offline and low battery first)",
+    ),
+    "terminals.problems": ("只看异常", "Problems only"),
+    "terminals.low": ("电量低", "Low battery"),
+    "terminals.none": ("没有终端", "No terminals"),
+    "residents.title": ("居民查询", "Residents"),
+    "residents.search": (
+        "搜索：姓名、电话、地址、终端号",
+        "Search: name, phone, address, terminal id",
+    ),
+    "residents.none": ("没有找到", "Nothing found"),
+    "admin.title": ("管理：社区工作者与排班", "Admin: community workers and shifts"),
+    "admin.resident": ("编辑居民", "Edit resident"),
+    "admin.new_resident": ("新增或编辑居民（输入编号）", "New or existing resident (enter id)"),
+    "admin.saved": ("已保存", "Saved"),
+    "admin.errors": ("有错误，未保存：", "Not saved, please correct:"),
+    "admin.shifts": ("排班（如 mon-fri 08:00–20:00）", "Shifts (e.g. mon-fri 08:00–20:00)"),
+    "field.id": ("编号", "Id"),
+    "field.name": ("姓名", "Name"),
+    "field.phone": ("电话", "Phone"),
+    "field.relation": ("关系", "Relation"),
+    "field.priority": ("顺序", "Priority"),
+    "field.channel": ("首选方式", "Preferred channel"),
+    "field.language": ("语言", "Language"),
+    "field.birth_year": ("出生年份", "Birth year"),
+    "field.days": ("星期", "Days"),
+    "field.start": ("开始", "Start"),
+    "field.end": ("结束", "End"),
+    "error.action": ("操作失败：{msg}", "That did not work: {msg}"),
+}

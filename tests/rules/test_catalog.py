@@ -1,0 +1,40 @@
+"""The catalog: every entry in both languages, with the same placeholders."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+
+from dispatcher import catalog
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("key", sorted(catalog.strings("zh-CN")))
+def test_every_entry_has_both_languages_with_the_same_placeholders(key: str) -> None:
+    zh, en = catalog.strings("zh-CN")[key], catalog.strings("en")[key]
+    assert zh.strip()
+    assert en.strip()
+    assert _fields(zh) == _fields(en)
+
+
+@pytest.mark.parametrize(
+    ("tag", "language"),
+    [("zh-CN", "zh-CN"), ("zh", "zh-CN"), (None, "zh-CN"), ("en", "en"), ("en-GB", "en")],
+)
+def test_language_tags(tag: str | None, language: str) -> None:
+    assert catalog.language(tag) == language
+
+
+def test_a_phrase_is_said_in_the_language_chosen_later() -> None:
+    phrase = catalog.Phrase("reply.taken", {"code": 23})
+    assert "23" in phrase.text("zh-CN")
+    assert phrase.text("en") == "Thank you: you are taking alarm 23."
+
+
+def test_an_unknown_key_is_a_bug() -> None:
+    with pytest.raises(KeyError):
+        catalog.text("no.such.key", "en")
