@@ -65,7 +65,7 @@ class TerminalChannel:
         body = message.body or {}
         device_id = str(body["device_id"])
         payload = protocol_v1.encode_command(
-            CommandType(body["type"]), str(message.alarm_id), body.get("text")
+            CommandType(body["type"]), str(message.alarm_id), message.text or None
         )
         await self._publish(protocol_v1.command_topic(self._prefix, device_id), payload)
         return None

@@ -19,6 +19,8 @@ from dispatcher.metrics import Metrics
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
 from dispatcher.notify.errors import PermanentFailure
 from dispatcher.passloop import PassLoop
+from dispatcher.rules.messages import fit_sms, sms_text, summary_text, terminal_text, voice_text
+from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import notifications as store
 from dispatcher.store.models import Notification
@@ -27,6 +29,35 @@ from dispatcher.store.summaries import summarise_held
 _BATCH = 50
 _CONCURRENCY = 20
 _SHUTDOWN_GRACE_S = 15.0
+
+
+def wording(row: store.ToSend, *, max_segments: int) -> str:
+    """The message's words, in the recipient's language (the terminal's: its resident's)."""
+    body = row.body or {}
+    if row.channel == "terminal":
+        return terminal_text(str(body.get("type", "")), row.resident_language)
+    if row.channel == "voice":
+        return voice_text(row.facts, language=row.language)
+    if row.purpose is Purpose.SUMMARY:
+        text = summary_text(body.get("alarms", []), language=row.language)
+    else:
+        text = sms_text(row.facts, language=row.language, purpose=row.purpose)
+    return fit_sms(text, max_segments) if row.channel == "sms" else text
+
+
+def outgoing(row: store.ToSend, *, max_segments: int) -> Outgoing:
+    return Outgoing(
+        notification_id=row.notification_id,
+        alarm_id=row.alarm_id,
+        purpose=row.purpose.value,
+        channel=row.channel,
+        recipient_key=row.recipient_key,
+        recipient_name=row.recipient_name,
+        phone=row.phone,
+        language=row.language,
+        text=wording(row, max_segments=max_segments),
+        body=row.body,
+    )
 
 
 class Notifier(PassLoop):
@@ -88,11 +119,11 @@ class Notifier(PassLoop):
                     limit=_BATCH,
                     skip_locked=self._skip_locked,
                     throttle=self._throttle,
-                    max_segments=self._max_segments,
                 )
             if claimed.moved:
                 self._moved()
-            await asyncio.gather(*(self._send(m) for m in claimed.outgoing))
+            messages = [outgoing(m, max_segments=self._max_segments) for m in claimed.outgoing]
+            await asyncio.gather(*(self._send(m) for m in messages))
             attempted += len(claimed.outgoing)
             if claimed.handled < _BATCH or self._stopping:
                 return attempted

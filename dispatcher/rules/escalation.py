@@ -193,14 +193,20 @@ def advance(
 
 def skip_wait(state: EscalationState, now: datetime) -> EscalationState:
     """A notification of this step failed for good: let the next step fire now."""
-    if state.exhausted or (state.next_step_at is not None and state.next_step_at <= now):
+    if state.exhausted or state.next_step_at is None or state.next_step_at <= now:
         return state
     return replace(state, next_step_at=now)
 
 
-def ack_overdue(acknowledged_at: datetime, resolved: bool, now: datetime, timeout_s: int) -> bool:
-    """Someone took the alarm but has not closed it in time: the supervisors should know."""
-    return not resolved and now - acknowledged_at >= timedelta(seconds=timeout_s)
+def ack_overdue_at(acknowledged_at: datetime, timeout_s: int) -> datetime:
+    """When the supervisors should hear of an alarm taken at `acknowledged_at` and not
+    closed since."""
+    return acknowledged_at + timedelta(seconds=timeout_s)
+
+
+def ack_overdue_cutoff(now: datetime, timeout_s: int) -> datetime:
+    """An alarm taken at or before this instant, and not closed, is overdue at `now`."""
+    return now - timedelta(seconds=timeout_s)
 
 
 def supervisors_alert(

@@ -1,7 +1,8 @@
-"""The notifier's reads and writes on the outbox.
+"""The notifier's reads and writes on the outbox; `dispatcher.rules.notifications`
+decides, this stores.
 
 A row is claimed (status `sending`) and committed before anything is sent, so at most
-one attempt is ever in flight, and a crash mid-send is found at the next start.
+one attempt is ever in flight, and a stop mid-send is found at the next start.
 """
 
 from __future__ import annotations
@@ -13,23 +14,35 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatcher.notify.channels import Outgoing
-from dispatcher.notify.texts import AlarmFacts, fit_sms, sms_text, summary_text, voice_text
+from dispatcher.rules import escalation as esc
+from dispatcher.rules import notifications as rules
+from dispatcher.rules.messages import AlarmFacts
+from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
+from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, EventLog, Notification, PhoneOptOut, Resident
 
-# channels that reach a person's phone: throttled, stopped by STOP, and never retried
-# blindly after a crash mid-send (the message may have gone), so nobody gets it twice
-PHONE_CHANNELS = ("sms", "voice")
+
+@dataclass(frozen=True, slots=True)
+class ToSend:
+    """A claimed row with what its message is made of; the notifier words and sends it."""
+
+    notification_id: int
+    alarm_id: int
+    purpose: Purpose
+    channel: str
+    recipient_key: str
+    recipient_name: str
+    phone: str | None
+    language: str
+    body: dict[str, Any] | None
+    facts: AlarmFacts
+    resident_language: str  # the terminal's words are in it
 
 
-def backoff_s(attempts: int) -> float:
-    """2, 4, 8 ... seconds, at most a minute."""
-    return float(min(2**attempts, 60))
-
-
-def facts(alarm: Alarm, resident: Resident | None) -> AlarmFacts:
+def alarm_facts(alarm: Alarm, resident: Resident | None) -> AlarmFacts:
+    """What a message says of an alarm; its id is the code a reply names it by."""
     return AlarmFacts(
         alarm_id=alarm.id,
         kind=AlarmKind(alarm.kind),
@@ -40,20 +53,25 @@ def facts(alarm: Alarm, resident: Resident | None) -> AlarmFacts:
     )
 
 
-def render(n: Notification, alarm: Alarm, resident: Resident | None) -> str:
-    f = facts(alarm, resident)
-    if n.channel == "voice":
-        return voice_text(f, language=n.language)
-    if n.channel == "terminal":
-        return str((n.body or {}).get("text") or "")
-    if n.purpose == "summary":
-        return summary_text((n.body or {}).get("alarms", []), language=n.language)
-    return sms_text(f, language=n.language, purpose=n.purpose)
+def to_send(n: Notification, alarm: Alarm, resident: Resident | None) -> ToSend:
+    return ToSend(
+        notification_id=n.id,
+        alarm_id=n.alarm_id,
+        purpose=Purpose(n.purpose),
+        channel=n.channel,
+        recipient_key=n.recipient_key,
+        recipient_name=n.recipient_name,
+        phone=n.phone,
+        language=n.language,
+        body=n.body,
+        facts=alarm_facts(alarm, resident),
+        resident_language=resident.language if resident else "zh-CN",
+    )
 
 
 @dataclass(slots=True)
 class Claimed:
-    outgoing: list[Outgoing] = field(default_factory=list)
+    outgoing: list[ToSend] = field(default_factory=list)
     cancelled: int = 0
     held: int = 0
     moved: bool = False  # a failure here moved an escalation on: wake the engine
@@ -70,14 +88,13 @@ async def claim(
     limit: int,
     skip_locked: bool,
     throttle: Throttle | None = None,
-    max_segments: int = 2,
 ) -> Claimed:
     """Take due rows for sending (status `sending`, committed by the caller first)."""
     query = (
         select(Notification, Alarm, Resident)
         .join(Alarm, Alarm.id == Notification.alarm_id)
         .outerjoin(Resident, Resident.id == Alarm.resident_id)
-        .where(Notification.status == "pending", Notification.next_attempt_at <= now)
+        .where(Notification.status == Status.PENDING, Notification.next_attempt_at <= now)
         .order_by(Notification.id)
         .limit(limit)
     )
@@ -85,54 +102,37 @@ async def claim(
         query = query.with_for_update(of=Notification, skip_locked=True)
     rows = list(await session.execute(query))
     phones = {n.phone for n, _, _ in rows if n.phone and n.channel in PHONE_CHANNELS}
-    stopped = await opted_out(session=session, phones=phones)
-    recent = await sent_in_window(session=session, phones=phones, now=now, throttle=throttle)
+    decisions = rules.gate(
+        [
+            rules.Due(n.id, Purpose(n.purpose), n.channel, n.phone, alarm.status == "open")
+            for n, alarm, _ in rows
+        ],
+        opted_out=await opted_out(session=session, phones=phones),
+        sent_in_window=await sent_in_window(
+            session=session, phones=phones, now=now, throttle=throttle
+        ),
+        throttle=throttle,
+    )
     claimed = Claimed()
-    for n, alarm, resident in rows:
-        if n.purpose == "step" and alarm.status != "open":
-            # someone took the alarm after this was queued: do not call the others
-            n.status = "cancelled"
-            n.updated_at = now
-            claimed.cancelled += 1
-            continue
-        if n.channel in PHONE_CHANNELS and n.phone:
-            if n.phone in stopped:
-                claimed.moved |= await mark_failed(
-                    session=session, n=n, error="the recipient replied STOP", now=now
-                )
+    for (n, alarm, resident), decision in zip(rows, decisions, strict=True):
+        match decision:
+            case rules.Cancel():
+                n.status = Status.CANCELLED
+                n.updated_at = now
                 claimed.cancelled += 1
-                continue
-            held_back = (
-                throttle is not None
-                and n.purpose != "summary"
-                and not throttle.may_send(recent.get(n.phone, 0))
-            )
-            if held_back:
-                n.status = "held"  # goes out in a summary when the window allows
+            case rules.Fail(reason=reason):
+                claimed.moved |= await mark_failed(session=session, n=n, error=reason, now=now)
+                claimed.cancelled += 1
+            case rules.Hold():
+                n.status = Status.HELD  # goes out in a summary when the window allows
                 n.updated_at = now
                 claimed.held += 1
-                continue
-            recent[n.phone] = recent.get(n.phone, 0) + 1
-        n.status = "sending"
-        n.attempts += 1
-        n.updated_at = now
-        n.sent_at = n.sent_at or now
-        claimed.outgoing.append(
-            Outgoing(
-                notification_id=n.id,
-                alarm_id=n.alarm_id,
-                purpose=n.purpose,
-                channel=n.channel,
-                recipient_key=n.recipient_key,
-                recipient_name=n.recipient_name,
-                phone=n.phone,
-                language=n.language,
-                text=fit_sms(render(n, alarm, resident), max_segments)
-                if n.channel == "sms"
-                else render(n, alarm, resident),
-                body=n.body,
-            )
-        )
+            case rules.Send():
+                n.status = Status.SENDING
+                n.attempts += 1
+                n.updated_at = now
+                n.sent_at = n.sent_at or now
+                claimed.outgoing.append(to_send(n, alarm, resident))
     return claimed
 
 
@@ -161,12 +161,12 @@ async def sent_in_window(
     return {phone: int(n) for phone, n in rows if phone is not None}
 
 
-def _log(n: Notification, now: datetime, kind: str, **data: Any) -> EventLog:
-    return EventLog(
+def _entry(n: Notification, now: datetime, kind: str, actor: str, **data: Any) -> EventLog:
+    return log_entry(
+        kind,
         at=now,
-        kind=kind,
+        actor=actor,
         alarm_id=n.alarm_id,
-        actor="notifier",
         data={
             "notification_id": n.id,
             "channel": n.channel,
@@ -185,8 +185,8 @@ async def mark_sent(
     # A compare-and-set, since SQLite reads outside the write transaction.
     await session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.status == "sending")
-        .values(status="sent" if n.channel in PHONE_CHANNELS else "delivered")
+        .where(Notification.id == notification_id, Notification.status == Status.SENDING)
+        .values(status=rules.after_handover(n.channel))
     )
     await session.execute(
         update(Notification)
@@ -199,7 +199,7 @@ async def mark_sent(
         )
     )
     if n.channel != "dashboard":
-        session.add(_log(n, now, "notification_sent", sid=provider_sid))
+        session.add(_entry(n, now, "notification_sent", "notifier", sid=provider_sid))
 
 
 async def mark_retry(
@@ -209,27 +209,31 @@ async def mark_retry(
     n = await session.get_one(Notification, notification_id, with_for_update=True)
     n.last_error = error[:1000]
     n.updated_at = now
-    if n.attempts >= max_attempts:
+    again = rules.retry_at(n.attempts, max_attempts, now)
+    if again is None:
         await mark_failed(
             session=session, n=n, error=f"gave up after {n.attempts} attempts: {error}", now=now
         )
         return True
-    n.status = "pending"
-    n.next_attempt_at = now + timedelta(seconds=backoff_s(n.attempts))
+    n.status = Status.PENDING
+    n.next_attempt_at = again
     return False
 
 
-# a notification in one of these will never bring anyone to the door
-DEAD = ("permanent_failure", "declined")
-
-
-async def mark_failed(*, session: AsyncSession, n: Notification, error: str, now: datetime) -> bool:
+async def mark_failed(
+    *,
+    session: AsyncSession,
+    n: Notification,
+    error: str,
+    now: datetime,
+    actor: str = "notifier",
+) -> bool:
     """Failed for good. True when that left the alarm's current step with nobody, so
     the escalation moves on at once instead of waiting out the step."""
-    n.status = "permanent_failure"
+    n.status = Status.PERMANENT_FAILURE
     n.last_error = error[:1000]
     n.updated_at = now
-    session.add(_log(n, now, "notification_failed", error=error[:300]))
+    session.add(_entry(n, now, "notification_failed", actor, error=error[:300]))
     return await move_on_if_step_dead(
         session=session, n=n, now=now, why="nobody of this step reachable"
     )
@@ -238,33 +242,43 @@ async def mark_failed(*, session: AsyncSession, n: Notification, error: str, now
 async def move_on_if_step_dead(
     *, session: AsyncSession, n: Notification, now: datetime, why: str
 ) -> bool:
-    if n.purpose != "step":
+    """When nobody of the alarm's current step is left (failed, declined), its wait is
+    cut short: the next step is due now. True when it moved."""
+    if n.purpose != Purpose.STEP:
         return False
     alarm = await session.get_one(Alarm, n.alarm_id, with_for_update=True)
-    if alarm.status != "open" or (alarm.step, alarm.round) != (n.step, n.round):
-        return False
     await session.flush()
-    alive = await session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(
+    statuses = await session.scalars(
+        select(Notification.status).where(
             Notification.alarm_id == n.alarm_id,
-            Notification.purpose == "step",
+            Notification.purpose == Purpose.STEP,
             Notification.step == n.step,
             Notification.round == n.round,
-            Notification.status.not_in(DEAD),
         )
     )
-    if alive or alarm.next_step_at is None or alarm.next_step_at <= now:
+    ended = rules.step_ended(
+        purpose=Purpose.STEP,
+        alarm_open=alarm.status == "open",
+        alarm_position=(alarm.step, alarm.round),
+        position=(n.step, n.round),
+        statuses=[Status(s) for s in statuses],
+    )
+    if not ended:
         return False
-    alarm.next_step_at = now
+    state = esc.EscalationState(
+        alarm.step, alarm.round, alarm.next_step_at, alarm.escalation_exhausted
+    )
+    hurried = esc.skip_wait(state, now)
+    if hurried == state:
+        return False
+    alarm.next_step_at = hurried.next_step_at
     session.add(
-        EventLog(
+        log_entry(
+            "step_ended",
             at=now,
-            kind="step_ended",
+            actor="notifier",
             alarm_id=alarm.id,
             device_id=alarm.device_id,
-            actor="notifier",
             data={"step": n.step, "round": n.round, "detail": f"{why}; next step now"},
         )
     )
@@ -272,23 +286,22 @@ async def move_on_if_step_dead(
 
 
 async def recover_interrupted(*, session: AsyncSession, now: datetime) -> int:
-    """At start: rows left `sending` by a crash. Repeatable channels go again; an SMS or
-    a call may have gone out, so it is failed (and the escalation moves on) instead."""
+    """At start: rows left `sending` by a stop mid-send (see `after_interruption`)."""
     stuck = list(
-        await session.scalars(select(Notification).where(Notification.status == "sending"))
+        await session.scalars(select(Notification).where(Notification.status == Status.SENDING))
     )
     for n in stuck:
-        if n.channel in PHONE_CHANNELS:
+        if rules.after_interruption(n.channel) is Status.PERMANENT_FAILURE:
             await mark_failed(
                 session=session, n=n, error="interrupted while sending; not repeated", now=now
             )
         else:
-            n.status = "pending"
+            n.status = Status.PENDING
             n.updated_at = now
     return len(stuck)
 
 
 async def next_due(*, session: AsyncSession) -> datetime | None:
     return await session.scalar(
-        select(func.min(Notification.next_attempt_at)).where(Notification.status == "pending")
+        select(func.min(Notification.next_attempt_at)).where(Notification.status == Status.PENDING)
     )

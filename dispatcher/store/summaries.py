@@ -1,13 +1,15 @@
-"""Alarms held back by the throttle reach their phone as one summary SMS."""
+"""Alarms held back by the throttle reach their phone as one summary SMS; the rules
+(`dispatcher.rules.notifications.summarise`) decide which, this stores."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatcher.rules import notifications as rules
+from dispatcher.rules.notifications import Purpose, Status
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import outbox
 from dispatcher.store.models import Alarm, Notification, Resident
@@ -22,43 +24,55 @@ async def summarise_held(*, session: AsyncSession, now: datetime, throttle: Thro
             select(Notification, Alarm.status, Resident.name)
             .join(Alarm, Alarm.id == Notification.alarm_id)
             .outerjoin(Resident, Resident.id == Alarm.resident_id)
-            .where(Notification.status == "held")
+            .where(Notification.status == Status.HELD)
             .order_by(Notification.id)
         )
     )
-    by_phone: dict[str, list[tuple[Notification, str | None]]] = defaultdict(list)
-    for n, status, name in rows:
-        if status != "open" and n.purpose == "step":
-            n.status = "cancelled"  # taken meanwhile: nothing to tell
-            n.updated_at = now
-        elif n.phone:
-            by_phone[n.phone].append((n, name))
-    if not by_phone:
+    if not rows:
         return 0
-    recent = await sent_in_window(session=session, phones=set(by_phone), now=now, throttle=throttle)
+    by_id = {n.id: n for n, _, _ in rows}
+    held = [
+        rules.Held(
+            id=n.id,
+            purpose=Purpose(n.purpose),
+            phone=n.phone,
+            alarm_id=n.alarm_id,
+            alarm_open=status == "open",
+            held_at=n.updated_at or now,
+            about=name or n.recipient_name,
+        )
+        for n, status, name in rows
+    ]
+    phones = {h.phone for h in held if h.phone}
+    decided = rules.summarise(
+        held,
+        sent_in_window=await sent_in_window(
+            session=session, phones=phones, now=now, throttle=throttle
+        ),
+        throttle=throttle,
+        now=now,
+    )
+    for ident in decided.cancel:
+        by_id[ident].status = Status.CANCELLED  # taken meanwhile: nothing to tell
+        by_id[ident].updated_at = now
     queued = 0
-    for phone, held in by_phone.items():
-        first_held_at = min(n.updated_at or now for n, _ in held)
-        if not throttle.may_summarise(recent.get(phone, 0), first_held_at, now):
-            continue
-        alarms: dict[int, str] = {}
-        for n, resident_name in held:
-            alarms.setdefault(n.alarm_id, resident_name or n.recipient_name)
-            n.status = "summarized"
-            n.updated_at = now
-        first = held[0][0]
+    for summary in decided.send:
+        for ident in summary.held:
+            by_id[ident].status = Status.SUMMARIZED
+            by_id[ident].updated_at = now
+        first = by_id[summary.first]
         row = {
             **outbox.base_row(
-                alarm_id=max(alarms),
-                purpose="summary",
+                alarm_id=max(aid for aid, _ in summary.alarms),
+                purpose=Purpose.SUMMARY,
                 recipient_key=f"{first.recipient_key}#summary{first.id}",
                 recipient_name=first.recipient_name,
-                phone=phone,
+                phone=summary.phone,
                 language=first.language,
                 channel="sms",
                 now=now,
             ),
-            "body": {"alarms": [[aid, name] for aid, name in sorted(alarms.items())]},
+            "body": {"alarms": [[aid, name] for aid, name in summary.alarms]},
         }
         queued += await outbox.queue(session, [row])
     return queued

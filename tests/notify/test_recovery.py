@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from dispatcher.rules.notifications import Purpose
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, Notification
 from dispatcher.store.notifications import recover_interrupted
@@ -41,7 +42,7 @@ async def test_interrupted_sends_are_failed_or_repeated_by_channel(db_url: str) 
             rows = [
                 base_row(
                     alarm_id=alarm.id,
-                    purpose="step",
+                    purpose=Purpose.STEP,
                     recipient_key="worker:w-night",
                     recipient_name="刘军",
                     phone="+8613800000002",
@@ -55,7 +56,7 @@ async def test_interrupted_sends_are_failed_or_repeated_by_channel(db_url: str) 
             rows.append(
                 base_row(
                     alarm_id=alarm.id,
-                    purpose="command",
+                    purpose=Purpose.COMMAND,
                     recipient_key="terminal:T-0001",
                     recipient_name="T-0001",
                     phone=None,
