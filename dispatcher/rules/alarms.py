@@ -146,12 +146,18 @@ def _first(
 
 
 class TransitionError(Exception):
-    """An operator action that the alarm's state does not allow; `code` maps to HTTP."""
+    """An action that the alarm's state does not allow. `code` maps to HTTP; `reason`
+    (not_found, resolved, taken, bad_outcome) lets a phone reply say it in words, and
+    `taken_by` who has the alarm when it is taken."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(
+        self, code: int, message: str, *, reason: str, taken_by: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.reason = reason
+        self.taken_by = taken_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,22 +171,31 @@ def acknowledge(
     status: Status, acknowledged_by: str | None, *, by: str, now: datetime
 ) -> AckChange:
     if status is Status.RESOLVED:
-        raise TransitionError(409, "alarm is already resolved")
+        raise TransitionError(409, "alarm is already resolved", reason="resolved")
     if status is Status.ACKNOWLEDGED:
         if acknowledged_by == by:
             return AckChange(now, by, changed=False)
-        raise TransitionError(409, f"alarm already taken by {acknowledged_by}")
+        raise TransitionError(
+            409,
+            f"alarm already taken by {acknowledged_by}",
+            reason="taken",
+            taken_by=acknowledged_by,
+        )
     return AckChange(now, by, changed=True)
 
 
 def check_resolve(status: Status, outcome: str) -> Outcome:
     if status is Status.RESOLVED:
-        raise TransitionError(409, "alarm is already resolved")
+        raise TransitionError(409, "alarm is already resolved", reason="resolved")
     try:
         chosen = Outcome(outcome)
     except ValueError:
         allowed = ", ".join(o.value for o in OPERATOR_OUTCOMES)
-        raise TransitionError(422, f"unknown outcome {outcome!r}; one of: {allowed}") from None
+        raise TransitionError(
+            422, f"unknown outcome {outcome!r}; one of: {allowed}", reason="bad_outcome"
+        ) from None
     if chosen not in OPERATOR_OUTCOMES:
-        raise TransitionError(422, f"outcome {outcome!r} is set by the system only")
+        raise TransitionError(
+            422, f"outcome {outcome!r} is set by the system only", reason="bad_outcome"
+        )
     return chosen

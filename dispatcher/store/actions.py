@@ -12,24 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devices.events import CommandType
 from dispatcher.rules import alarms as rules
 from dispatcher.store import outbox
-from dispatcher.store.alarms import get_alarm
-from dispatcher.store.models import Alarm, EventLog
-
-HELP_COMING_TEXT = "已收到您的求助，救助人员正在赶来。"
-CLOSED_TEXT = "本次求助已处理完毕。"
+from dispatcher.store.alarms import close_alarm, get_alarm
+from dispatcher.store.event_log import log_entry
+from dispatcher.store.models import Alarm
 
 
 async def _locked(session: AsyncSession, alarm_id: int) -> Alarm:
     alarm = await get_alarm(session=session, alarm_id=alarm_id, for_update=True)
     if alarm is None:
-        raise rules.TransitionError(404, f"no alarm {alarm_id}")
+        raise rules.TransitionError(404, f"no alarm {alarm_id}", reason="not_found")
     return alarm
-
-
-def _log(alarm: Alarm, kind: str, actor: str, now: datetime, data: dict[str, Any]) -> EventLog:
-    return EventLog(
-        at=now, kind=kind, alarm_id=alarm.id, device_id=alarm.device_id, actor=actor, data=data
-    )
 
 
 async def acknowledge(
@@ -53,8 +45,12 @@ async def acknowledge(
     detail: dict[str, Any] = {"via": via, "step": alarm.step, "round": alarm.round}
     if recipient_key is not None:
         detail["recipient_key"] = recipient_key
-    session.add(_log(alarm, "ack", by, now, detail))
-    await _command(session, alarm, CommandType.HELP_COMING, HELP_COMING_TEXT, now)
+    session.add(
+        log_entry(
+            "ack", at=now, actor=by, alarm_id=alarm.id, device_id=alarm.device_id, data=detail
+        )
+    )
+    await _command(session, alarm, CommandType.HELP_COMING, now)
     return alarm
 
 
@@ -63,15 +59,8 @@ async def resolve(
 ) -> Alarm:
     alarm = await _locked(session, alarm_id)
     chosen = rules.check_resolve(rules.Status(alarm.status), outcome)
-    alarm.status = rules.Status.RESOLVED.value
-    alarm.resolved_at = now
-    alarm.resolved_by = by
-    alarm.outcome = chosen.value
-    alarm.next_step_at = None
-    if note:
-        alarm.note = note
-    session.add(_log(alarm, "resolve", by, now, {"outcome": chosen.value, "note": note}))
-    await _command(session, alarm, CommandType.ALARM_CLOSED, CLOSED_TEXT, now)
+    session.add(close_alarm(alarm, outcome=chosen, by=by, now=now, note=note))
+    await _command(session, alarm, CommandType.ALARM_CLOSED, now)
     return alarm
 
 
@@ -79,24 +68,30 @@ async def add_note(
     *, session: AsyncSession, alarm_id: int, by: str, note: str, now: datetime
 ) -> Alarm:
     alarm = await _locked(session, alarm_id)
-    session.add(_log(alarm, "note", by, now, {"note": note}))
+    session.add(
+        log_entry(
+            "note",
+            at=now,
+            actor=by,
+            alarm_id=alarm.id,
+            device_id=alarm.device_id,
+            data={"note": note},
+        )
+    )
     return alarm
 
 
 async def _command(
-    session: AsyncSession, alarm: Alarm, command: CommandType, text: str, now: datetime
+    session: AsyncSession, alarm: Alarm, command: CommandType, now: datetime
 ) -> None:
+    """The terminal's words are filled in when it is sent, in its resident's language."""
     if alarm.device_id is None:
         return
     await outbox.queue(
         session,
         [
             outbox.command_row(
-                alarm_id=alarm.id,
-                device_id=alarm.device_id,
-                command=command.value,
-                text=text,
-                now=now,
+                alarm_id=alarm.id, device_id=alarm.device_id, command=command, now=now
             )
         ],
     )

@@ -1,4 +1,5 @@
-"""Reading and changing alarms for the API; the rules decide, this only stores."""
+"""Alarms: the one way to open and to close one, and the reads the API makes. The rules
+decide; this only stores."""
 
 from __future__ import annotations
 
@@ -9,7 +10,92 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
+from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, EventLog
+
+
+def open_alarm(
+    *,
+    kind: AlarmKind,
+    type_: str,
+    priority: int,
+    device_id: str | None,
+    resident_id: str | None,
+    now: datetime,
+) -> Alarm:
+    """A new alarm, its escalation due at once (the engine fires the policy's first
+    step). Not added to a session: ingest inserts a batch's alarms in one statement."""
+    return Alarm(
+        device_id=device_id,
+        resident_id=resident_id,
+        kind=kind.value,
+        type=type_,
+        status=rules.Status.OPEN.value,
+        priority=priority,
+        created_at=now,
+        escalation_started=False,
+        step=0,
+        round=0,
+        next_step_at=now,
+        escalation_exhausted=False,
+    )
+
+
+def opened_entry(alarm: Alarm, *, alarm_id: int, actor: str, now: datetime) -> EventLog:
+    """The timeline's first line; `alarm_id` since a batch's alarms get theirs later."""
+    return log_entry(
+        "alarm_opened",
+        at=now,
+        actor=actor,
+        alarm_id=alarm_id,
+        device_id=alarm.device_id,
+        type_=alarm.type,
+        data={"kind": alarm.kind, "priority": alarm.priority},
+    )
+
+
+def close_alarm(
+    alarm: Alarm,
+    *,
+    outcome: rules.Outcome,
+    by: str,
+    now: datetime,
+    note: str | None = None,
+    by_operator: bool = True,
+    actor: str | None = None,
+    alarm_id: int | None = None,
+    type_: str | None = None,
+) -> EventLog:
+    """Resolve the alarm (its escalation stops); returns its timeline line: `resolve` when
+    a person closed it, `resolved` when the system did (a check-in, a terminal back).
+    `alarm_id` for an alarm opened in the same batch (no id yet); `type_` the event that
+    closed it, when an event did; `actor` who noticed, when not `by` itself."""
+    alarm.status = rules.Status.RESOLVED.value
+    alarm.resolved_at = now
+    alarm.resolved_by = by
+    alarm.outcome = outcome.value
+    alarm.next_step_at = None
+    if note:
+        alarm.note = note
+    if by_operator:
+        return log_entry(
+            "resolve",
+            at=now,
+            actor=by,
+            alarm_id=alarm_id if alarm_id is not None else alarm.id,
+            device_id=alarm.device_id,
+            data={"outcome": outcome.value, "note": note},
+        )
+    return log_entry(
+        "resolved",
+        at=now,
+        actor=actor or by,
+        alarm_id=alarm_id if alarm_id is not None else alarm.id,
+        device_id=alarm.device_id,
+        type_=type_ or alarm.type,
+        data={"outcome": outcome.value, "by": by},
+    )
 
 
 def alarm_json(alarm: Alarm) -> dict[str, Any]:

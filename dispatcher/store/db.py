@@ -19,14 +19,32 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
+def dialect_name(target: AsyncEngine | AsyncSession | str) -> str:
+    """`postgresql` or `sqlite`: the one place that asks which database this is, of an
+    engine, a session (its engine) or a database URL."""
+    if isinstance(target, str):
+        return make_url(target).get_backend_name()
+    if isinstance(target, AsyncSession):
+        bind = target.bind
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("a session bound to one engine is expected")
+        target = bind
+    return target.dialect.name
+
+
+def is_sqlite(target: AsyncEngine | AsyncSession | str) -> bool:
+    """SQLite: one process, one writer, no row locks (SKIP LOCKED is silently dropped)."""
+    return dialect_name(target) == "sqlite"
+
+
+def is_postgresql(target: AsyncEngine | AsyncSession | str) -> bool:
+    return dialect_name(target) == "postgresql"
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
-    if parsed.get_backend_name() == "sqlite":
+    if is_sqlite(url):
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +54,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["pool_size"] = 10
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,11 @@ from sqlalchemy import false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import escalation as esc
+from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import EscalationPolicies
 from dispatcher.rules.roster import Shift, parse_shift
 from dispatcher.store import outbox
+from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, Contact, EventLog, Provider, Resident, User, Worker
 
 log = logging.getLogger("dispatcher.engine")
@@ -93,12 +95,12 @@ async def load_directory(
 
 def _log_rows(alarm: Alarm, decision: esc.Decision, now: datetime) -> list[EventLog]:
     return [
-        EventLog(
+        log_entry(
+            entry.action,
             at=now,
-            kind=entry.action,
+            actor="engine",
             alarm_id=alarm.id,
             device_id=alarm.device_id,
-            actor="engine",
             data={"step": entry.step, "round": entry.round, "detail": entry.detail},
         )
         for entry in decision.log
@@ -153,12 +155,12 @@ async def run_due(
             alarm.round = decision.state.round
             alarm.next_step_at = decision.state.next_step_at
             alarm.escalation_exhausted = decision.state.exhausted
-            purpose = "exhausted" if decision.state.exhausted else "step"
+            # the supervisors' alert at the end of the chain has a step outside the policy
             queued.extend(
                 outbox.notification_row(
                     n,
                     alarm_id=alarm.id,
-                    purpose="step" if n.step >= 0 else purpose,
+                    purpose=Purpose.STEP if n.step >= 0 else Purpose.EXHAUSTED,
                     now=now,
                 )
                 for n in decision.notifications
@@ -180,7 +182,7 @@ async def run_ack_overdue(
         .where(
             Alarm.status == "acknowledged",
             Alarm.ack_overdue_alerted_at.is_(None),
-            Alarm.acknowledged_at <= now - timedelta(seconds=timeout_s),
+            Alarm.acknowledged_at <= esc.ack_overdue_cutoff(now, timeout_s),
         )
         .order_by(Alarm.acknowledged_at)
         .limit(limit)
@@ -192,19 +194,19 @@ async def run_ack_overdue(
         directory = await load_directory(session=session, alarm=alarm)
         alerts = esc.supervisors_alert(directory, step=esc.ACK_OVERDUE_STEP)
         rows = [
-            outbox.notification_row(n, alarm_id=alarm.id, purpose="ack_overdue", now=now)
+            outbox.notification_row(n, alarm_id=alarm.id, purpose=Purpose.ACK_OVERDUE, now=now)
             for n in alerts
         ]
         await outbox.queue(session, rows)
         alarm.ack_overdue_alerted_at = now
         who = ", ".join(sorted({n.recipient.name for n in alerts})) or "no supervisor"
         session.add(
-            EventLog(
+            log_entry(
+                "ack_overdue",
                 at=now,
-                kind="ack_overdue",
+                actor="engine",
                 alarm_id=alarm.id,
                 device_id=alarm.device_id,
-                actor="engine",
                 data={
                     "detail": f"taken by {alarm.acknowledged_by} but not resolved after "
                     f"{timeout_s // 60} min; alerted: {who}"
@@ -230,7 +232,7 @@ async def next_wake(*, session: AsyncSession, ack_timeout_s: int) -> datetime | 
     )
     candidates = [
         step_due,
-        acked + timedelta(seconds=ack_timeout_s) if acked is not None else None,
+        esc.ack_overdue_at(acked, ack_timeout_s) if acked is not None else None,
     ]
     found = [c for c in candidates if c is not None]
     return min(found) if found else None

@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devices.events import AckResult, Rejection, TerminalEvent
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.event_log import log_entry, raw_text
 from dispatcher.store.models import Alarm, EventLog, Terminal
-
-# a payload over the protocol's limit is kept only in part: enough to diagnose it
-RAW_KEEP_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,22 +37,14 @@ class BatchResult:
     changed: list[int] = field(default_factory=list)
 
 
-def raw_text(raw: bytes) -> str:
-    kept = raw[:RAW_KEEP_BYTES]
-    text = kept.decode("utf-8", errors="backslashreplace")
-    if len(raw) > RAW_KEEP_BYTES:
-        text += f"\n... [{len(raw)} bytes in all, first {RAW_KEEP_BYTES} kept]"
-    return text
-
-
-def _rejection_row(rej: Rejection, now: datetime, reason: str | None = None) -> EventLog:
-    return EventLog(
+def _rejection_row(rej: Rejection, now: datetime) -> EventLog:
+    return log_entry(
+        "rejected",
         at=now,
-        kind="rejected",
+        actor="terminal",
         device_id=rej.device_id,
         event_id=rej.event_id,
-        actor="terminal",
-        data={"topic": rej.topic, "reason": reason or rej.reason, "size": len(rej.raw)},
+        data={"topic": rej.topic, "reason": rej.reason, "size": len(rej.raw)},
         raw=raw_text(rej.raw),
     )
 
@@ -120,13 +111,13 @@ async def record_batch(
         if event.device_id not in residents:
             reason = f"unknown terminal {event.device_id}"
             rows.append(
-                EventLog(
+                log_entry(
+                    "rejected",
                     at=now,
-                    kind="rejected",
+                    actor="terminal",
                     device_id=event.device_id,
                     event_id=event.event_id,
-                    type=event.type.value,
-                    actor="terminal",
+                    type_=event.type.value,
                     data={"reason": reason, **event_data(event)},
                 )
             )
@@ -146,14 +137,14 @@ async def record_batch(
             result=result,
         )
         rows.append(
-            EventLog(
+            log_entry(
+                "device_event",
                 at=now,
-                kind="device_event",
+                actor="terminal",
+                alarm_id=alarm_id,
                 device_id=event.device_id,
                 event_id=event.event_id,
-                alarm_id=alarm_id,
-                type=event.type.value,
-                actor="terminal",
+                type_=event.type.value,
                 data=event_data(event),
             )
         )
@@ -223,39 +214,32 @@ def _apply(
 
     def log(kind: str, alarm_id: int, data: dict[str, Any]) -> None:
         actions.append(
-            EventLog(
+            log_entry(
+                kind,
                 at=now,
-                kind=kind,
-                device_id=event.device_id,
-                alarm_id=alarm_id,
-                type=event.type.value,
                 actor="terminal",
+                alarm_id=alarm_id,
+                device_id=event.device_id,
+                type_=event.type.value,
                 data=data,
             )
         )
 
     match effect:
         case rules.Open(kind=kind, type=type_, priority=priority):
-            alarm = Alarm(
+            alarm = open_alarm(
+                kind=kind,
+                type_=type_,
+                priority=priority,
                 device_id=event.device_id,
                 resident_id=resident_id,
-                kind=kind.value,
-                type=type_,
-                status=rules.Status.OPEN.value,
-                priority=priority,
-                created_at=now,
-                escalation_started=False,
-                step=0,
-                round=0,
-                # due at once: the engine fires the first step of the policy
-                next_step_at=now,
-                escalation_exhausted=False,
+                now=now,
             )
             temporary = -1 - len(fresh)
             fresh[temporary] = alarm
             open_alarms.insert(0, alarm)
             result.opened.append(temporary)
-            log("alarm_opened", temporary, {"kind": kind.value, "priority": priority})
+            actions.append(opened_entry(alarm, alarm_id=temporary, actor="terminal", now=now))
             return temporary, actions
         case rules.Attach(alarm_id=alarm_id, note=note):
             log("alarm_updated", alarm_id, {"note": note})
@@ -267,13 +251,19 @@ def _apply(
             log("cancel_withdrawn", alarm_id, {"note": "resident pressed again after cancel"})
         case rules.Resolve(alarm_id=alarm_id, outcome=outcome, by=by):
             alarm = by_id[alarm_id]
-            alarm.status = rules.Status.RESOLVED.value
-            alarm.resolved_at = now
-            alarm.resolved_by = by
-            alarm.outcome = outcome.value
-            alarm.next_step_at = None
             open_alarms.remove(alarm)
-            log("resolved", alarm_id, {"outcome": outcome.value, "by": by})
+            actions.append(
+                close_alarm(
+                    alarm,
+                    outcome=outcome,
+                    by=by,
+                    now=now,
+                    by_operator=False,
+                    actor="terminal",
+                    alarm_id=alarm_id,
+                    type_=event.type.value,
+                )
+            )
         case rules.LogOnly():
             return None, actions
     result.changed.append(effect.alarm_id)

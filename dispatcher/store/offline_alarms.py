@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.rules.liveness import is_online, needs_offline_alarm
 from dispatcher.rules.policy import AlarmKind
-from dispatcher.store.models import Alarm, EventLog, Terminal
+from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.models import Alarm, Terminal
 
 OFFLINE = "offline"
 _PRIORITY = 3  # as power_lost: the resident cannot call for help until it is fixed
@@ -71,23 +72,17 @@ async def check_offline_terminals(
             offline_after_missed=offline_after_missed,
         ):
             continue
-        alarm = Alarm(
+        alarm = open_alarm(
+            kind=AlarmKind.DEVICE,
+            type_=OFFLINE,
+            priority=_PRIORITY,
             device_id=terminal.device_id,
             resident_id=terminal.resident_id,
-            kind=AlarmKind.DEVICE.value,
-            type=OFFLINE,
-            status=Status.OPEN.value,
-            priority=_PRIORITY,
-            created_at=now,
-            escalation_started=False,
-            step=0,
-            round=0,
-            next_step_at=now,
-            escalation_exhausted=False,
+            now=now,
         )
         session.add(alarm)
         await session.flush()
-        session.add(_log(alarm, "alarm_opened", now, {"kind": alarm.kind, "priority": _PRIORITY}))
+        session.add(opened_entry(alarm, alarm_id=alarm.id, actor="engine", now=now))
         result.opened.append(alarm.id)
 
     back = await session.execute(
@@ -104,23 +99,14 @@ async def check_offline_terminals(
             interval_s=interval_s,
             offline_after_missed=offline_after_missed,
         ):
-            alarm.status = Status.RESOLVED.value
-            alarm.resolved_at = now
-            alarm.resolved_by = "terminal"
-            alarm.outcome = Outcome.DEVICE_RECOVERED.value
-            alarm.next_step_at = None
-            session.add(_log(alarm, "resolved", now, {"outcome": alarm.outcome, "by": "terminal"}))
+            closed = close_alarm(
+                alarm,
+                outcome=Outcome.DEVICE_RECOVERED,
+                by="terminal",
+                now=now,
+                by_operator=False,
+                actor="engine",
+            )
+            session.add(closed)
             result.resolved.append(alarm.id)
     return result
-
-
-def _log(alarm: Alarm, kind: str, now: datetime, data: dict[str, object]) -> EventLog:
-    return EventLog(
-        at=now,
-        kind=kind,
-        alarm_id=alarm.id,
-        device_id=alarm.device_id,
-        type=OFFLINE,
-        actor="engine",
-        data=data,
-    )

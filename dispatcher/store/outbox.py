@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devices.events import CommandType
 from dispatcher.rules.escalation import Notify
+from dispatcher.rules.notifications import Purpose, Status
+from dispatcher.store.db import is_postgresql
 from dispatcher.store.models import Notification
 
 _TABLE: Any = Notification.__table__
@@ -18,7 +21,7 @@ _TABLE: Any = Notification.__table__
 def base_row(
     *,
     alarm_id: int,
-    purpose: str,
+    purpose: Purpose,
     recipient_key: str,
     recipient_name: str,
     phone: str | None,
@@ -30,7 +33,7 @@ def base_row(
 ) -> dict[str, Any]:
     return {
         "alarm_id": alarm_id,
-        "purpose": purpose,
+        "purpose": purpose.value,
         "step": step,
         "round": round_,
         "recipient_key": recipient_key,
@@ -39,7 +42,7 @@ def base_row(
         "language": language,
         "channel": channel,
         "body": None,
-        "status": "pending",
+        "status": Status.PENDING.value,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -47,7 +50,7 @@ def base_row(
 
 
 def notification_row(
-    notify: Notify, *, alarm_id: int, purpose: str, now: datetime
+    notify: Notify, *, alarm_id: int, purpose: Purpose, now: datetime
 ) -> dict[str, Any]:
     person = notify.recipient
     return base_row(
@@ -65,12 +68,13 @@ def notification_row(
 
 
 def command_row(
-    *, alarm_id: int, device_id: str, command: str, text: str | None, now: datetime
+    *, alarm_id: int, device_id: str, command: CommandType, now: datetime
 ) -> dict[str, Any]:
-    """A command to the terminal (help_coming, alarm_closed), sent after the commit."""
+    """A command to the terminal (help_coming, alarm_closed), sent after the commit; its
+    words are the catalog's, filled in when it is sent."""
     row = base_row(
         alarm_id=alarm_id,
-        purpose="command",
+        purpose=Purpose.COMMAND,
         recipient_key=f"terminal:{device_id}",
         recipient_name=device_id,
         phone=None,
@@ -78,7 +82,7 @@ def command_row(
         channel="terminal",
         now=now,
     )
-    row["body"] = {"type": command, "text": text, "device_id": device_id}
+    row["body"] = {"type": command.value, "device_id": device_id}
     return row
 
 
@@ -87,8 +91,7 @@ async def queue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     were new."""
     if not rows:
         return 0
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
     stmt = insert(_TABLE).values(list(rows)).on_conflict_do_nothing()
     result: Any = await session.execute(stmt)
     return int(result.rowcount or 0)

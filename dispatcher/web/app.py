@@ -10,6 +10,7 @@ from typing import Final
 
 from aiohttp import web
 
+from dispatcher.store.db import is_postgresql
 from dispatcher.web import auth, live_hub, live_sources, login_guard, routes
 from dispatcher.web.state import DEPS, WebDeps
 
@@ -37,7 +38,7 @@ async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(hub.run(), name="live-hub"),
         asyncio.create_task(live_sources.Follower(hub).run(), name="live-follower"),
     ]
-    if url.startswith("postgresql"):
+    if is_postgresql(url):
         bus = live_sources.PgBus(hub, url)
         hub.bus = bus
         tasks.append(asyncio.create_task(bus.run(), name="live-listen"))
