@@ -6,7 +6,6 @@ settings and a clock they move by hand.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from types import TracebackType
@@ -104,7 +103,6 @@ class Service:
         self._serve_http = serve_http
         self._run_migrations = run_migrations
         self._stack = contextlib.AsyncExitStack()
-        self._tasks: list[asyncio.Task[None]] = []
         self.http_port: int | None = None
 
     def _channels(self) -> Registry:
@@ -148,21 +146,29 @@ class Service:
         live_hub.touch(self.web_app, [alarm_id])
 
     async def __aenter__(self) -> Self:
+        """Start every part, in the order they depend on each other; one exit stack
+        stops them in the reverse order."""
+        stack = self._stack
         try:
+            stack.push_async_callback(self.engine.dispose)
             if self._run_migrations:
                 await migrate(self.engine)
             if self.settings.mqtt.is_embedded:
-                await self._stack.enter_async_context(
+                await stack.enter_async_context(
                     EmbeddedBroker(self.settings.mqtt.embedded, logger=log.getChild("broker"))
                 )
-            self._tasks.append(asyncio.create_task(self.heartbeats.run(), name="heartbeat-flush"))
-            await self._stack.enter_async_context(self.listener)
-            await self._stack.enter_async_context(self.escalation)
-            await self._stack.enter_async_context(self.notifier)
+            # stops after the listener, so its drained batch's liveness is written
+            await stack.enter_async_context(self.heartbeats)
+            await stack.enter_async_context(self.listener)
+            await stack.enter_async_context(self.escalation)
+            if self.twilio is not None:
+                stack.push_async_callback(self.twilio.close)
+            await stack.enter_async_context(self.notifier)
             if self._serve_http:
+                # stops first: no new actions while the rest drains
                 await self._start_http()
         except BaseException:
-            await self.__aexit__(None, None, None)
+            await stack.aclose()
             raise
         return self
 
@@ -183,16 +189,6 @@ class Service:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # web first (no new actions), then ingest drains, then the last liveness flush
+        # web first (no new actions), then the notifier's sends in flight, the engine's
+        # pass, ingest's drain and acks, the last liveness flush, the broker, the database
         await self._stack.aclose()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        try:
-            await self.heartbeats.flush()
-        except Exception:
-            log.exception("last liveness flush failed")
-        if self.twilio is not None:
-            await self.twilio.close()
-        await self.engine.dispose()

@@ -12,7 +12,8 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from types import TracebackType
+from typing import Any, Self, cast
 
 from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,7 +37,8 @@ class _Pending:
 
 
 class HeartbeatBatcher:
-    """Collects liveness reports; `flush()` writes them, `run()` flushes periodically."""
+    """Collects liveness reports; `flush()` writes them. As an async context manager it
+    flushes every interval, and once more at the end."""
 
     def __init__(
         self,
@@ -49,6 +51,7 @@ class HeartbeatBatcher:
         self._interval_s = interval_s
         self._log = logger
         self._pending: dict[str, _Pending] = {}
+        self._task: asyncio.Task[None] | None = None
         self.flushes = 0
         self.rows_written = 0
 
@@ -130,10 +133,30 @@ class HeartbeatBatcher:
         self.rows_written += len(rows)
         return len(rows)
 
-    async def run(self) -> None:
+    async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
             try:
                 await self.flush()
             except Exception:
                 self._log.exception("liveness flush failed; will retry")
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run(), name="heartbeat-flush")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """The periodic flush stops; what is pending is written once more."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        try:
+            await self.flush()
+        except Exception:
+            self._log.exception("last liveness flush failed")
