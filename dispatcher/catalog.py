@@ -246,6 +246,8 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "outcome.other": ("其他", "Other"),
     "outcome.resident_checked_in": ("居民已报平安", "Resident checked in"),
     "outcome.device_recovered": ("设备已恢复", "Device recovered"),
+    "outcome.service_done": ("服务已完成", "Service done"),
+    "outcome.resolved_itself": ("已自行恢复", "Resolved by itself"),
     "card.resident": ("居民信息", "Resident"),
     "card.address": ("住址", "Address"),
     "card.community": ("社区", "Community"),

@@ -26,6 +26,8 @@ class Outcome(StrEnum):
     # set by the system, not offered to operators
     RESIDENT_CHECKED_IN = "resident_checked_in"
     DEVICE_RECOVERED = "device_recovered"
+    SERVICE_DONE = "service_done"  # the provider (or an operator for them) said done
+    RESOLVED_ITSELF = "resolved_itself"  # an outage whose terminals are all back
 
 
 OPERATOR_OUTCOMES = (

@@ -22,6 +22,7 @@ def open_alarm(
     priority: int,
     device_id: str | None,
     resident_id: str | None,
+    community_id: str | None,
     now: datetime,
 ) -> Alarm:
     """A new alarm, its escalation due at once (the engine fires the policy's first
@@ -29,6 +30,7 @@ def open_alarm(
     return Alarm(
         device_id=device_id,
         resident_id=resident_id,
+        community_id=community_id,
         kind=kind.value,
         type=type_,
         status=rules.Status.OPEN.value,

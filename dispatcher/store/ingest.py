@@ -19,7 +19,7 @@ from dispatcher.rules import alarms as rules
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.event_log import log_entry, raw_text
-from dispatcher.store.models import Alarm, EventLog, Terminal
+from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +81,15 @@ async def record_batch(
         return result
 
     device_ids = {e.device_id for e in events}
-    residents = dict(
-        (
-            await session.execute(
-                select(Terminal.device_id, Terminal.resident_id).where(
-                    Terminal.device_id.in_(device_ids)
-                )
-            )
-        ).all()
-    )
+    # device -> (resident, community) of the terminals that are known
+    owners: dict[str, tuple[str | None, str | None]] = {
+        device_id: (resident_id, community_id)
+        for device_id, resident_id, community_id in await session.execute(
+            select(Terminal.device_id, Terminal.resident_id, Resident.community_id)
+            .outerjoin(Resident, Resident.id == Terminal.resident_id)
+            .where(Terminal.device_id.in_(device_ids))
+        )
+    }
     seen: set[tuple[str | None, str | None]] = {
         (device_id, event_id)
         for device_id, event_id in await session.execute(
@@ -101,14 +101,14 @@ async def record_batch(
             )
         )
     }
-    open_by_device = await _open_alarms(session, device_ids & residents.keys())
+    open_by_device = await _open_alarms(session, device_ids & owners.keys())
     # alarms opened by this batch, under a temporary negative id until one INSERT for all
     fresh: dict[int, Alarm] = {}
     rows: list[EventLog] = []
 
     for event in events:
         key = (event.device_id, event.event_id)
-        if event.device_id not in residents:
+        if event.device_id not in owners:
             reason = f"unknown terminal {event.device_id}"
             rows.append(
                 log_entry(
@@ -130,7 +130,7 @@ async def record_batch(
         alarm_id, actions = _apply(
             fresh,
             event,
-            residents[event.device_id],
+            owners[event.device_id],
             open_by_device.setdefault(event.device_id, []),
             now=now,
             cancel_closes_emergency=cancel_closes_emergency,
@@ -194,7 +194,7 @@ def _view(alarm: Alarm, fresh: dict[int, Alarm]) -> rules.OpenAlarmView:
 def _apply(
     fresh: dict[int, Alarm],
     event: TerminalEvent,
-    resident_id: str | None,
+    owner: tuple[str | None, str | None],
     open_alarms: list[Alarm],
     *,
     now: datetime,
@@ -232,7 +232,8 @@ def _apply(
                 type_=type_,
                 priority=priority,
                 device_id=event.device_id,
-                resident_id=resident_id,
+                resident_id=owner[0],
+                community_id=owner[1],
                 now=now,
             )
             temporary = -1 - len(fresh)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -74,6 +75,12 @@ class Resident(Base):
     address: Mapped[str] = mapped_column(String(256))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     medical: Mapped[str] = mapped_column(Text, default="")
+    # daily check-in (DESIGN.md §7): "HH:MM-HH:MM" local, and a pause (hospital, travel)
+    checkin_window: Mapped[str | None] = mapped_column(String(11))
+    checkin_paused_until: Mapped[date | None] = mapped_column(Date)
+    checkin_pause_reason: Mapped[str | None] = mapped_column(Text)
+    # the provider category a service request goes to at once (meals, repairs, ...)
+    service_default: Mapped[str | None] = mapped_column(String(64))
 
 
 class Contact(Base):
@@ -121,6 +128,9 @@ class Alarm(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     device_id: Mapped[str | None] = mapped_column(String(64), index=True)
     resident_id: Mapped[str | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    # the community it belongs to: its resident's, or the whole community's (an outage);
+    # copied at opening so reports and history need no join and survive a move
+    community_id: Mapped[str | None] = mapped_column(String(64), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # emergency, service, device, checkin
     type: Mapped[str] = mapped_column(String(32))  # the event type that opened it
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -142,6 +152,27 @@ class Alarm(Base):
     escalation_exhausted: Mapped[bool] = mapped_column(Boolean, default=False)
     # when the acknowledged-but-unresolved supervisor alert fired, so it fires once
     ack_overdue_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # someone is at the door (DESIGN.md §7): attendance time is arrived_at - created_at
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_by: Mapped[str | None] = mapped_column(String(128))
+    # service requests: the provider sent, and how far it is (accepted, on_the_way, done)
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    service_state: Mapped[str | None] = mapped_column(String(16))
+
+
+class OutageMember(Base):
+    """A terminal held by an outage alarm (kind device, type outage): from when it went
+    offline or lost power with its community's others, until it was back."""
+
+    __tablename__ = "outage_members"
+    __table_args__ = (Index("ix_outage_members_alarm", "alarm_id", "left_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id"))
+    device_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # offline or power_lost
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class EventLog(Base):

@@ -15,7 +15,7 @@ from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.rules.liveness import is_online, needs_offline_alarm
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
-from dispatcher.store.models import Alarm, Terminal
+from dispatcher.store.models import Alarm, Resident, Terminal
 
 OFFLINE = "offline"
 _PRIORITY = 3  # as power_lost: the resident cannot call for help until it is fixed
@@ -42,7 +42,8 @@ async def check_offline_terminals(
         Alarm.type == OFFLINE, Alarm.status != Status.RESOLVED.value, Alarm.device_id.is_not(None)
     )
     query = (
-        select(Terminal)
+        select(Terminal, Resident.community_id)
+        .join(Resident, Resident.id == Terminal.resident_id)
         .where(
             Terminal.last_heartbeat.is_not(None),
             Terminal.resident_id.is_not(None),
@@ -61,7 +62,7 @@ async def check_offline_terminals(
     if skip_locked:
         # two engines must not both open an alarm for one terminal
         query = query.with_for_update(skip_locked=True)
-    for terminal in await session.scalars(query):
+    for terminal, community_id in await session.execute(query):
         if not needs_offline_alarm(
             connected=terminal.connected,
             last_seen=terminal.last_seen,
@@ -78,6 +79,7 @@ async def check_offline_terminals(
             priority=_PRIORITY,
             device_id=terminal.device_id,
             resident_id=terminal.resident_id,
+            community_id=community_id,
             now=now,
         )
         session.add(alarm)
