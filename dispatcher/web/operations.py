@@ -59,8 +59,8 @@ class Operation:
     """Error statuses beside the ones every operation of its kind has (401, 403 when
     not public, 400 with a query, 422 with a body)."""
     error_bodies: Mapping[int, Any] = field(default_factory=dict)
-    """An error status's body type when it is not `Error` (or `Invalid` for 400 and
-    422 of a query or body)."""
+    """Error statuses whose body is not `Error` (nor `Invalid` for the 400 of a query or
+    the 422 of a body), with its type."""
     other_answers: Mapping[int, str] = field(default_factory=dict)
     """Answers without a body, by status: what they mean (101 for a WebSocket)."""
 

@@ -39,7 +39,6 @@ API: Final = (
         tag="ops",
         ok=Health,
         public=True,
-        errors=(503,),
         error_bodies={503: Health},
     ),
     Operation(
