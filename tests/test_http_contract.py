@@ -57,7 +57,8 @@ async def test_the_contract_end_to_end(
             ) as wrong:
                 assert wrong.status == 401
             async with anon.post("/api/login", data="not json") as garbled:
-                assert garbled.status == 400
+                assert garbled.status == 422
+                assert "JSON" in (await garbled.json())["error"]
 
         async with raw_peer(MOSQUITTO, topic_prefix) as peer:
             await peer.publish(city.terminals[0], "event", event("http-1", battery=55))

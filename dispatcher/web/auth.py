@@ -1,10 +1,9 @@
-"""Bearer tokens for `/api/`: 401 without a valid one, 403 for a role without the right."""
+"""Who is calling `/api/`: a bearer token or the dashboard's session cookie; 401 without
+a valid one. (What each role may do is in the operations of `dispatcher.web.routes`.)"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import Any
 
 from aiohttp import web
 
@@ -46,55 +45,3 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 def principal(request: web.Request) -> users.Principal:
     return request[PRINCIPAL]
-
-
-def requires(role: users.Role) -> Callable[[Handler], Handler]:
-    def decorate(handler: Handler) -> Handler:
-        @wraps(handler)
-        async def checked(request: web.Request) -> web.StreamResponse:
-            if not principal(request).role.at_least(role):
-                return json_error(403, f"needs the {role.value} role")
-            return await handler(request)
-
-        return checked
-
-    return decorate
-
-
-async def login(request: web.Request) -> web.Response:
-    body = await read_json(request)
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        return json_error(400, "username and password are required strings")
-    deps = request.app[DEPS]
-    async with deps.sessions.begin() as session:
-        token = await users.login(
-            session=session,
-            username=username,
-            password=password,
-            now=deps.clock.now(),
-            ttl_s=deps.settings.http.token_ttl_s,
-        )
-    if token is None:
-        request.app.logger.warning("failed login for %r from %s", username, request.remote)
-        return json_error(401, "wrong username or password")
-    return web.json_response({"token": token})
-
-
-async def read_json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "body must be JSON"}', content_type="application/json"
-        ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(
-            text='{"error": "body must be a JSON object"}', content_type="application/json"
-        )
-    return body
-
-
-async def me(request: web.Request) -> web.Response:
-    who = principal(request)
-    return web.json_response({"username": who.username, "role": who.role.value})

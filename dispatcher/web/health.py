@@ -8,10 +8,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from dispatcher.web.operations import Reply, answer
+from dispatcher.web.schemas.health import Health
 from dispatcher.web.state import DEPS
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     problems: dict[str, str] = {}
     try:
@@ -22,8 +24,8 @@ async def healthz(request: web.Request) -> web.Response:
     if not deps.broker_ok():
         problems["broker"] = "not connected"
     if problems:
-        return web.json_response({"status": "unavailable", **problems}, status=503)
-    return web.json_response({"status": "ok"})
+        return answer(Health.model_validate({"status": "unavailable", **problems}), 503)
+    return {"status": "ok"}
 
 
 async def metrics(request: web.Request) -> web.Response:

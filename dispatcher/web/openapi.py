@@ -1,244 +1,170 @@
-"""`GET /api/openapi.json`: the HTTP API described in OpenAPI 3.1.
+"""`GET /api/openapi.json`: the HTTP API described in OpenAPI 3.1, written from the
+operations of `dispatcher.web.routes` and the pydantic models they name.
 
-Written by hand next to the routes; `tests/web/test_openapi.py` validates it and checks
-that it names exactly the routes the app serves, so it cannot drift from them.
+pydantic writes JSON Schema 2020-12, which is OpenAPI 3.1's own dialect, so a model's
+schema goes into `components.schemas` as it is. `tests/web/test_openapi.py` validates
+the result, checks it names exactly the routes the app serves, and checks every GET's
+real answer against it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, Final
 
 from aiohttp import web
+from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 
-from dispatcher.rules.alarms import OPERATOR_OUTCOMES, Status
-from dispatcher.web.openapi_parts import (
-    ALARM_ID,
-    DENIED,
-    ERR,
-    LIST,
-    OBJ,
-    body,
-    op,
-    path_param,
-    query,
-    ref,
-    schemas,
-)
+from dispatcher.web.operations import JSON, OPERATIONS, Operation
+from dispatcher.web.schemas.base import Error, Invalid
+
+_REF: Final = "#/components/schemas/{model}"
+
+# what each path parameter is; a route with a parameter not listed here fails to describe
+_PATH_PARAMS: Final[dict[str, tuple[str, str]]] = {
+    "alarm_id": ("integer", "the alarm's id"),
+    "device_id": ("string", "the terminal's device id"),
+    "resident_id": ("string", "the resident's id"),
+    "community_id": ("string", "the community's id"),
+}
 
 
-def _paths() -> dict[str, Any]:
-    alarm, line = ref("Alarm"), ref("QueueLine")
-    outcomes = [o.value for o in OPERATOR_OUTCOMES]
-    resident_id = path_param("resident_id", "the resident's id")
-    return {
-        "/healthz": {
-            "get": op(
-                "database and broker reachable",
-                body(OBJ, "ok"),
-                tag="ops",
-                public=True,
-                errors=("503",),
-            )
-        },
-        "/metrics": {
-            "get": op(
-                "Prometheus metrics",
-                {
-                    "description": "text format",
-                    "content": {"text/plain": {"schema": {"type": "string"}}},
-                },
-                tag="ops",
-                public=True,
-            )
-        },
-        "/api/login": {
-            "post": op(
-                "a bearer token for a username and password",
-                body({"type": "object", "properties": {"token": {"type": "string"}}}, "the token"),
-                tag="auth",
-                public=True,
-                body={
-                    "type": "object",
-                    "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
-                },
-                errors=("400", "429"),
-            )
-        },
-        "/api/me": {"get": op("the logged-in user", body(OBJ, "username and role"), tag="auth")},
-        "/api/openapi.json": {"get": op("this description", body(OBJ, "OpenAPI 3.1"), tag="ops")},
-        "/api/alarms": {
-            "get": op(
-                "alarms, most urgent first",
-                body({"type": "array", "items": alarm}, "alarms"),
-                tag="alarms",
-                params=[
-                    query(
-                        "status", "only alarms of this status", {"enum": [s.value for s in Status]}
-                    ),
-                    query("limit", "at most this many (1000)", {"type": "integer"}),
-                ],
-                errors=("400",),
-            )
-        },
-        "/api/alarms/{alarm_id}": {
-            "get": op(
-                "one alarm with its timeline",
-                body(alarm, "the alarm and `timeline`"),
-                tag="alarms",
-                params=[ALARM_ID],
-                errors=("404",),
-            )
-        },
-        "/api/alarms/{alarm_id}/context": {
-            "get": op(
-                "one alarm with resident, terminal, contacts, workers on shift, "
-                "notifications and timeline",
-                body(line, "the alarm view"),
-                tag="alarms",
-                params=[ALARM_ID],
-                errors=("404",),
-            )
-        },
-        "/api/alarms/{alarm_id}/ack": {
-            "post": op(
-                "the calling user takes the alarm",
-                body(alarm, "the alarm"),
-                tag="alarms",
-                params=[ALARM_ID],
-                errors=("404", "409"),
-            )
-        },
-        "/api/alarms/{alarm_id}/resolve": {
-            "post": op(
-                "close the alarm with an outcome",
-                body(alarm, "the alarm"),
-                tag="alarms",
-                params=[ALARM_ID],
-                body={
-                    "type": "object",
-                    "required": ["outcome"],
-                    "properties": {"outcome": {"enum": outcomes}, "note": {"type": "string"}},
-                },
-                errors=("400", "404", "409", "422"),
-            )
-        },
-        "/api/alarms/{alarm_id}/notes": {
-            "post": op(
-                "add a note to the timeline",
-                body(alarm, "the alarm"),
-                tag="alarms",
-                params=[ALARM_ID],
-                body={
-                    "type": "object",
-                    "required": ["note"],
-                    "properties": {"note": {"type": "string", "minLength": 1}},
-                },
-                errors=("400", "404"),
-            )
-        },
-        "/api/queue": {
-            "get": op(
-                "the unresolved alarms as the live snapshot has them",
-                body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "now": {"type": "string"},
-                            "alarms": {"type": "array", "items": line},
-                        },
-                    },
-                    "the queue",
-                ),
-                tag="alarms",
-            )
-        },
-        "/api/live": {
-            "get": {
-                **op(
-                    "WebSocket: a snapshot of the queue, then every alarm and terminal "
-                    "change (`alarm`, `terminal`, `tick` messages)",
-                    {"description": "never: the answer is 101 Switching Protocols"},
-                    tag="alarms",
-                    errors=("400", "503"),
-                ),
-                "responses": {
-                    "101": {
-                        "description": "WebSocket upgrade; cross-origin ones are refused (403)"
-                    },
-                    **DENIED,
-                    "400": ERR,
-                    "503": ERR,
-                },
+_ERRORS: Final = {
+    400: "a query it refuses, or a bad id",
+    401: "not logged in",
+    403: "a role without the right, or a cookie session without its CSRF token",
+    404: "no such thing",
+    409: "not allowed in the alarm's state",
+    422: "a body it refuses",
+    429: "too many failed logins: try again later",
+    503: "not available now",
+}
+
+
+class _Schemas(GenerateJsonSchema):
+    """pydantic's JSON Schema, without the titles it makes up for every field."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+def _error_bodies(op: Operation) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    if not op.public:
+        found |= {401: Error, 403: Error}
+    if op.query is not None:
+        found[400] = Invalid
+    if op.body is not None:
+        found[422] = Invalid
+    found |= dict.fromkeys(op.errors, Error)
+    return found | dict(op.error_bodies)
+
+
+def _operation(
+    op: Operation, schemas: dict[tuple[int, Hashable], Any], index: int, query: dict[str, Any]
+) -> dict[str, Any]:
+    described: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
+    notes = []
+    if op.role is not None:
+        notes.append(f"Needs the {op.role.value} role.")
+    if op.body_rules is not None:
+        notes.append(
+            f"The body is checked by {op.body_rules}: 422 lists every problem with its place."
+        )
+    if notes:
+        described["description"] = " ".join(notes)
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": _PATH_PARAMS[name][1],
+            "schema": {"type": _PATH_PARAMS[name][0]},
+        }
+        for name in _path_names(op.path)
+    ]
+    required = set(query.get("required", ()))
+    for name, schema in query.get("properties", {}).items():
+        param_schema = _without_null(schema)
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "description": param_schema.pop("description", ""),
+                "schema": param_schema,
             }
-        },
-        "/api/terminals": {
-            "get": op(
-                "terminals, offline and low battery first, with residents",
-                body({"type": "array", "items": ref("Terminal")}, "terminals"),
-                tag="terminals",
-                params=[
-                    query("problems", "only offline or low-battery ones", {"type": "boolean"}),
-                    query("limit", "at most this many (2000)", {"type": "integer"}),
-                ],
-                errors=("400",),
-            )
-        },
-        "/api/terminals/{device_id}": {
-            "get": op(
-                "one terminal",
-                body(ref("Terminal"), "the terminal"),
-                tag="terminals",
-                params=[path_param("device_id", "the terminal's device id")],
-                errors=("404",),
-            )
-        },
-        "/api/residents": {
-            "get": op(
-                "search residents by name, phone, address or terminal id",
-                body(LIST, "residents"),
-                tag="people",
-                params=[query("q", "the text to look for", {"type": "string"})],
-            )
-        },
-        "/api/residents/{resident_id}": {
-            "get": op(
-                "a resident's card: terminal, contacts, workers, recent alarms",
-                body(OBJ, "the card"),
-                tag="people",
-                params=[resident_id],
-                errors=("404",),
-            ),
-            "put": op(
-                "admin: create or update a resident as a `residents:` row of the city file",
-                body(OBJ, "the card"),
-                tag="people",
-                params=[resident_id],
-                body=OBJ,
-                errors=("400", "422"),
-            ),
-        },
-        "/api/communities": {
-            "get": op(
-                "communities with their workers and shifts",
-                body(LIST, "communities"),
-                tag="people",
-            )
-        },
-        "/api/communities/{community_id}/workers": {
-            "put": op(
-                "admin: replace a community's workers and shifts",
-                body(LIST, "communities"),
-                tag="people",
-                params=[path_param("community_id", "the community's id")],
-                body={"type": "object", "required": ["workers"], "properties": {"workers": LIST}},
-                errors=("400", "404", "422"),
-            )
-        },
-    }
+        )
+    if parameters:
+        described["parameters"] = parameters
+    if op.body is not None:
+        described["requestBody"] = {
+            "required": True,
+            "content": {JSON: {"schema": schemas[index, "body"]}},
+        }
+    responses: dict[str, Any] = {}
+    if op.ok is not None:
+        responses["200"] = {
+            "description": op.summary,
+            "content": {op.content: {"schema": schemas[index, 200]}},
+        }
+    for status, meaning in op.other_answers.items():
+        responses[str(status)] = {"description": meaning}
+    for status in sorted(_error_bodies(op)):
+        responses[str(status)] = {
+            "description": _ERRORS[status],
+            "content": {JSON: {"schema": schemas[index, status]}},
+        }
+    described["responses"] = responses
+    if op.public:
+        described["security"] = []
+    return described
 
 
-def description() -> dict[str, Any]:
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without pydantic's `null`: an absent one is the None."""
+    kept = dict(schema)
+    choices = [c for c in kept.pop("anyOf", ()) if c != {"type": "null"}]
+    if len(choices) == 1:
+        kept |= choices[0]
+    elif choices:
+        kept["anyOf"] = choices
+    if kept.get("default", "") is None:
+        del kept["default"]
+    return kept
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def description(operations: Sequence[Operation]) -> dict[str, Any]:
+    inputs: list[tuple[tuple[int, Hashable], JsonSchemaMode, TypeAdapter[Any]]] = []
+    for index, op in enumerate(operations):
+        if op.ok is not None:
+            inputs.append(((index, 200), "serialization", TypeAdapter(op.ok)))
+        if op.body is not None:
+            inputs.append(((index, "body"), "validation", TypeAdapter(op.body)))
+        if op.query is not None:
+            inputs.append(((index, "query"), "validation", TypeAdapter(op.query)))
+        for status, body in _error_bodies(op).items():
+            inputs.append(((index, status), "serialization", TypeAdapter(body)))
+    found, top = TypeAdapter.json_schemas(inputs, ref_template=_REF, schema_generator=_Schemas)
+    schemas = {key: schema for (key, _mode), schema in found.items()}
+    components: dict[str, Any] = top.get("$defs", {})
+    paths: dict[str, dict[str, Any]] = {}
+    queries = set()
+    for index, op in enumerate(operations):
+        query: dict[str, Any] = {}
+        if op.query is not None:
+            name = schemas[index, "query"]["$ref"].rsplit("/", 1)[1]
+            queries.add(name)
+            query = components[name]
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas, index, query)
+    # a query model is written out as parameters, not kept as a schema of its own
+    for name in queries:
+        del components[name]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -246,12 +172,13 @@ def description() -> dict[str, Any]:
             "version": "1",
             "description": "One-touch emergency dispatch: alarms, terminals, residents. "
             "Every /api/ path but /api/login needs a bearer token or the dashboard's "
-            "session cookie (then an X-CSRF-Token header on POST and PUT).",
+            "session cookie (then an X-CSRF-Token header on POST and PUT). A refused query "
+            "answers 400 and a refused body 422, each with `errors` naming every field.",
         },
         "security": [{"bearer": []}, {"session": []}],
-        "paths": _paths(),
+        "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": components,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "dispatcher_session"},
@@ -260,5 +187,6 @@ def description() -> dict[str, Any]:
     }
 
 
-async def serve(_request: web.Request) -> web.Response:
-    return web.json_response(description())
+async def serve(request: web.Request) -> dict[str, Any]:
+    operations: tuple[Operation, ...] = request.app[OPERATIONS]
+    return description(operations)

@@ -1,7 +1,10 @@
 """Residents and community workers: search and cards for every user; editing for
-administrators, checked by the rules of `dispatcher load` (422 lists every problem)."""
+administrators (the role is in `dispatcher.web.routes`), checked by the rules of
+`dispatcher load` (422 lists every problem)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -10,10 +13,12 @@ from dispatcher.rules.citydata import ID_RE
 from dispatcher.store import residents
 from dispatcher.store.city import CityDataError
 from dispatcher.store.models import Alarm
-from dispatcher.store.users import Role
 from dispatcher.web import live_hub
-from dispatcher.web.auth import principal, read_json, requires
-from dispatcher.web.errors import json_error
+from dispatcher.web.auth import principal
+from dispatcher.web.errors import invalid, json_error
+from dispatcher.web.operations import Reply, given
+from dispatcher.web.schemas.base import FieldProblem
+from dispatcher.web.schemas.people import ResidentsQuery
 from dispatcher.web.state import DEPS
 
 
@@ -24,14 +29,14 @@ def _invalid(exc: CityDataError) -> web.Response:
     )
 
 
-async def search(request: web.Request) -> web.Response:
+async def search(request: web.Request) -> Reply:
     deps = request.app[DEPS]
+    q = given(request, ResidentsQuery).q[:100]
     async with deps.sessions() as session:
-        found = await residents.search(session=session, q=request.query.get("q", "")[:100])
-    return web.json_response(found)
+        return await residents.search(session=session, q=q)
 
 
-async def get_resident(request: web.Request) -> web.Response:
+async def get_resident(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     hb = deps.settings.heartbeat
     resident_id = request.match_info["resident_id"]
@@ -45,18 +50,17 @@ async def get_resident(request: web.Request) -> web.Response:
         )
     if body is None:
         return json_error(404, f"no resident {resident_id}")
-    return web.json_response(body)
+    return body
 
 
-@requires(Role.ADMIN)
-async def put_resident(request: web.Request) -> web.StreamResponse:
+async def put_resident(request: web.Request) -> Reply:
     """Create or update a resident: the fields of a `residents:` row of the city file;
     a given `contacts` list or `terminal` replaces the stored one."""
     deps = request.app[DEPS]
     resident_id = request.match_info["resident_id"]
     if not ID_RE.fullmatch(resident_id):
         return json_error(400, "bad resident id: 1 to 64 of A-Z a-z 0-9 - _")
-    fields = await read_json(request)
+    fields: dict[str, Any] = given(request, dict)
     try:
         async with deps.sessions.begin() as session:
             await residents.save_resident(
@@ -79,24 +83,22 @@ async def put_resident(request: web.Request) -> web.StreamResponse:
     return await get_resident(request)
 
 
-async def list_communities(request: web.Request) -> web.Response:
+async def list_communities(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     async with deps.sessions() as session:
-        found = await residents.communities(
+        return await residents.communities(
             session=session, now=deps.clock.now(), tz=deps.settings.city.tz
         )
-    return web.json_response(found)
 
 
-@requires(Role.ADMIN)
-async def put_workers(request: web.Request) -> web.StreamResponse:
+async def put_workers(request: web.Request) -> Reply:
     """Replace a community's workers and their shifts: `{"workers": [...]}` as in the
     city file."""
     deps = request.app[DEPS]
     community_id = request.match_info["community_id"]
-    body = await read_json(request)
+    body: dict[str, Any] = given(request, dict)
     if "workers" not in body:
-        return json_error(400, "workers (a list) is required")
+        return invalid(422, [FieldProblem(field="workers", message="a list is required")])
     try:
         async with deps.sessions.begin() as session:
             report = await residents.save_workers(

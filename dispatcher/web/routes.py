@@ -1,54 +1,238 @@
-"""Every route of the web app, in one place: the API, Twilio's webhooks, the dashboard's
-pages and static files, health and metrics."""
+"""Every route of the web app, in one place: the API (with the models of what each
+operation takes and answers, from which `/api/openapi.json` is written), Twilio's
+webhooks, the dashboard's pages and static files."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
+from dispatcher.store.users import Role
 from dispatcher.web import (
     alarms_api,
-    auth,
     health,
     live_hub,
+    login_api,
     openapi,
     pages,
     people_api,
     terminals_api,
     twilio_hooks,
 )
+from dispatcher.web.operations import OPERATIONS, Operation
+from dispatcher.web.schemas import alarms, people, terminals
+from dispatcher.web.schemas.auth import Login, Me, Token
+from dispatcher.web.schemas.base import CityInvalid, Invalid
+from dispatcher.web.schemas.health import Health
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
+CITY_RULES: Final = "the city data rules of `dispatcher load`"
+
+API: Final = (
+    Operation(
+        method="GET",
+        path="/healthz",
+        handler=health.healthz,
+        summary="database and broker reachable",
+        tag="ops",
+        ok=Health,
+        public=True,
+        error_bodies={503: Health},
+    ),
+    Operation(
+        method="GET",
+        path="/metrics",
+        handler=health.metrics,
+        summary="Prometheus metrics, text format",
+        tag="ops",
+        ok=str,
+        content="text/plain",
+        public=True,
+    ),
+    Operation(
+        method="POST",
+        path="/api/login",
+        handler=login_api.login,
+        summary="a bearer token for a username and password",
+        tag="auth",
+        body=Login,
+        ok=Token,
+        public=True,
+        errors=(401, 429),
+    ),
+    Operation(
+        method="GET",
+        path="/api/me",
+        handler=login_api.me,
+        summary="the logged-in user",
+        tag="auth",
+        ok=Me,
+    ),
+    Operation(
+        method="GET",
+        path="/api/openapi.json",
+        handler=openapi.serve,
+        summary="this description",
+        tag="ops",
+        ok=dict[str, Any],
+    ),
+    Operation(
+        method="GET",
+        path="/api/live",
+        handler=live_hub.socket,
+        summary="WebSocket: a snapshot of the queue, then every alarm and terminal change "
+        "(`alarm`, `terminal`, `tick` messages)",
+        tag="alarms",
+        other_answers={101: "WebSocket upgrade; cross-origin ones are refused (403)"},
+        errors=(400, 503),
+    ),
+    Operation(
+        method="GET",
+        path="/api/alarms",
+        handler=alarms_api.list_alarms,
+        summary="alarms, most urgent first (resolved ones: newest first)",
+        tag="alarms",
+        query=alarms.AlarmsQuery,
+        ok=list[alarms.Alarm],
+    ),
+    Operation(
+        method="GET",
+        path="/api/alarms/{alarm_id}",
+        handler=alarms_api.get_alarm,
+        summary="one alarm with its timeline",
+        tag="alarms",
+        ok=alarms.AlarmDetail,
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/alarms/{alarm_id}/context",
+        handler=alarms_api.alarm_context,
+        summary="one alarm with resident, terminal, contacts, workers, notifications and timeline",
+        tag="alarms",
+        ok=alarms.AlarmView,
+        errors=(404,),
+    ),
+    Operation(
+        method="POST",
+        path="/api/alarms/{alarm_id}/ack",
+        handler=alarms_api.ack_alarm,
+        summary="the calling user takes the alarm",
+        tag="alarms",
+        ok=alarms.Alarm,
+        errors=(404, 409),
+    ),
+    Operation(
+        method="POST",
+        path="/api/alarms/{alarm_id}/resolve",
+        handler=alarms_api.resolve_alarm,
+        summary="close the alarm with an outcome",
+        tag="alarms",
+        body=alarms.Resolve,
+        ok=alarms.Alarm,
+        errors=(404, 409),
+    ),
+    Operation(
+        method="POST",
+        path="/api/alarms/{alarm_id}/notes",
+        handler=alarms_api.note_alarm,
+        summary="add a note to the timeline",
+        tag="alarms",
+        body=alarms.Note,
+        ok=alarms.Alarm,
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/queue",
+        handler=alarms_api.queue,
+        summary="the unresolved alarms as the live snapshot has them",
+        tag="alarms",
+        ok=alarms.Queue,
+    ),
+    Operation(
+        method="GET",
+        path="/api/terminals",
+        handler=terminals_api.list_terminals,
+        summary="terminals, offline and low battery first, with residents",
+        tag="terminals",
+        query=terminals.TerminalsQuery,
+        ok=list[terminals.TerminalLine],
+    ),
+    Operation(
+        method="GET",
+        path="/api/terminals/{device_id}",
+        handler=terminals_api.get_terminal,
+        summary="one terminal",
+        tag="terminals",
+        ok=terminals.Terminal,
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/residents",
+        handler=people_api.search,
+        summary="search residents by name, phone, address or terminal id",
+        tag="people",
+        query=people.ResidentsQuery,
+        ok=list[people.ResidentFound],
+    ),
+    Operation(
+        method="GET",
+        path="/api/residents/{resident_id}",
+        handler=people_api.get_resident,
+        summary="a resident's card: terminal, contacts, workers, recent alarms",
+        tag="people",
+        ok=people.ResidentCard,
+        errors=(404,),
+    ),
+    Operation(
+        method="PUT",
+        path="/api/residents/{resident_id}",
+        handler=people_api.put_resident,
+        summary="create or update a resident as a `residents:` row of the city file",
+        tag="people",
+        role=Role.ADMIN,
+        body=people.ResidentEdit,
+        body_rules=CITY_RULES,
+        ok=people.ResidentCard,
+        errors=(400,),
+        error_bodies={422: Invalid | CityInvalid},
+    ),
+    Operation(
+        method="GET",
+        path="/api/communities",
+        handler=people_api.list_communities,
+        summary="communities with their workers and shifts",
+        tag="people",
+        ok=list[people.Community],
+    ),
+    Operation(
+        method="PUT",
+        path="/api/communities/{community_id}/workers",
+        handler=people_api.put_workers,
+        summary="replace a community's workers and their shifts",
+        tag="people",
+        role=Role.ADMIN,
+        body=people.WorkersEdit,
+        body_rules=CITY_RULES,
+        ok=list[people.Community],
+        errors=(404,),
+        error_bodies={422: Invalid | CityInvalid},
+    ),
+)
 
 
 def add_routes(app: web.Application) -> None:
     r = app.router
-    r.add_get("/healthz", health.healthz)
-    r.add_get("/metrics", health.metrics)
-
-    r.add_post("/api/login", auth.login)
-    r.add_get("/api/me", auth.me)
-    r.add_get("/api/openapi.json", openapi.serve)
-    r.add_get("/api/live", live_hub.socket)
-
-    r.add_get("/api/alarms", alarms_api.list_alarms)
-    r.add_get("/api/alarms/{alarm_id}", alarms_api.get_alarm)
-    r.add_get("/api/alarms/{alarm_id}/context", alarms_api.alarm_context)
-    r.add_post("/api/alarms/{alarm_id}/ack", alarms_api.ack_alarm)
-    r.add_post("/api/alarms/{alarm_id}/resolve", alarms_api.resolve_alarm)
-    r.add_post("/api/alarms/{alarm_id}/notes", alarms_api.note_alarm)
-    r.add_get("/api/queue", alarms_api.queue)
-
-    r.add_get("/api/terminals", terminals_api.list_terminals)
-    r.add_get("/api/terminals/{device_id}", terminals_api.get_terminal)
-
-    r.add_get("/api/residents", people_api.search)
-    r.add_get("/api/residents/{resident_id}", people_api.get_resident)
-    r.add_put("/api/residents/{resident_id}", people_api.put_resident)
-    r.add_get("/api/communities", people_api.list_communities)
-    r.add_put("/api/communities/{community_id}/workers", people_api.put_workers)
+    app[OPERATIONS] = API
+    for op in API:
+        if op.method == "GET":
+            r.add_get(op.path, op.serve())  # and HEAD
+        else:
+            r.add_route(op.method, op.path, op.serve())
 
     r.add_post("/twilio/status/{nid}", twilio_hooks.status)
     r.add_post("/twilio/voice/{nid}", twilio_hooks.voice)

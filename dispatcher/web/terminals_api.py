@@ -9,34 +9,31 @@ from dispatcher.store import terminals
 from dispatcher.store.models import Terminal
 from dispatcher.store.terminals import terminal_json
 from dispatcher.web.errors import json_error
+from dispatcher.web.operations import Reply, given
+from dispatcher.web.schemas.terminals import TerminalsQuery
 from dispatcher.web.state import DEPS, liveness_of
 
 _MAX_TERMINALS = 2000
 
 
-async def get_terminal(request: web.Request) -> web.Response:
+async def get_terminal(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     device_id = request.match_info["device_id"]
     async with deps.sessions() as session:
         terminal = await session.scalar(select(Terminal).where(Terminal.device_id == device_id))
     if terminal is None:
         return json_error(404, f"no terminal {device_id}")
-    return web.json_response(terminal_json(terminal, deps.clock.now(), liveness_of(deps)))
+    return terminal_json(terminal, deps.clock.now(), liveness_of(deps))
 
 
-async def list_terminals(request: web.Request) -> web.Response:
+async def list_terminals(request: web.Request) -> Reply:
     deps = request.app[DEPS]
-    problems_only = request.query.get("problems", "") in ("1", "true", "yes")
-    try:
-        limit = max(1, min(int(request.query.get("limit", "500")), _MAX_TERMINALS))
-    except ValueError:
-        return json_error(400, "limit must be a whole number")
+    query = given(request, TerminalsQuery)
     async with deps.sessions() as session:
-        found = await terminals.terminals(
+        return await terminals.terminals(
             session=session,
             now=deps.clock.now(),
             liveness=liveness_of(deps),
-            problems_only=problems_only,
-            limit=limit,
+            problems_only=query.problems,
+            limit=max(1, min(query.limit, _MAX_TERMINALS)),
         )
-    return web.json_response(found)

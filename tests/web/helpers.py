@@ -40,7 +40,9 @@ class WebOnly:
 
 
 @contextlib.asynccontextmanager
-async def web_only(settings: Settings, clock: Clock | None = None) -> AsyncIterator[WebOnly]:
+async def web_only(
+    settings: Settings, clock: Clock | None = None, *, broker_ok: bool = True
+) -> AsyncIterator[WebOnly]:
     engine = create_engine(settings.database.url)
     sessions = session_factory(engine)
     deps = WebDeps(
@@ -48,7 +50,7 @@ async def web_only(settings: Settings, clock: Clock | None = None) -> AsyncItera
         sessions=sessions,
         clock=clock or SystemClock(),
         metrics=Metrics(),
-        broker_ok=lambda: True,
+        broker_ok=lambda: broker_ok,
     )
     app = init_app(deps)
     try:

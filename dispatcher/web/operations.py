@@ -1,0 +1,120 @@
+"""The API's operations as data: each route with the models of what it takes and what it
+answers, the role it needs and the errors it may give. One table of them
+(`dispatcher.web.routes.API`) serves the app, checks what clients send and writes the
+description (`dispatcher.web.openapi`), so the three cannot drift apart.
+
+What a handler is given has been checked already: the query against `query` (400 when
+wrong), the body against `body` (422 when wrong), the caller's role against `role`
+(403). It reads them with `given(request, Model)`. What it returns, unless a response
+of its own (an error, a WebSocket, text), is checked against `ok` and written as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from dispatcher.store.users import Role
+from dispatcher.web.auth import principal
+from dispatcher.web.errors import json_error, problems
+from dispatcher.web.schemas.base import Answer
+
+JSON: Final = "application/json"
+
+# a response of the handler's own, or the data of a 200 JSON answer (checked against `ok`)
+Reply = web.StreamResponse | Mapping[str, Any] | Sequence[Any]
+Handler = Callable[[web.Request], Awaitable[Reply]]
+
+M = TypeVar("M")
+
+_GIVEN: Final = web.RequestKey("given", object)
+_OBJECT: Final = TypeAdapter(dict[str, Any])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    ok: Any = None
+    """The type of a 200 answer's body (a model, `list[Model]`); None when there is none."""
+    content: str = JSON
+    """The media type of a 200 answer; not JSON means the handler writes it itself."""
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    body_rules: str | None = None
+    """Set when other rules check the body (named here, for the description): then
+    `body` only describes it, and the handler is given the JSON object as a dict."""
+    role: Role | None = None
+    """The least role allowed; None: any logged-in user."""
+    public: bool = False
+    """No login needed."""
+    errors: tuple[int, ...] = ()
+    """Error statuses beside the ones every operation of its kind has (401, 403 when
+    not public, 400 with a query, 422 with a body)."""
+    error_bodies: Mapping[int, Any] = field(default_factory=dict)
+    """Error statuses whose body is not `Error` (nor `Invalid` for the 400 of a query or
+    the 422 of a body), with its type."""
+    other_answers: Mapping[int, str] = field(default_factory=dict)
+    """Answers without a body, by status: what they mean (101 for a WebSocket)."""
+
+    def serve(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The aiohttp handler: checks role, query and body, calls ours, checks its answer."""
+        ok = TypeAdapter(self.ok) if self.ok is not None and self.content == JSON else None
+        body: TypeAdapter[Any] | None = None
+        if self.body is not None:
+            body = _OBJECT if self.body_rules else TypeAdapter(self.body)
+
+        async def serve(request: web.Request) -> web.StreamResponse:
+            if self.role is not None and not principal(request).role.at_least(self.role):
+                return json_error(403, f"needs the {self.role.value} role")
+            if self.query is not None:
+                try:
+                    request[_GIVEN] = self.query.model_validate(_first_values(request))
+                except ValidationError as exc:
+                    return problems(400, exc)
+            if body is not None:
+                try:
+                    request[_GIVEN] = body.validate_json(await request.read())
+                except ValidationError as exc:
+                    return problems(422, exc)
+            reply = await self.handler(request)
+            if isinstance(reply, web.StreamResponse):
+                return reply
+            if ok is None:
+                raise TypeError(f"{self.method} {self.path} has no JSON answer to give")
+            return web.Response(
+                body=ok.dump_json(ok.validate_python(reply), exclude_unset=True),
+                content_type=JSON,
+            )
+
+        return serve
+
+
+def _first_values(request: web.Request) -> dict[str, str]:
+    # a parameter given twice counts once, the first time, as `request.query.get` has it
+    return {key: request.query[key] for key in request.query}
+
+
+def given(request: web.Request, kind: type[M]) -> M:
+    """What the operation's query or body model made of the request."""
+    value = request[_GIVEN]
+    if not isinstance(value, kind):
+        raise TypeError(f"the route gives {type(value).__name__}, not {kind.__name__}")
+    return value
+
+
+def answer(model: Answer, status: int) -> web.Response:
+    """A model as an answer with another status than 200 (a body of `error_bodies`)."""
+    return web.Response(
+        body=model.model_dump_json(exclude_unset=True), status=status, content_type=JSON
+    )
+
+
+OPERATIONS: Final[web.AppKey[tuple[Operation, ...]]] = web.AppKey("operations")

@@ -1,0 +1,162 @@
+"""Alarms as the API shows them (DESIGN.md §5 and what the dashboard reads beside it),
+and what operators send to act on one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+
+from dispatcher.rules.alarms import OPERATOR_OUTCOMES, Outcome, Status
+from dispatcher.rules.policy import AlarmKind
+from dispatcher.web.schemas.base import Answer, Query, Sent, Time
+from dispatcher.web.schemas.people import Contact, Resident, Worker
+from dispatcher.web.schemas.terminals import Terminal
+
+
+class Alarm(Answer):
+    """The fields of DESIGN.md §5, and the escalation state beside them."""
+
+    id: int
+    device_id: str | None
+    resident_id: str | None
+    kind: AlarmKind
+    type: str
+    """The event type that opened it: `sos`, `fall`, `service`, `offline`, ..."""
+    status: Status
+    priority: int
+    """1 is the most urgent."""
+    created_at: Time
+    acknowledged_at: Time | None
+    acknowledged_by: str | None
+    resolved_at: Time | None
+    outcome: Outcome | None
+    step: int
+    """The index of the escalation step reached, from 0."""
+    round: int
+    """How many times the escalation policy started again."""
+    next_step_at: Time | None
+    """When the next step is due; none once taken, closed or out of steps."""
+    escalation_exhausted: bool
+    """Every step of every round was tried; the supervisors were alerted."""
+    cancel_requested_at: Time | None
+    """The resident pressed cancel; an operator confirms the close."""
+    note: str | None
+    """The note given when it was resolved."""
+
+
+class TimelineLine(Answer):
+    id: int
+    at: Time
+    kind: str
+    """`device_event`, `alarm_opened`, `ack`, `resolve`, `note`, `step_fired`, ..."""
+    type: str | None
+    actor: str | None
+    device_id: str | None
+    event_id: str | None
+    data: dict[str, Any] | None
+    """What happened, as the line's kind tells it."""
+
+
+class AlarmDetail(Alarm):
+    """One alarm with every event, notification and action on it, in order."""
+
+    timeline: list[TimelineLine]
+
+
+class QueueResident(Answer):
+    id: str
+    name: str
+    birth_year: int | None
+    address: str
+    community: str
+    """The community's name."""
+
+
+class QueueLine(Alarm):
+    """An alarm as the queue and the live feed show it."""
+
+    rev: int
+    """The newest timeline line's id: grows with every change to the alarm."""
+    resident: QueueResident | None
+
+
+class Queue(Answer):
+    now: Time
+    alarms: list[QueueLine]
+    """The unresolved alarms, most urgent first, then oldest first."""
+
+
+class Notification(Answer):
+    id: int
+    purpose: str
+    """`step`, `exhausted`, `ack_overdue`, `command`, ..."""
+    step: int
+    round: int
+    recipient: str
+    recipient_key: str
+    phone: str | None
+    channel: str
+    """`dashboard`, `sms`, `voice` or `terminal`."""
+    status: str
+    """`pending`, `sending`, `sent`, `delivered`, `failed`, `permanent_failure`,
+    `cancelled`."""
+    provider_status: str | None
+    attempts: int
+    last_error: str | None
+    created_at: Time
+    sent_at: Time | None
+    updated_at: Time | None
+
+
+class AlarmView(Alarm):
+    """One alarm with all that is known around it: the alarm page of the dashboard."""
+
+    rev: int
+    """As in the queue."""
+    resolved_by: str | None
+    resident: Resident | None
+    terminal: Terminal | None
+    contacts: list[Contact]
+    workers: list[Worker]
+    """The community's workers, those on shift first."""
+    notifications: list[Notification]
+    timeline: list[TimelineLine]
+    outcomes: list[Outcome]
+    """What an operator may close it with."""
+    now: Time
+
+
+def _empty_is_none(value: object) -> object:
+    return value or None  # `?status=` has always meant any status
+
+
+class AlarmsQuery(Query):
+    status: Annotated[Status | None, BeforeValidator(_empty_is_none)] = None
+    """Only alarms of this status."""
+    limit: int = 200
+    """At most this many (1 to 1000)."""
+
+
+def _operator_outcome(value: str) -> str:
+    if value not in OPERATOR_OUTCOMES:
+        allowed = ", ".join(OPERATOR_OUTCOMES)
+        raise ValueError(f"unknown outcome {value!r}; one of: {allowed}")
+    return value
+
+
+OperatorOutcome = Annotated[
+    str,
+    AfterValidator(_operator_outcome),
+    WithJsonSchema({"enum": [o.value for o in OPERATOR_OUTCOMES]}),
+]
+
+
+class Resolve(Sent):
+    outcome: OperatorOutcome
+    note: str | None = None
+
+
+class Note(Sent):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    """Longer ones are cut at 2000 characters."""
