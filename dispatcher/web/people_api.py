@@ -6,9 +6,9 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from dispatcher.rules.citydata import ID_RE
+from dispatcher.city import edits
+from dispatcher.city.rows import ID_RE, CityDataError
 from dispatcher.store import residents
-from dispatcher.store.city import CityDataError
 from dispatcher.store.models import Alarm
 from dispatcher.store.users import Role
 from dispatcher.web import live_hub
@@ -19,7 +19,7 @@ from dispatcher.web.state import DEPS
 
 def _invalid(exc: CityDataError) -> web.Response:
     return web.json_response(
-        {"error": "the data breaks the city data rules", "errors": residents.errors_json(exc)},
+        {"error": "the data breaks the city data rules", "errors": edits.errors_json(exc)},
         status=422,
     )
 
@@ -59,7 +59,7 @@ async def put_resident(request: web.Request) -> web.StreamResponse:
     fields = await read_json(request)
     try:
         async with deps.sessions.begin() as session:
-            await residents.save_resident(
+            await edits.save_resident(
                 session=session,
                 resident_id=resident_id,
                 fields=fields,
@@ -99,7 +99,7 @@ async def put_workers(request: web.Request) -> web.StreamResponse:
         return json_error(400, "workers (a list) is required")
     try:
         async with deps.sessions.begin() as session:
-            report = await residents.save_workers(
+            report = await edits.save_workers(
                 session=session,
                 community_id=community_id,
                 workers=body["workers"],

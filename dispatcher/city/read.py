@@ -1,7 +1,7 @@
-"""YAML with line numbers, for the city data file (`rules.citydata`).
+"""Reading a city file: UTF-8 YAML in, dicts, lists and scalars out, with `LineDict` for
+mappings so that a check can name the line of what it finds wrong.
 
-Pure: a YAML text in, dicts, lists and scalars out, with `LineDict` for mappings so that
-an error can name its line.
+Pure: bytes or text in, a document out, or the first problem with its line.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any, Final
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from dispatcher.city.rows import CityDataError, CityError
 
 
 class LineDict(dict[Any, Any]):
@@ -34,6 +36,26 @@ def line_of(value: object, key: object = None) -> int | None:
     return value.line
 
 
+def read_document(raw: bytes) -> Any:
+    """A city file's bytes as a document (`read_yaml`). Raises `CityDataError` when they
+    are not UTF-8 or not YAML."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CityDataError(
+            [CityError("file", f"is not UTF-8 text (byte {exc.start} is {raw[exc.start]:#x})")]
+        ) from None
+    try:
+        return read_yaml(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        message = f"is not valid YAML: {problem}" + (f" ({context})" if context else "")
+        raise CityDataError([CityError("file", message, line)]) from None
+
+
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _INT_TAG: Final = "tag:yaml.org,2002:int"
 _STR_TAG: Final = "tag:yaml.org,2002:str"
@@ -43,7 +65,7 @@ _MERGE_TAG: Final = "tag:yaml.org,2002:merge"
 _TEXT_LOOKING_INT: Final = re.compile(r"[0-9]{1,2}:[0-5][0-9]|\+[0-9]+")
 
 
-def load_yaml(text: str) -> Any:
+def read_yaml(text: str) -> Any:
     """Read YAML (the safe subset) into dicts, lists and scalars, with `LineDict` for
     mappings. Unquoted `20:00` and `+8613800000001` stay text. Raises `yaml.YAMLError`."""
     # the node tree of a city is millions of small objects that all stay alive until
