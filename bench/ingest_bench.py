@@ -59,9 +59,9 @@ from bench.engine_bench import fresh_database, percentile
 from devices import protocol_v1 as p
 from devices.events import EventType, Heartbeat, PowerSource, TerminalEvent
 from dispatcher.app import Service
+from dispatcher.city.load import load_city
 from dispatcher.config import Settings
 from dispatcher.rules.alarms import Outcome, Status
-from dispatcher.store.city import load_city
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.store.models import Alarm, EventLog, Notification, Terminal
 from simulators.city import generate_city, terminal_ids

@@ -106,7 +106,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _load(settings: Settings, file: Path) -> int:
-    from dispatcher.store.city import CityDataError, load_file  # noqa: PLC0415
+    from dispatcher.city.load import load_file  # noqa: PLC0415
+    from dispatcher.city.rows import CityDataError  # noqa: PLC0415
 
     engine = create_engine(settings.database.url)
     try:

@@ -1,9 +1,5 @@
-"""Residents, their contacts and terminals, and the community workers: found, shown,
-and edited by administrators under the same rules as `dispatcher load`.
-
-An edit is turned into a one-row city document and written by `store.city.load_city`,
-so the dashboard can never store what the city file would refuse (bad phone, duplicate
-contact priority, unknown community, unreadable shift)."""
+"""Residents, their contacts and terminals, and the community workers: found and shown.
+Administrators edit them through `dispatcher.city.edits`, by the rules of the city file."""
 
 from __future__ import annotations
 
@@ -15,7 +11,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules.roster import on_shift, parse_shift
-from dispatcher.store.city import CityDataError, LoadReport, load_city
 from dispatcher.store.models import Alarm, Community, Contact, Resident, Terminal, Worker
 from dispatcher.store.terminals import terminal_json
 
@@ -156,17 +151,6 @@ async def card(
     return body
 
 
-async def save_resident(
-    *, session: AsyncSession, resident_id: str, fields: dict[str, Any], current_year: int
-) -> LoadReport:
-    """Create or update one resident (with `contacts` and `terminal` when given) as a
-    city file would. Raises `CityDataError` with every problem; nothing is written then."""
-    row = {**fields, "id": resident_id}
-    return await load_city(
-        session=session, document={"residents": [row]}, current_year=current_year
-    )
-
-
 async def communities(
     *, session: AsyncSession, now: datetime, tz: ZoneInfo
 ) -> list[dict[str, Any]]:
@@ -182,29 +166,3 @@ async def communities(
         }
         for c in found
     ]
-
-
-async def save_workers(
-    *, session: AsyncSession, community_id: str, workers: object, current_year: int
-) -> LoadReport | None:
-    """Replace a community's workers and their shifts as a city file would. None when
-    there is no such community; `CityDataError` when the list is wrong."""
-    community = await session.get(Community, community_id)
-    if community is None:
-        return None
-    document = {
-        "communities": [
-            {
-                "id": community.id,
-                "name": community.name,
-                "street": community.street,
-                "district": community.district,
-                "workers": workers,
-            }
-        ]
-    }
-    return await load_city(session=session, document=document, current_year=current_year)
-
-
-def errors_json(exc: CityDataError) -> list[dict[str, Any]]:
-    return [{"place": e.place, "message": e.message} for e in exc.errors]

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from dispatcher.rules.citydata import ID_RE
+from dispatcher.city import edits
+from dispatcher.city.rows import ID_RE, CityDataError
 from dispatcher.store import residents
-from dispatcher.store.city import CityDataError
 from dispatcher.store.models import Alarm
 from dispatcher.web import live_hub
 from dispatcher.web.auth import principal
@@ -24,7 +24,7 @@ from dispatcher.web.state import DEPS
 
 def _invalid(exc: CityDataError) -> web.Response:
     return web.json_response(
-        {"error": "the data breaks the city data rules", "errors": residents.errors_json(exc)},
+        {"error": "the data breaks the city data rules", "errors": edits.errors_json(exc)},
         status=422,
     )
 
@@ -63,7 +63,7 @@ async def put_resident(request: web.Request) -> Reply:
     fields: dict[str, Any] = given(request, dict)
     try:
         async with deps.sessions.begin() as session:
-            await residents.save_resident(
+            await edits.save_resident(
                 session=session,
                 resident_id=resident_id,
                 fields=fields,
@@ -101,7 +101,7 @@ async def put_workers(request: web.Request) -> Reply:
         return invalid(422, [FieldProblem(field="workers", message="a list is required")])
     try:
         async with deps.sessions.begin() as session:
-            report = await residents.save_workers(
+            report = await edits.save_workers(
                 session=session,
                 community_id=community_id,
                 workers=body["workers"],

@@ -1,18 +1,21 @@
-"""The entries of a city data file (`rules.citydata`), one method per kind (community,
-worker, provider, resident, contact, terminal), into typed rows.
+"""Checking a city file: a document (`city.read`) in, typed rows (`city.rows`) and every
+error out, each named by its place in the file (`residents[12] (r-0013).contacts[1].phone`)
+and, when the document came from `read_yaml`, its line.
 
-Pure. A `CityParser` collects the rows that are right while its `Checker` collects every
-error.
+Pure: no file, no database, no clock (the current year and the communities already in
+the database are arguments). One method per kind of entry (community, worker, provider,
+resident, contact, terminal); the checks of single fields are `city.fields`.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
-from dispatcher.rules.city_fields import Checker, Seen
-from dispatcher.rules.city_rows import (
+from dispatcher.city.fields import Checker, Seen
+from dispatcher.city.read import line_of
+from dispatcher.city.rows import (
     ADDRESS_MAX,
     CONTACT_CHANNELS,
     DEFAULT_LANGUAGE,
@@ -21,6 +24,7 @@ from dispatcher.rules.city_rows import (
     NAME_MAX,
     RELATION_MAX,
     CityData,
+    CityError,
     CommunityRow,
     ContactRow,
     ProviderRow,
@@ -28,8 +32,8 @@ from dispatcher.rules.city_rows import (
     TerminalRow,
     WorkerRow,
 )
-from dispatcher.rules.city_yaml import line_of
 
+_TOP_KEYS: Final = ("communities", "residents")
 _COMMUNITY_KEYS: Final = ("id", "name", "street", "district", "workers", "providers")
 _WORKER_KEYS: Final = ("id", "name", "phone", "shifts")
 _PROVIDER_KEYS: Final = ("id", "name", "category", "phone")
@@ -47,8 +51,39 @@ _RESIDENT_KEYS: Final = (
 _CONTACT_KEYS: Final = ("name", "relation", "phone", "priority", "channel", "language")
 
 
-class CityParser:
-    """Collects the rows of one file while its checker collects the errors."""
+def check_city(
+    document: object,
+    *,
+    current_year: int,
+    existing_communities: Collection[str] = frozenset(),
+) -> tuple[CityData, list[CityError]]:
+    """Check a read city file and type its rows.
+
+    `existing_communities` are the community ids already in the database, which
+    residents may name without the file listing them. Returns the rows that are right
+    and every error, in file order; load nothing unless the errors are empty.
+    """
+    rows = RowChecker(Checker(current_year))
+    checker = rows.checker
+    if document is None:
+        checker.error("file", "is empty: expected communities: and/or residents:", None)
+        return CityData(), checker.errors
+    top = checker.mapping(document, "file", line_of(document), _TOP_KEYS)
+    if top is None:
+        return CityData(), checker.errors
+    for _, item, place, line in checker.items(top, "communities", ""):
+        rows.community(item, place, line)
+    known = set(rows.community_seen.first) | set(existing_communities)
+    for _, item, place, line in checker.items(top, "residents", ""):
+        rows.resident(item, place, line, known)
+    # file order: a stable sort keeps each line's errors in the order they were found
+    errors = sorted(checker.errors, key=lambda e: (e.line is None, e.line or 0))
+    return rows.data(), errors
+
+
+class RowChecker:
+    """Collects the rows of one file that are right while its checker collects the
+    errors."""
 
     def __init__(self, checker: Checker) -> None:
         self.checker = checker

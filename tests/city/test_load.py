@@ -13,13 +13,9 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatcher.store.city import (
-    CityDataError,
-    LoadReport,
-    TableCounts,
-    load_city,
-    load_file,
-)
+from dispatcher.city.load import LoadReport, load_city, load_file
+from dispatcher.city.rows import CityDataError
+from dispatcher.city.tables import TableCounts
 from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
 
 Sessions = async_sessionmaker[AsyncSession]

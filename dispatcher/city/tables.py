@@ -1,6 +1,7 @@
-"""The tables of a checked city (`store.city`): for each, the rows the file touches are
-read with a few batched SELECTs, compared in memory with the file's, and written with
-bulk INSERT, UPDATE and DELETE statements; what changed is counted in `TableCounts`.
+"""The writes of a load (`city.load`), one function per table: the rows the file touches
+are read with a few batched SELECTs, compared in memory with the checked rows, and
+written with bulk INSERT, UPDATE and DELETE statements; what changed is counted in
+`TableCounts`. Each function says which column a row's field goes to.
 
 A `terminal:` moves that terminal to the resident (from whoever had it) and detaches the
 one the resident had before; terminal rows are never deleted (they carry the device's
@@ -16,8 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatcher.rules.citydata import CityData
-from dispatcher.store.models import Contact, Provider, Resident, Terminal, Worker
+from dispatcher.city.rows import CityData
+from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
 
 # ids per IN (...): far below the bind-parameter limits of SQLite and asyncpg
 CHUNK = 500
@@ -66,7 +67,7 @@ def _same(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return all(old.get(key) == value for key, value in new.items())
 
 
-async def sync_by_key(
+async def _sync_by_key(
     session: AsyncSession,
     model: Any,
     wanted: dict[str, dict[str, Any]],
@@ -90,6 +91,20 @@ async def sync_by_key(
         await session.execute(update(model), changed)
 
 
+async def load_communities(
+    session: AsyncSession,
+    data: CityData,
+    existing: dict[str, dict[str, Any]],
+    counts: TableCounts,
+) -> None:
+    """`existing`: every community of the database (the check needed them already)."""
+    wanted = {
+        c.id: {"id": c.id, "name": c.name, "street": c.street, "district": c.district}
+        for c in data.communities
+    }
+    await _sync_by_key(session, Community, wanted, existing, counts)
+
+
 async def _replace_community_list(
     session: AsyncSession,
     model: Any,
@@ -105,7 +120,7 @@ async def _replace_community_list(
         for row in await _rows_where_in(session, model, model.community_id, communities)
         if row["id"] not in wanted
     ]
-    await sync_by_key(session, model, wanted, existing, counts)
+    await _sync_by_key(session, model, wanted, existing, counts)
     counts.removed += len(gone)
     await _delete_where_in(session, model, model.id, gone)
 
@@ -154,7 +169,7 @@ async def load_residents(session: AsyncSession, data: CityData, counts: TableCou
     existing = {
         row["id"]: row for row in await _rows_where_in(session, Resident, Resident.id, wanted)
     }
-    await sync_by_key(session, Resident, wanted, existing, counts)
+    await _sync_by_key(session, Resident, wanted, existing, counts)
 
 
 async def load_contacts(session: AsyncSession, data: CityData, counts: TableCounts) -> None:

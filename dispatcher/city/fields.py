@@ -1,6 +1,6 @@
-"""The checks of the fields of a city data file (`rules.citydata`): structure (mappings
-with known keys, lists), text, ids, phone numbers, languages, birth years, priorities,
-shifts, and ids given twice.
+"""The checks of the fields of a city file: structure (mappings with known keys, lists),
+text, ids, phone numbers, languages, birth years, priorities, shifts, and ids given
+twice.
 
 Pure. Every check reports its errors, named by place and line, to one `Checker` and
 returns the checked value, or None when it is wrong.
@@ -9,20 +9,15 @@ returns the checked value, or None when it is wrong.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import phonenumbers
 
-from dispatcher.rules.city_rows import MIN_BIRTH_YEAR, CityError, ShiftRow
-from dispatcher.rules.city_yaml import LineDict, line_of
+from dispatcher.city.read import LineDict, line_of
+from dispatcher.city.rows import E164_RE, ID_RE, MIN_BIRTH_YEAR, CityError, ShiftRow
 from dispatcher.rules.roster import parse_shift
-
-ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# E.164: a plus, a country code not starting with 0, at most 15 digits in all
-E164_RE: Final = re.compile(r"\+[1-9][0-9]{4,14}")
 
 _SHIFT_KEYS: Final = ("days", "start", "end")
 

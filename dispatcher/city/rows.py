@@ -1,10 +1,16 @@
-"""The typed rows of a city data file (`rules.citydata`), what their fields may hold,
-and `CityError`, one problem of the file."""
+"""The typed rows of a city file, what their fields may hold, and its errors: `CityError`,
+one problem of the file, and `CityDataError`, a file refused with every problem."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
+
+ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# E.164: a plus, a country code not starting with 0, at most 15 digits in all
+E164_RE: Final = re.compile(r"\+[1-9][0-9]{4,14}")
 
 # the languages a resident or contact may be spoken to in: the one place that lists them
 LANGUAGES: Final = ("zh-CN", "en")
@@ -32,6 +38,16 @@ class CityError:
     def __str__(self) -> str:
         where = f"line {self.line}: {self.place}" if self.line is not None else self.place
         return f"{where}: {self.message}"
+
+
+class CityDataError(Exception):
+    """The file has errors; nothing was written. `errors` lists every one."""
+
+    def __init__(self, errors: Sequence[CityError]) -> None:
+        self.errors: tuple[CityError, ...] = tuple(errors)
+        first = str(self.errors[0]) if self.errors else "no details"
+        more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+        super().__init__(f"the city data has errors: {first}{more}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +127,7 @@ class TerminalRow:
 class CityData:
     """The rows of one file, in file order.
 
-    The `*_for` sets say which lists the file gives (see `dispatcher.rules.citydata`):
+    The `*_for` sets say which lists the file gives (see `dispatcher.city`):
     only for those does the file replace what the database holds.
     """
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from dispatcher.rules.citydata import (
+from dispatcher.city.check import check_city
+from dispatcher.city.read import read_yaml
+from dispatcher.city.rows import (
     LANGUAGES,
     CityError,
     CommunityRow,
@@ -19,8 +21,6 @@ from dispatcher.rules.citydata import (
     ShiftRow,
     TerminalRow,
     WorkerRow,
-    load_yaml,
-    parse_city,
 )
 
 YEAR = 2026
@@ -79,7 +79,7 @@ def resident(i: int, **overrides: Any) -> dict[str, Any]:
 
 
 def errors_of(doc: object, **kwargs: Any) -> list[tuple[str, str]]:
-    _, errors = parse_city(doc, current_year=YEAR, **kwargs)
+    _, errors = check_city(doc, current_year=YEAR, **kwargs)
     return [(e.place, e.message) for e in errors]
 
 
@@ -93,7 +93,7 @@ def one_error(doc: object, **kwargs: Any) -> tuple[str, str]:
 
 
 def test_the_example_gives_typed_rows() -> None:
-    data, errors = parse_city(load_yaml(EXAMPLE), current_year=YEAR)
+    data, errors = check_city(read_yaml(EXAMPLE), current_year=YEAR)
     assert errors == []
     assert data.communities == (CommunityRow("kangqiao", "康桥社区", "纬北路街道", "天桥区"),)
     assert data.workers == (
@@ -148,7 +148,7 @@ def test_optional_fields_take_their_defaults() -> None:
             {"id": "r-1", "name": "王", "community": "kangqiao", "address": "纬北路1号"},
         ]
     }
-    data, errors = parse_city(doc, current_year=YEAR, existing_communities={"kangqiao"})
+    data, errors = check_city(doc, current_year=YEAR, existing_communities={"kangqiao"})
     assert errors == []
     assert data.residents == (ResidentRow("r-1", "kangqiao", "王", None, "纬北路1号", "zh-CN", ""),)
     # left-out lists and terminal: the database keeps what it has
@@ -163,7 +163,7 @@ def test_given_but_empty_lists_and_null_terminal_are_recorded() -> None:
     doc["communities"][0]["providers"] = []
     doc["residents"][0]["contacts"] = []
     doc["residents"][0]["terminal"] = None
-    data, errors = parse_city(doc, current_year=YEAR)
+    data, errors = check_city(doc, current_year=YEAR)
     assert errors == []
     assert (data.workers, data.providers, data.contacts, data.terminals) == ((), (), (), ())
     assert data.workers_for == data.providers_for == {"kangqiao"}
@@ -174,7 +174,7 @@ def test_contact_channel_and_language_are_optional_choices() -> None:
     doc = document()
     doc["residents"][0]["language"] = "en"
     doc["residents"][0]["contacts"][0].update(channel="sms", language="en")
-    data, errors = parse_city(doc, current_year=YEAR)
+    data, errors = check_city(doc, current_year=YEAR)
     assert errors == []
     assert data.residents[0].language == "en"
     assert (data.contacts[0].channel, data.contacts[0].language) == ("sms", "en")
@@ -185,7 +185,7 @@ def test_values_are_stripped() -> None:
     doc = document()
     doc["residents"][0]["name"] = "  王秀英 "
     doc["residents"][0]["contacts"][0]["phone"] = " +8613900000001 "
-    data, errors = parse_city(doc, current_year=YEAR)
+    data, errors = check_city(doc, current_year=YEAR)
     assert errors == []
     assert data.residents[0].name == "王秀英"
     assert data.contacts[0].phone == "+8613900000001"
@@ -197,12 +197,12 @@ def test_values_are_stripped() -> None:
 def test_unquoted_times_and_phones_stay_text() -> None:
     # YAML 1.1 would read 20:00 as 1200 and +8613800000001 as a number without its +
     text = EXAMPLE.replace('"+8613800000001"', "+8613800000001").replace('"20:00"', "20:00")
-    loaded = load_yaml(text)
+    loaded = read_yaml(text)
     worker = loaded["communities"][0]["workers"][0]
     assert worker["phone"] == "+8613800000001"
     assert worker["shifts"][0]["end"] == "20:00"
     assert errors_of(loaded) == []
-    assert load_yaml("a: 1200\nb: '7'\nc: 1.5\nd: true\ne: null") == {
+    assert read_yaml("a: 1200\nb: '7'\nc: 1.5\nd: true\ne: null") == {
         "a": 1200,
         "b": "7",
         "c": 1.5,
@@ -220,23 +220,23 @@ merged:
   <<: *base
   name: 王
 """
-    loaded = load_yaml(text)
+    loaded = read_yaml(text)
     assert loaded["merged"] == {"community": "kangqiao", "address": "纬北路1号", "name": "王"}
     assert loaded["again"] is loaded["list"]
-    assert load_yaml("") is None
+    assert read_yaml("") is None
 
 
 def test_bad_yaml_raises_with_its_mark() -> None:
     with pytest.raises(yaml.YAMLError) as info:
-        load_yaml("residents:\n  - id: r-1\n    name: [unclosed\n")
+        read_yaml("residents:\n  - id: r-1\n    name: [unclosed\n")
     assert getattr(info.value, "problem_mark", None) is not None
     with pytest.raises(yaml.YAMLError, match="not a plain value"):
-        load_yaml("{[1]: 2}: x\n")
+        read_yaml("{[1]: 2}: x\n")
 
 
 def test_errors_carry_line_numbers() -> None:
     text = EXAMPLE.replace('"+8613900000002"', '"+86 139"')
-    _, errors = parse_city(load_yaml(text), current_year=YEAR)
+    _, errors = check_city(read_yaml(text), current_year=YEAR)
     assert errors == [
         CityError(
             "residents[0] (r-0001).contacts[1].phone",
@@ -251,7 +251,7 @@ def test_errors_carry_line_numbers() -> None:
 
 def test_a_key_given_twice_is_an_error() -> None:
     text = EXAMPLE.replace("    name: 王秀英\n", "    name: 王秀英\n    name: 王秀\n")
-    _, errors = parse_city(load_yaml(text), current_year=YEAR)
+    _, errors = check_city(read_yaml(text), current_year=YEAR)
     assert [(str(e)) for e in errors] == [
         "line 16: residents[0] (r-0001).name: this key is given twice"
     ]
@@ -259,7 +259,7 @@ def test_a_key_given_twice_is_an_error() -> None:
 
 def test_a_missing_key_is_reported_on_the_line_of_its_row() -> None:
     text = EXAMPLE.replace("    address: 天桥区纬北路12号3单元201\n", "")
-    _, errors = parse_city(load_yaml(text), current_year=YEAR)
+    _, errors = check_city(read_yaml(text), current_year=YEAR)
     assert [str(e) for e in errors] == ["line 14: residents[0] (r-0001): address is required"]
 
 
@@ -519,7 +519,7 @@ def test_duplicate_ids_of_each_kind() -> None:
 
 def test_duplicate_places_name_their_line() -> None:
     text = EXAMPLE + EXAMPLE[EXAMPLE.index("  - id: r-0001") :].replace("T-0001", "T-0002")
-    _, errors = parse_city(load_yaml(text), current_year=YEAR)
+    _, errors = check_city(read_yaml(text), current_year=YEAR)
     assert [str(e) for e in errors] == [
         (
             "line 25: residents[1] (r-0001).id: resident 'r-0001' is already given at "
@@ -582,7 +582,7 @@ def test_contact_priorities(priority: object, message: str) -> None:
 def test_priorities_are_per_resident() -> None:
     doc = document()
     doc["residents"].append(resident(2))
-    data, errors = parse_city(doc, current_year=YEAR)
+    data, errors = check_city(doc, current_year=YEAR)
     assert errors == []
     assert [(c.resident_id, c.priority) for c in data.contacts] == [
         ("r-0001", 1),
@@ -668,7 +668,7 @@ def test_shifts_that_roster_accepts_are_kept_as_written() -> None:
         {"days": "daily", "start": "00:00", "end": "24:00"},
     ]
     doc["communities"][0]["workers"][0]["shifts"] = shifts
-    data, errors = parse_city(doc, current_year=YEAR)
+    data, errors = check_city(doc, current_year=YEAR)
     assert errors == []
     assert [s.as_json() for s in data.workers[0].shifts] == shifts
 
@@ -702,7 +702,7 @@ residents:
     terminal: T-0001
     languge: en
 """
-    _, errors = parse_city(load_yaml(text), current_year=YEAR)
+    _, errors = check_city(read_yaml(text), current_year=YEAR)
     assert [(e.line, e.place) for e in errors] == [
         (9, "communities[0] (kangqiao).workers[0] (w-zhang).phone"),
         (10, "communities[0] (kangqiao).workers[0] (w-zhang).shifts[0]"),
@@ -718,6 +718,6 @@ def test_rows_with_errors_are_left_out_but_others_are_kept() -> None:
     doc = document()
     doc["residents"].append(resident(2, birth_year=1800))
     doc["residents"].append(resident(3))
-    data, errors = parse_city(doc, current_year=YEAR)
+    data, errors = check_city(doc, current_year=YEAR)
     assert len(errors) == 1
     assert [r.id for r in data.residents] == ["r-0001", "r-0003"]
