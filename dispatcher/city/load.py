@@ -28,6 +28,7 @@ from dispatcher.city.tables import (
     load_terminals,
     load_workers,
 )
+from dispatcher.store.db import is_postgresql
 from dispatcher.store.models import Community
 
 
@@ -80,7 +81,7 @@ async def load_city(
     Raises `CityDataError` with every error, before writing anything, when the file is
     wrong. `current_year` bounds birth years (default: this year, UTC)."""
     year = current_year if current_year is not None else datetime.now(UTC).year
-    if (await session.connection()).dialect.name == "postgresql":
+    if is_postgresql(session):
         # the batched SELECTs of `city.tables` are prepared statements that a pooled
         # connection keeps: a generic plan made while the tables were empty (the first
         # load) scans them whole for every batch, 100 times slower on the next load;

@@ -4,7 +4,6 @@ contacts and workers replaced to match the file, terminals moved, fast for a cit
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 from typing import Any
 
@@ -410,23 +409,17 @@ async def test_a_generated_city_of_2000_residents(sessions: Sessions, tmp_path: 
     doc = city_document(2000)
     path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    started = time.perf_counter()
     report = await load_file(path, sessions, current_year=YEAR)
-    first = time.perf_counter() - started
     assert report.residents == counts(created=2000)
     assert report.contacts == counts(created=4000)
     assert report.terminals == counts(created=2000)
     assert report.workers == counts(created=60)
 
-    # the second time everything is compared, nothing written
-    started = time.perf_counter()
+    # the second time everything is compared, nothing written (how long a city takes
+    # to load is measured by hand: no test asserts a duration)
     again = await load_file(path, sessions, current_year=YEAR)
-    second = time.perf_counter() - started
     assert not again.changed
     assert again.contacts == counts(unchanged=4000)
-    # generous bounds, for slow CI machines; the real figures are far lower
-    assert first < 20
-    assert second < 20
 
     # one change among thousands is found and written alone
     doc["residents"][1234]["contacts"][1]["phone"] = "+8613512345678"

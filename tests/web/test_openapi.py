@@ -15,8 +15,8 @@ import yaml
 from aiohttp import web
 from openapi_spec_validator import validate
 
+from dispatcher.city.load import load_file
 from dispatcher.config import Settings
-from dispatcher.store.city import load_file
 from dispatcher.store.users import Role
 from dispatcher.web.openapi import description
 from dispatcher.web.routes import API

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from dispatcher.rules.alarms import Outcome, Status
-from dispatcher.rules.citydata import (
+from dispatcher.city.rows import (
     ADDRESS_MAX,
     CONTACT_CHANNELS,
     E164_RE,
@@ -22,6 +21,7 @@ from dispatcher.rules.citydata import (
     NAME_MAX,
     RELATION_MAX,
 )
+from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.web.schemas.base import Answer, Query, Sent, Time
 from dispatcher.web.schemas.terminals import Terminal
