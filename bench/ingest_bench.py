@@ -6,6 +6,8 @@ benchmark, not a test.
 
 It starts its own Mosquitto with `deploy/mosquitto.conf` on a free port (the machine's
 broker runs the stock configuration, which drops QoS 1 past 1,000 queued: STACK-NOTES),
+with accounts for the dispatcher and for the load, which speaks for every terminal
+(the terminals' TLS listener is left out: the figures are of ingest, as before),
 makes a fresh database (a temporary SQLite file, or `bench_<hex>` on the machine's
 PostgreSQL, dropped at the end), loads a generated city of N residents with a terminal
 each, and runs a `Service` on them (MQTT 5, persistent session: the city path). The
@@ -61,7 +63,9 @@ from devices.events import EventType, Heartbeat, PowerSource, TerminalEvent
 from dispatcher.app import Service
 from dispatcher.city.load import load_city
 from dispatcher.config import Settings
+from dispatcher.mqtt_accounts.passwords import mosquitto_hash
 from dispatcher.rules.alarms import Outcome, Status
+from dispatcher.rules.topic_access import mosquitto_acl
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.store.models import Alarm, EventLog, Notification, Terminal
 from simulators.city import generate_city, terminal_ids
@@ -75,6 +79,8 @@ OPENS = {EventType.SOS: "emergency", EventType.SERVICE: "service"}
 DUPLICATES = 1000
 PHASE_DEADLINE_S = 90.0
 SEED = 20261127
+DISPATCHER_PASSWORD = "bench-dispatcher"  # noqa: S105 - a throwaway broker's
+LOAD_USER, LOAD_PASSWORD = "bench-load", "bench-load-password"
 
 
 # ---- the broker -----------------------------------------------------------------------
@@ -97,15 +103,32 @@ def own_mosquitto(workdir: Path) -> Iterator[int]:
     """Our Mosquitto configuration on a free port of 127.0.0.1; yields the port."""
     port = _free_port()
     conf = DEPLOY_CONF.read_text()
-    for old in ("listener 1883 0.0.0.0", "/var/lib/mosquitto/"):
+    terminals_listener = conf.index("listener 8883 0.0.0.0")
+    conf = conf[:terminals_listener] + conf[conf.index("\n\n", terminals_listener) + 2 :]
+    for old in ("listener 1883 0.0.0.0", "/var/lib/mosquitto/", "/etc/mosquitto/dispatcher/"):
         if old not in conf:
             raise RuntimeError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
     conf = conf.replace("listener 1883 0.0.0.0", f"listener {port} 127.0.0.1")
     conf = conf.replace("/var/lib/mosquitto/", f"{workdir}/")
+    conf = conf.replace("/etc/mosquitto/dispatcher/", f"{workdir}/")
     # started as root, Mosquitto drops to user mosquitto, who cannot write the temp dir
     conf += "\nuser root\n"
     path = workdir / "mosquitto.conf"
     path.write_text(conf)
+    # the dispatcher's account as `dispatcher broker-files` writes it, and the load's:
+    # it writes every terminal's event and heartbeat and reads every ack
+    (workdir / "passwd-dispatcher").write_text(
+        f"dispatcher:{mosquitto_hash(DISPATCHER_PASSWORD)}\n"
+        f"{LOAD_USER}:{mosquitto_hash(LOAD_PASSWORD)}\n"
+    )
+    load_acl = [
+        f"user {LOAD_USER}",
+        f"topic write {PREFIX}/terminals/+/event",
+        f"topic write {PREFIX}/terminals/+/heartbeat",
+        f"topic read {PREFIX}/terminals/+/ack",
+    ]
+    acl = mosquitto_acl(prefix=PREFIX, dispatcher_username="dispatcher")
+    (workdir / "acl").write_text(acl + "\n" + "\n".join(load_acl) + "\n")
     log_path = workdir / "mosquitto.log"
     with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([MOSQUITTO, "-c", str(path)], stdout=log, stderr=log)  # noqa: S603
@@ -170,6 +193,8 @@ async def _client(
         "127.0.0.1",
         port,
         identifier=f"bench-{role}-{uuid.uuid4().hex[:8]}",
+        username=LOAD_USER,
+        password=LOAD_PASSWORD,
         clean_session=True,
         max_inflight_messages=in_flight,
         timeout=60,
@@ -551,7 +576,8 @@ async def main(args: argparse.Namespace) -> bool:
                     "mqtt": {
                         "url": f"mqtt://127.0.0.1:{port}",
                         "topic_prefix": PREFIX,
-                        "client_id": f"dispatcher-bench-{uuid.uuid4().hex[:8]}",
+                        "client_id": f"dispatcher.bench-{uuid.uuid4().hex[:8]}",
+                        "password": DISPATCHER_PASSWORD,
                     },
                     "http": {"host": "127.0.0.1", "port": 0},
                     "heartbeat": {"flush_interval_s": args.flush_interval},

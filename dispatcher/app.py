@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 from types import TracebackType
 from typing import Self
 
@@ -48,6 +49,11 @@ class Service:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.metrics = Metrics()
+        # the dispatcher's account on the embedded broker needs no configuration: a new
+        # password at each start, known to this process alone
+        self.mqtt = settings.mqtt
+        if self.mqtt.is_embedded and not self.mqtt.password:
+            self.mqtt = self.mqtt.model_copy(update={"password": secrets.token_urlsafe(24)})
         self.engine = create_engine(settings.database.url, echo=settings.database.echo)
         self.sessions = session_factory(self.engine)
         self.heartbeats = HeartbeatBatcher(
@@ -56,7 +62,7 @@ class Service:
             logger=log.getChild("heartbeats"),
         )
         self.listener = Listener(
-            settings.mqtt,
+            self.mqtt,
             settings.ingest,
             sessions=self.sessions,
             clock=self.clock,
@@ -155,7 +161,7 @@ class Service:
                 await migrate(self.engine)
             if self.settings.mqtt.is_embedded:
                 await stack.enter_async_context(
-                    EmbeddedBroker(self.settings.mqtt.embedded, logger=log.getChild("broker"))
+                    EmbeddedBroker(self.mqtt, sessions=self.sessions, logger=log.getChild("broker"))
                 )
             # stops after the listener, so its drained batch's liveness is written
             await stack.enter_async_context(self.heartbeats)

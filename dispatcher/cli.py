@@ -1,4 +1,5 @@
-"""`dispatcher run | migrate | load | user add` (DESIGN.md §6)."""
+"""`dispatcher run | migrate | load | user add | terminal credentials | broker-files`
+(DESIGN.md §6, §8)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from dispatcher.app import Service
 from dispatcher.clock import SystemClock
 from dispatcher.config import Settings, load_settings
+from dispatcher.mqtt_accounts import commands as mqtt_accounts
 from dispatcher.store import users
 from dispatcher.store.db import create_engine, migrate, session_factory
 
@@ -39,6 +41,17 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in users.Role])
     add.add_argument("--password", help="without it: asked, or one line of standard input")
+    terminal = sub.add_parser("terminal", help="terminals' accounts on the MQTT broker")
+    terminal_sub = terminal.add_subparsers(dest="terminal_command", required=True)
+    creds = terminal_sub.add_parser(
+        "credentials", help="print DEVICE_ID PASSWORD, made on first use, for provisioning"
+    )
+    creds.add_argument("device_ids", nargs="+", metavar="DEVICE_ID")
+    creds.add_argument("--rotate", action="store_true", help="replace the password")
+    files = sub.add_parser(
+        "broker-files", help="write Mosquitto's password and ACL files of every account"
+    )
+    files.add_argument("directory", type=Path)
     return parser
 
 
@@ -53,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     # the Twilio SDK logs every request's headers at INFO
     logging.getLogger("twilio").setLevel(logging.WARNING)
-    if args.command in {"load", "user"} and not args.verbose:
+    if args.command in {"load", "user", "terminal", "broker-files"} and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -70,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "user":
         password = args.password if args.password is not None else _read_password()
         return asyncio.run(_user_add(settings, args.name, users.Role(args.role), password))
+    if args.command == "terminal":
+        return asyncio.run(
+            mqtt_accounts.print_credentials(settings, args.device_ids, rotate=args.rotate)
+        )
+    if args.command == "broker-files":
+        return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))
     return 2
 
 

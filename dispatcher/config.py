@@ -5,6 +5,7 @@ Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +36,20 @@ class EmbeddedBrokerConfig(_Section):
     host: str = "127.0.0.1"
     # not 1883: a developer machine often runs Mosquitto there already
     port: int = 1884
+    # a TLS listener for terminals in the field, when set (with certfile and keyfile)
+    tls_port: int | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+
+    @model_validator(mode="after")
+    def _tls_complete(self) -> EmbeddedBrokerConfig:
+        if self.tls_port is not None and not (self.certfile and self.keyfile):
+            raise ValueError("tls_port needs certfile and keyfile")
+        return self
+
+
+# the characters of a device id (DESIGN.md §4), which is also a terminal's MQTT username
+_DEVICE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class MqttConfig(_Section):
@@ -42,9 +57,16 @@ class MqttConfig(_Section):
     url: str = ""
     topic_prefix: str = "eldercare"
     shared_group: str | None = None
-    client_id: str = "dispatcher"
+    # empty: dispatcher@HOSTNAME:HTTP_PORT (Settings fills it in), stable across restarts
+    # and different for each process of a machine
+    client_id: str = ""
     username: str = "dispatcher"
+    # on the embedded broker, empty means a new random password at each start
     password: str | None = None
+    # the CA that signed the broker's certificate, for mqtts:// (empty: the system's CAs)
+    ca_file: str | None = None
+    # the secret from which terminal passwords are derived (made on first use)
+    credentials_key_file: str = "var/mqtt-credentials.key"
     # how long the broker keeps our session (and queues presses) while we are down
     session_expiry_s: int = 7 * 24 * 3600
     keepalive_s: int = 30
@@ -58,6 +80,25 @@ class MqttConfig(_Section):
         if not value or any(c in value for c in "+#") or value.startswith("/"):
             raise ValueError("topic_prefix must be a plain topic level path without wildcards")
         return value.rstrip("/")
+
+    @field_validator("client_id")
+    @classmethod
+    def _client_id_no_terminal_can_claim(cls, value: str) -> str:
+        # a terminal's client id is its device id (use_username_as_clientid), so one
+        # character outside that alphabet keeps every terminal off the dispatcher's session
+        if value and set(value) <= _DEVICE_ID_CHARS:
+            raise ValueError(
+                f"client_id {value!r} could be a terminal's device id; include a character "
+                "other than A-Z a-z 0-9 - _, e.g. 'dispatcher.1' or 'dispatcher@host'"
+            )
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username_fits_mosquitto_files(cls, value: str) -> str:
+        if not value or ":" in value or any(c.isspace() for c in value):
+            raise ValueError("username must be non-empty, without ':' or spaces")
+        return value
 
     @property
     def is_embedded(self) -> bool:
@@ -175,6 +216,14 @@ class Settings(BaseSettings):
     city: CityConfig = Field(default_factory=CityConfig)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
     escalation: EscalationPolicies = Field(default_factory=default_policies)
+
+    @model_validator(mode="after")
+    def _client_id_per_process(self) -> Settings:
+        if not self.mqtt.client_id:
+            # one id per process (two processes of a machine cannot share an HTTP port),
+            # the same after a restart: the broker keeps our session and queued presses
+            self.mqtt.client_id = f"dispatcher@{socket.gethostname()}:{self.http.port}"
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -4,9 +4,15 @@
     simulate fleet --city demo --duration 60 --press-rate 30
     simulate city --residents 10000 --out var/city.yaml --seed 1
 
+Terminals log in with their account (DESIGN.md §8): `--password` (`terminal`), or
+`--credentials FILE` of `DEVICE_ID PASSWORD` lines as `dispatcher terminal credentials`
+prints them (`fleet`); without either, the simulator runs that command itself, which
+works where the service's database is (the demo). mqtts:// or `--tls` for TLS,
+`--cafile` for a broker certificate signed by a CA of your own.
+
 Exit codes of `terminal`: 0 accepted or duplicate, 1 rejected, 2 no ack in time,
-3 broker unreachable. Of `fleet`: 0 when every terminal connected and every press was
-answered, else 1.
+3 broker unreachable, 4 login refused or no password. Of `fleet`: 0 when every terminal
+connected and every press was answered, else 1.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 from pathlib import Path
 
 from devices.events import Ack, AckResult, EventType
+from simulators import credentials
 from simulators.city import (
     DEMO_CITY,
     check_city,
@@ -28,12 +35,12 @@ from simulators.city import (
     write_city,
 )
 from simulators.fleet import FleetPlan, fleet_ids, run_fleet
-from simulators.terminal import SimulatedTerminal, parse_broker_url
+from simulators.terminal import LoginRefusedError, SimulatedTerminal, parse_broker_url
 from simulators.twilio import demo as twilio_demo
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1884"  # the dispatcher's embedded broker
 DEFAULT_PREFIX = "eldercare"
-EXIT_REJECTED, EXIT_TIMEOUT, EXIT_UNREACHABLE = 1, 2, 3
+EXIT_REJECTED, EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_LOGIN = 1, 2, 3, 4
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,12 +71,17 @@ def _parser() -> argparse.ArgumentParser:
         prefix = os.environ.get("SIMULATE_PREFIX", DEFAULT_PREFIX)
         p.add_argument("--broker", default=broker, type=_broker, help=f"default {broker}")
         p.add_argument("--prefix", default=prefix, help=f"MQTT topic prefix, default {prefix}")
+        p.add_argument("--tls", action="store_true", help="TLS (implied by mqtts://)")
+        p.add_argument("--cafile", help="the CA of the broker's certificate, for TLS")
 
     types = [t.value for t in EventType]
     twilio_demo.add_parser(sub)
     one = sub.add_parser("terminal", help="one terminal: press, heartbeat, listen")
     one.add_argument("device_id", help="the terminal's device_id, e.g. T-0001")
     connection(one)
+    one.add_argument(
+        "--password", help="of the terminal's account; default: dispatcher terminal credentials"
+    )
     one.add_argument("--press", choices=types, metavar="TYPE", help=f"one of {', '.join(types)}")
     one.add_argument("--heartbeat", action="store_true", help="send one heartbeat")
     one.add_argument("--listen", action="store_true", help="stay and print commands received")
@@ -82,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     ids.add_argument("--count", type=int, help="terminals T-000001.. (as `simulate city`)")
     ids.add_argument("--city", help="take terminals from a city file; `demo` for the demo city")
     connection(fleet)
+    fleet.add_argument(
+        "--credentials",
+        type=Path,
+        metavar="FILE",
+        help="DEVICE_ID PASSWORD lines; default: dispatcher terminal credentials",
+    )
     fleet.add_argument("--heartbeat-s", type=float, default=60.0, help="0: no heartbeats")
     fleet.add_argument("--press-rate", type=float, default=1.0, help="presses/terminal/hour")
     fleet.add_argument("--duration", type=float, default=60.0, help="seconds, then stop")
@@ -114,9 +132,25 @@ async def _terminal(args: argparse.Namespace) -> int:
     if not (args.press or args.heartbeat or args.listen):
         print("nothing to do: give --press TYPE, --heartbeat or --listen", file=sys.stderr)
         return EXIT_TIMEOUT
+    password = args.password
+    if password is None:
+        try:
+            password = (await credentials.from_dispatcher([args.device_id]))[args.device_id]
+        except credentials.CredentialsError as exc:
+            print(
+                f"error: no password for {args.device_id}: {exc}; give --password", file=sys.stderr
+            )
+            return EXIT_LOGIN
     code = 0
     try:
-        async with SimulatedTerminal(args.broker, args.prefix, args.device_id) as sim:
+        async with SimulatedTerminal(
+            args.broker,
+            args.prefix,
+            args.device_id,
+            password=password,
+            tls=args.tls,
+            cafile=args.cafile,
+        ) as sim:
             if args.heartbeat:
                 await sim.heartbeat()
                 print("heartbeat sent", flush=True)
@@ -138,6 +172,9 @@ async def _terminal(args: argparse.Namespace) -> int:
                     code = 0 if ack.result in ok else EXIT_REJECTED
             if args.listen:
                 await _listen(sim, args.listen_for)
+    except LoginRefusedError as exc:
+        print(f"error: {exc}; is the password right?", file=sys.stderr)
+        return EXIT_LOGIN
     except ConnectionError as exc:
         print(f"error: {exc}; is the dispatcher (or broker) running?", file=sys.stderr)
         return EXIT_UNREACHABLE
@@ -163,6 +200,14 @@ async def _fleet(args: argparse.Namespace) -> int:
         device_ids = terminal_ids(load_city(path))
     else:
         device_ids = fleet_ids(args.count)
+    try:
+        if args.credentials is not None:
+            passwords = credentials.read_file(args.credentials)
+        else:
+            passwords = await credentials.from_dispatcher(device_ids)
+    except credentials.CredentialsError as exc:
+        print(f"error: no passwords: {exc}; give --credentials FILE", file=sys.stderr)
+        return 1
     plan = FleetPlan(
         broker=args.broker,
         prefix=args.prefix,
@@ -175,6 +220,9 @@ async def _fleet(args: argparse.Namespace) -> int:
         max_connecting=args.max_connecting,
         max_in_flight=args.max_in_flight,
         seed=args.seed,
+        passwords=passwords,
+        tls=args.tls,
+        cafile=args.cafile,
     )
     print(f"fleet of {len(device_ids)} terminals on {args.broker} for {args.duration:g} s")
     report = await run_fleet(plan)

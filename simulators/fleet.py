@@ -12,6 +12,7 @@ import logging
 import math
 import random
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from devices.events import EventType
@@ -40,6 +41,9 @@ class FleetPlan:
     max_in_flight: int = 1000
     seed: int | None = None
     clean_session: bool = False  # True leaves no session behind (tests on a shared broker)
+    passwords: Mapping[str, str] = field(default_factory=dict)  # by device_id
+    tls: bool = False  # also implied by an mqtts:// broker
+    cafile: str | None = None
 
 
 @dataclass
@@ -100,6 +104,9 @@ async def run_fleet(plan: FleetPlan, *, logger: logging.Logger | None = None) ->
             plan.broker,
             plan.prefix,
             device_id,
+            password=plan.passwords.get(device_id),
+            tls=plan.tls,
+            cafile=plan.cafile,
             heartbeat_s=plan.heartbeat_s or None,
             logger=log,
             limiter=in_flight,

@@ -2,7 +2,8 @@
 
 It keeps a persistent MQTT 3.1.1 session (works on amqtt and Mosquitto) under the
 username of its device_id, since amqtt keeps no offline queue for anonymous clients, so
-acks and commands sent while it reconnects still reach it. It leaves `offline` as its
+acks and commands sent while it reconnects still reach it; with the password of its
+account (DESIGN.md §8), over TLS for an mqtts:// broker. It leaves `offline` as its
 last will, repeats each event until the backend acks it, and reconnects on its own.
 """
 
@@ -14,6 +15,7 @@ import contextlib
 import logging
 import random
 import socket
+import ssl
 import uuid
 from datetime import UTC, datetime
 from types import TracebackType
@@ -21,6 +23,7 @@ from typing import Self
 from urllib.parse import urlsplit
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from devices import protocol_v1 as p
 from devices.events import (
@@ -36,12 +39,28 @@ from devices.events import (
 _ACKS_KEPT = 10_000  # acks remembered per terminal for `await_ack` (bounded for fleets)
 
 
+# CONNACK codes of a refused login: MQTT 3.1.1 (4, 5) and MQTT 5 (0x86, 0x87)
+_LOGIN_REFUSED = {4, 5, 0x86, 0x87}
+
+
+class LoginRefusedError(ConnectionError):
+    """The broker refused the terminal's username and password."""
+
+
 def parse_broker_url(url: str) -> tuple[str, int]:
-    """`mqtt://host:port` (port 1883 when absent) as (host, port)."""
+    """`mqtt://host:port` (port 1883 when absent) or `mqtts://host:port` (8883) as
+    (host, port)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"broker must look like mqtt://host:port, not {url!r}")
-    return parts.hostname, parts.port or 1883
+    if parts.scheme not in ("mqtt", "tcp", "mqtts") or not parts.hostname:
+        raise ValueError(
+            f"broker must look like mqtt://host:port or mqtts://host:port, not {url!r}"
+        )
+    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+def _login_refused(exc: BaseException) -> bool:
+    code = getattr(exc, "rc", None)
+    return isinstance(exc, MqttConnectError) and getattr(code, "value", code) in _LOGIN_REFUSED
 
 
 class SimulatedTerminal:
@@ -56,6 +75,9 @@ class SimulatedTerminal:
         prefix: str,
         device_id: str,
         *,
+        password: str | None = None,
+        tls: bool = False,
+        cafile: str | None = None,
         heartbeat_s: float | None = None,
         logger: logging.Logger | None = None,
         limiter: asyncio.Semaphore | None = None,
@@ -69,6 +91,10 @@ class SimulatedTerminal:
             raise ValueError(f"bad device_id {device_id!r}: 1 to 64 of A-Z a-z 0-9 - _")
         self.host, self.port = parse_broker_url(broker)
         self.broker, self.prefix, self.device_id = broker, prefix, device_id
+        self._password = password
+        use_tls = tls or urlsplit(broker).scheme == "mqtts"
+        # the broker's certificate is checked against `cafile` (or the system's CAs)
+        self._tls = ssl.create_default_context(cafile=cafile) if use_tls else None
         self.heartbeat_s = heartbeat_s
         self.battery, self.rssi, self.power, self.fw = 95, -65, PowerSource.MAINS, "sim-1.0"
         self.commands: list[Command] = []
@@ -103,6 +129,10 @@ class SimulatedTerminal:
                 await self._first
         except BaseException as exc:
             await self._stop()
+            if _login_refused(exc):
+                raise LoginRefusedError(
+                    f"MQTT broker {self.broker} refused the login of {self.device_id} ({exc})"
+                ) from exc
             if isinstance(exc, TimeoutError | aiomqtt.MqttError):
                 raise ConnectionError(f"cannot connect to MQTT broker {self.broker}") from exc
             raise
@@ -165,7 +195,8 @@ class SimulatedTerminal:
                 await self._session()
             except aiomqtt.MqttError as exc:
                 first = self._first
-                if first is not None and not first.done() and "refused" in str(exc).lower():
+                refused = _login_refused(exc) or "refused" in str(exc).lower()
+                if first is not None and not first.done() and refused:
                     first.set_exception(exc)
                     return
                 if self._closing:
@@ -183,6 +214,8 @@ class SimulatedTerminal:
             self.port,
             identifier=f"terminal-{self.device_id}",
             username=self.device_id,
+            password=self._password,
+            tls_context=self._tls,
             protocol=aiomqtt.ProtocolVersion.V311,
             clean_session=self._clean_session,
             will=will,

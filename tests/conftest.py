@@ -69,7 +69,7 @@ def topic_prefix(run_id: str) -> str:
 
 
 @pytest.fixture
-def settings_for(topic_prefix: str) -> Callable[..., Settings]:
+def settings_for(topic_prefix: str, tmp_path: Path) -> Callable[..., Settings]:
     """Settings on the given database, the machine's Mosquitto and this test's prefix."""
 
     def make(db_url: str, **overrides: object) -> Settings:
@@ -78,7 +78,9 @@ def settings_for(topic_prefix: str) -> Callable[..., Settings]:
             "mqtt": {
                 "url": MOSQUITTO_URL,
                 "topic_prefix": topic_prefix,
-                "client_id": f"dispatcher-{uuid.uuid4().hex[:8]}",
+                # a '.' no device id has: no terminal account can claim it (config.py)
+                "client_id": f"dispatcher.{uuid.uuid4().hex[:8]}",
+                "credentials_key_file": str(tmp_path / "mqtt-credentials.key"),
             },
             "http": {"host": "127.0.0.1", "port": 0},
             "heartbeat": {"flush_interval_s": 0.2},

@@ -15,8 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "simulators" / "demo_city.yaml"
 
 
-def dispatcher(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DISPATCHER_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/d.db"}
+def dispatcher(
+    tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DISPATCHER_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/d.db",
+        "DISPATCHER_MQTT__CREDENTIALS_KEY_FILE": str(tmp_path / "mqtt.key"),
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "dispatcher.cli", *args],
         input=stdin,
@@ -69,3 +76,36 @@ def test_a_bad_config_names_the_key(tmp_path: Path) -> None:
     result = dispatcher(tmp_path, "--config", str(broken), "migrate")
     assert result.returncode == 2
     assert "interval_s" in result.stderr
+
+
+def test_terminal_credentials_and_broker_files(tmp_path: Path) -> None:
+    assert dispatcher(tmp_path, "load", str(DEMO)).returncode == 0
+    first = dispatcher(tmp_path, "terminal", "credentials", "T-0001", "T-0002")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["T-0001", "T-0002"]
+    again = dispatcher(tmp_path, "terminal", "credentials", "T-0001")
+    assert again.stdout == lines[0] + "\n"
+    rotated = dispatcher(tmp_path, "terminal", "credentials", "T-0001", "--rotate")
+    assert rotated.returncode == 0
+    assert rotated.stdout.split()[0] == "T-0001"
+    assert rotated.stdout != again.stdout
+    unknown = dispatcher(tmp_path, "terminal", "credentials", "T-9999")
+    assert (unknown.returncode, unknown.stdout) == (1, "")
+    assert "unknown terminal T-9999" in unknown.stderr
+
+    files = tmp_path / "mosquitto"
+    refused = dispatcher(tmp_path, "broker-files", str(files))
+    assert refused.returncode == 1
+    assert "DISPATCHER_MQTT__PASSWORD" in refused.stderr
+    written = dispatcher(
+        tmp_path, "broker-files", str(files), env={"DISPATCHER_MQTT__PASSWORD": "d-secret-1"}
+    )
+    assert written.returncode == 0, written.stderr
+    assert "SIGHUP" in written.stdout
+    users = [line.split(":")[0] for line in (files / "passwd").read_text().splitlines()]
+    assert users[0] == "dispatcher"
+    assert len(users) == 51  # the 50 terminals of the demo city, each with an account now
+    dispatcher_only = (files / "passwd-dispatcher").read_text().splitlines()
+    assert [line.split(":")[0] for line in dispatcher_only] == ["dispatcher"]
+    assert "user dispatcher" in (files / "acl").read_text().splitlines()

@@ -1,8 +1,9 @@
 """How the dispatcher connects: MQTT 5 with a persistent session on a real broker,
-MQTT 3.1.1 on the embedded one (amqtt speaks nothing newer)."""
+MQTT 3.1.1 on the embedded one (amqtt speaks nothing newer); TLS for mqtts://."""
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,9 +19,19 @@ def broker_address(mqtt: MqttConfig) -> tuple[str, int]:
     if mqtt.is_embedded:
         return mqtt.embedded.host, mqtt.embedded.port
     parts = urlsplit(mqtt.url)
-    if parts.scheme not in {"mqtt", "tcp"} or not parts.hostname:
-        raise ValueError(f"mqtt.url must look like mqtt://host:port, not {mqtt.url!r}")
-    return parts.hostname, parts.port or 1883
+    if parts.scheme not in {"mqtt", "tcp", "mqtts"} or not parts.hostname:
+        raise ValueError(
+            f"mqtt.url must look like mqtt://host:port or mqtts://host:port, not {mqtt.url!r}"
+        )
+    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+def tls_context(mqtt: MqttConfig) -> ssl.SSLContext | None:
+    """For mqtts://: the broker's certificate checked against `mqtt.ca_file` (or the
+    system's CAs) and its host name."""
+    if mqtt.is_embedded or urlsplit(mqtt.url).scheme != "mqtts":
+        return None
+    return ssl.create_default_context(cafile=mqtt.ca_file)
 
 
 def connect_args(mqtt: MqttConfig) -> dict[str, Any]:
@@ -33,6 +44,7 @@ def connect_args(mqtt: MqttConfig) -> dict[str, Any]:
         "username": mqtt.username,
         "password": mqtt.password,
         "keepalive": mqtt.keepalive_s,
+        "tls_context": tls_context(mqtt),
     }
     if mqtt.is_embedded:
         args["protocol"] = aiomqtt.ProtocolVersion.V311

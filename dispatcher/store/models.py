@@ -117,6 +117,19 @@ class Terminal(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class TerminalAccount(Base):
+    """A terminal's MQTT account (DESIGN.md §8). The password itself is never stored: it
+    is derived from a secret key and the generation (dispatcher/mqtt_accounts/)."""
+
+    __tablename__ = "terminal_accounts"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer)
+    # Mosquitto's `$7$` PBKDF2-SHA512 hash, as written to its password_file
+    password_hash: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """daily care and reports
 
 Revision ID: 20261129_0010
-Revises: 20261127_0004
+Revises: 20261129_0005
 
 Why: daily care (DESIGN.md §7) needs check-in windows and pauses and a default service
 per resident, arrival and service state per alarm, and outages that hold many terminals;
@@ -19,7 +19,7 @@ from alembic import op
 import dispatcher.store.types
 
 revision: str = '20261129_0010'
-down_revision: str | None = '20261127_0004'
+down_revision: str | None = '20261129_0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -295,7 +295,8 @@ def test_fleet_report_percentiles_and_ids() -> None:
 
 def test_cli_terminal_exit_codes(topic_prefix: str, capsys: pytest.CaptureFixture[str]) -> None:
     device_id = f"T-{uuid.uuid4().hex[:12]}"
-    common = ["--broker", BROKER, "--prefix", topic_prefix]
+    # the machine's broker takes anyone: any password will do
+    common = ["--broker", BROKER, "--prefix", topic_prefix, "--password", "unused"]
     try:
         # nobody answers on this prefix: timeout
         args = ["terminal", device_id, "--press", "sos", "--timeout", "0.5", *common]
@@ -305,6 +306,7 @@ def test_cli_terminal_exit_codes(topic_prefix: str, capsys: pytest.CaptureFixtur
         assert capsys.readouterr().out == "heartbeat sent\n"
     finally:
         asyncio.run(purge(topic_prefix, device_id))
-    assert main(["terminal", device_id, "--press", "sos", "--broker", "mqtt://127.0.0.1:9"]) == 3
+    unreachable = ["--broker", "mqtt://127.0.0.1:9", "--password", "unused"]
+    assert main(["terminal", device_id, "--press", "sos", *unreachable]) == 3
     assert "cannot connect to MQTT broker" in capsys.readouterr().err
     assert main(["terminal", device_id]) == 2  # nothing to do

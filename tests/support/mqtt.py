@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,12 +48,28 @@ class RawPeer:
 
 
 @contextlib.asynccontextmanager
-async def raw_peer(broker: tuple[str, int], prefix: str) -> AsyncIterator[RawPeer]:
+async def raw_peer(
+    broker: tuple[str, int],
+    prefix: str,
+    *,
+    login: tuple[str, str] | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> AsyncIterator[RawPeer]:
+    """Without `login`, an anonymous peer that speaks for every terminal (the machine's
+    Mosquitto allows it). With `login` (device_id, password), that terminal's account:
+    it reads only its own ack and command, as the broker's rules demand."""
+    username, password = login if login is not None else ("raw", None)
+    device = login[0] if login is not None else "+"
     async with aiomqtt.Client(
-        broker[0], broker[1], identifier=f"raw-{uuid.uuid4().hex[:8]}", username="raw"
+        broker[0],
+        broker[1],
+        identifier=f"raw-{uuid.uuid4().hex[:8]}",
+        username=username,
+        password=password,
+        tls_context=tls,
     ) as client:
-        await client.subscribe(f"{prefix}/terminals/+/ack", qos=1)
-        await client.subscribe(f"{prefix}/terminals/+/command", qos=1)
+        await client.subscribe(f"{prefix}/terminals/{device}/ack", qos=1)
+        await client.subscribe(f"{prefix}/terminals/{device}/command", qos=1)
         peer = RawPeer(client, prefix)
         pump = asyncio.create_task(peer.pump())
         try:

@@ -1,0 +1,58 @@
+"""Mosquitto's password and ACL files, written so that a reload never reads half a file.
+
+Each file is written beside the old one, flushed, then renamed over it: Mosquitto,
+reloading on SIGHUP, reads either the old file or the new one. A file that exists keeps
+its mode and, where we may, its owner (Mosquitto often runs as its own user).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+# every account: the terminals' listener (the dispatcher may log in there too)
+PASSWD = "passwd"  # noqa: S105 - a file name
+# the dispatcher's account alone: the dispatchers' listener, where a client keeps the
+# client id it chose, so no terminal may log in there (deploy/mosquitto.conf)
+DISPATCHER_PASSWD = "passwd-dispatcher"  # noqa: S105 - a file name
+ACL = "acl"
+
+
+def passwd_text(entries: Iterable[tuple[str, str]]) -> str:
+    """`username:hash` lines, Mosquitto's password_file format."""
+    return "".join(f"{username}:{hashed}\n" for username, hashed in entries)
+
+
+def write_all(directory: Path, *, passwords: Sequence[tuple[str, str]], acl: str) -> None:
+    """The three files; `passwords` starts with the dispatcher's (username, hash)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_atomically(directory / ACL, acl)
+    write_atomically(directory / DISPATCHER_PASSWD, passwd_text(passwords[:1]))
+    write_atomically(directory / PASSWD, passwd_text(passwords))
+
+
+def write_atomically(path: Path, text: str) -> None:
+    mode, owner = 0o640, None
+    with contextlib.suppress(FileNotFoundError):
+        old = path.stat()
+        mode, owner = stat.S_IMODE(old.st_mode), (old.st_uid, old.st_gid)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fchmod(file.fileno(), mode)
+            if owner is not None:
+                with contextlib.suppress(PermissionError):
+                    os.fchown(file.fileno(), *owner)
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise

@@ -1,0 +1,143 @@
+"""Mosquitto as a city runs it, for one test: `deploy/mosquitto.conf` on free ports of
+127.0.0.1, with its persistence, account files (`dispatcher broker-files`) and
+certificate in the test's own directory."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiomqtt
+
+from dispatcher.clock import SystemClock
+from dispatcher.config import Settings
+from dispatcher.mqtt_accounts import commands, secret_key
+from dispatcher.store.db import create_engine, session_factory
+from tests.support.certs import Certificates, make_certificates
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnMosquitto:
+    """`dispatcher_tls` also puts the test's certificate on the dispatchers' listener."""
+
+    def __init__(self, workdir: Path, *, dispatcher_tls: bool = False) -> None:
+        self.workdir = workdir
+        self.dispatcher_port, self.terminal_port = free_port(), free_port()
+        self.accounts = workdir / "accounts"
+        self.certs: Certificates = make_certificates(workdir / "certs")
+        self.proc: subprocess.Popen[bytes] | None = None
+        dispatcher_listener = f"listener {self.dispatcher_port} 127.0.0.1"
+        if dispatcher_tls:
+            dispatcher_listener += f"\ncertfile {self.certs.cert}\nkeyfile {self.certs.key}"
+        conf = DEPLOY_CONF.read_text()
+        for old, new in (
+            ("listener 1883 0.0.0.0", dispatcher_listener),
+            ("listener 8883 0.0.0.0", f"listener {self.terminal_port} 127.0.0.1"),
+            ("/var/lib/mosquitto/", f"{workdir}/"),
+            ("/etc/mosquitto/dispatcher/", f"{self.accounts}/"),
+            ("/etc/mosquitto/certs/server.crt", str(self.certs.cert)),
+            ("/etc/mosquitto/certs/server.key", str(self.certs.key)),
+        ):
+            if old not in conf:
+                raise AssertionError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
+            conf = conf.replace(old, new)
+        # run as root, Mosquitto drops to user mosquitto, who cannot read pytest's 0700 dirs
+        conf += "\nuser root\n"
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(conf)
+
+    @property
+    def terminal_address(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.terminal_port)
+
+    @property
+    def dispatcher_url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.dispatcher_port}"
+
+    @property
+    def terminal_url(self) -> str:
+        return f"mqtts://127.0.0.1:{self.terminal_port}"
+
+    async def write_accounts(self, settings: Settings) -> None:
+        """`dispatcher broker-files` into this broker's directory; `reload` loads them."""
+        assert await commands.write_broker_files(settings, self.accounts) == 0
+
+    def start(self) -> None:
+        with (self.workdir / "log.txt").open("ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.conf)], stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def reload(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def listening(self) -> bool:
+        for port in (self.dispatcher_port, self.terminal_port):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+            except OSError:
+                return False
+        return True
+
+    def log(self) -> str:
+        return (self.workdir / "log.txt").read_text(errors="replace")
+
+
+async def issue_credentials(
+    settings: Settings, device_ids: Sequence[str], *, rotate: bool = False
+) -> dict[str, str]:
+    """The terminals' passwords, as `dispatcher terminal credentials [--rotate]` prints them."""
+    engine = create_engine(settings.database.url)
+    try:
+        key = secret_key.load_or_create(Path(settings.mqtt.credentials_key_file))
+        async with session_factory(engine).begin() as session:
+            printed = await commands.credentials(
+                session=session,
+                key=key,
+                device_ids=device_ids,
+                rotate=rotate,
+                now=SystemClock().now(),
+            )
+    finally:
+        await engine.dispose()
+    return dict(printed)
+
+
+async def logs_in(
+    address: tuple[str, int], username: str, password: str | None, tls: ssl.SSLContext | None
+) -> bool:
+    """Whether the broker accepts this login now. On the terminals' listener the probe
+    takes over the session of `username`: probe before connecting as it."""
+    try:
+        async with aiomqtt.Client(
+            *address,
+            identifier=f"probe-{uuid.uuid4().hex[:8]}",
+            username=username,
+            password=password,
+            tls_context=tls,
+            timeout=5,
+        ):
+            return True
+    except aiomqtt.MqttError:
+        return False
