@@ -39,10 +39,15 @@ async def running(
 
 
 async def outbox(service: Service, *, purpose: str | None = None) -> list[Sent]:
+    """What the engine and the people's actions queued, in order. Summaries of throttled
+    messages are the notifier's own and come whenever a window allows: left out unless
+    asked for by `purpose`."""
     async with service.sessions() as session:
         query = select(Notification).order_by(Notification.id)
         if purpose is not None:
             query = query.where(Notification.purpose == purpose)
+        else:
+            query = query.where(Notification.purpose != "summary")
         rows = await session.scalars(query)
         return [Sent(n.round, n.step, n.recipient_key, n.channel) for n in rows]
 
