@@ -39,14 +39,11 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,95 +54,24 @@ import aiomqtt
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.broker import DISPATCHER_PASSWORD, LOAD_PASSWORD, LOAD_USER, PREFIX, own_mosquitto
 from bench.engine_bench import fresh_database, percentile
 from devices import protocol_v1 as p
 from devices.events import EventType, Heartbeat, PowerSource, TerminalEvent
 from dispatcher.app import Service
 from dispatcher.city.load import load_city
 from dispatcher.config import Settings
-from dispatcher.mqtt_accounts.passwords import mosquitto_hash
 from dispatcher.rules.alarms import Outcome, Status
-from dispatcher.rules.topic_access import mosquitto_acl
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.store.models import Alarm, EventLog, Notification, Terminal
 from simulators.city import generate_city, terminal_ids
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-DEPLOY_CONF = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto.conf"
-PREFIX = "eldercare"
 EVENT_TYPES = (EventType.SOS, EventType.SERVICE, EventType.TEST)
 # an sos opens an emergency, a service press a service alarm; a test press is only logged
 OPENS = {EventType.SOS: "emergency", EventType.SERVICE: "service"}
 DUPLICATES = 1000
 PHASE_DEADLINE_S = 90.0
 SEED = 20261127
-DISPATCHER_PASSWORD = "bench-dispatcher"  # noqa: S105 - a throwaway broker's
-LOAD_USER, LOAD_PASSWORD = "bench-load", "bench-load-password"
-
-
-# ---- the broker -----------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-        return True
-    return False
-
-
-@contextlib.contextmanager
-def own_mosquitto(workdir: Path) -> Iterator[int]:
-    """Our Mosquitto configuration on a free port of 127.0.0.1; yields the port."""
-    port = _free_port()
-    conf = DEPLOY_CONF.read_text()
-    terminals_listener = conf.index("listener 8883 0.0.0.0")
-    conf = conf[:terminals_listener] + conf[conf.index("\n\n", terminals_listener) + 2 :]
-    for old in ("listener 1883 0.0.0.0", "/var/lib/mosquitto/", "/etc/mosquitto/dispatcher/"):
-        if old not in conf:
-            raise RuntimeError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
-    conf = conf.replace("listener 1883 0.0.0.0", f"listener {port} 127.0.0.1")
-    conf = conf.replace("/var/lib/mosquitto/", f"{workdir}/")
-    conf = conf.replace("/etc/mosquitto/dispatcher/", f"{workdir}/")
-    # started as root, Mosquitto drops to user mosquitto, who cannot write the temp dir
-    conf += "\nuser root\n"
-    path = workdir / "mosquitto.conf"
-    path.write_text(conf)
-    # the dispatcher's account as `dispatcher broker-files` writes it, and the load's:
-    # it writes every terminal's event and heartbeat and reads every ack
-    (workdir / "passwd-dispatcher").write_text(
-        f"dispatcher:{mosquitto_hash(DISPATCHER_PASSWORD)}\n"
-        f"{LOAD_USER}:{mosquitto_hash(LOAD_PASSWORD)}\n"
-    )
-    load_acl = [
-        f"user {LOAD_USER}",
-        f"topic write {PREFIX}/terminals/+/event",
-        f"topic write {PREFIX}/terminals/+/heartbeat",
-        f"topic read {PREFIX}/terminals/+/ack",
-    ]
-    acl = mosquitto_acl(prefix=PREFIX, dispatcher_username="dispatcher")
-    (workdir / "acl").write_text(acl + "\n" + "\n".join(load_acl) + "\n")
-    log_path = workdir / "mosquitto.log"
-    with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([MOSQUITTO, "-c", str(path)], stdout=log, stderr=log)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 10
-        while not _listening(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"mosquitto did not start:\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.05)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 # ---- the terminals' side, run in a separate process -------------------------------------
@@ -560,11 +486,12 @@ async def main(args: argparse.Namespace) -> bool:
     ctx = multiprocessing.get_context("spawn")
     with (
         tempfile.TemporaryDirectory(prefix="ingest-bench-") as folder,
-        own_mosquitto(Path(folder)) as port,
+        own_mosquitto(Path(folder)) as broker,
         ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool,
     ):
         # start the load process now: its imports are not part of any figure
         warm = asyncio.get_running_loop().run_in_executor(pool, _ready)
+        port = broker.port
         async with fresh_database(args.db) as url:
             started = time.perf_counter()
             terminals = await seed(url, args.terminals)
