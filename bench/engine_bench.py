@@ -196,7 +196,9 @@ def engine_on(db: AsyncEngine, sessions: async_sessionmaker[AsyncSession], clock
     )
 
 
-async def throughput(db: AsyncEngine, alarms: int) -> None:
+async def throughput(db: AsyncEngine, alarms: int) -> list[float]:
+    """Steps/s of step 0, then of step 1."""
+    rates = []
     sessions = async_sessionmaker(db, expire_on_commit=False)
     clock = ManualClock(SystemClock().now())
     await open_alarms(sessions, [clock.now()] * alarms)
@@ -208,9 +210,11 @@ async def throughput(db: AsyncEngine, alarms: int) -> None:
         took = time.perf_counter() - started
         assert moved == alarms, (moved, alarms)
         print(f"    {label:38} {moved} steps in {took:6.2f} s = {moved / took:7.0f} steps/s")
+        rates.append(moved / took)
         clock.advance(60)  # the default emergency policy's first wait
     async with sessions.begin() as s:
         await s.execute(update(Alarm).values(status="resolved", next_step_at=None))
+    return rates
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -226,7 +230,13 @@ def describe(label: str, lags: Sequence[float]) -> None:
     )
 
 
-async def lag(db: AsyncEngine, alarms: int, spread_s: float) -> None:
+@dataclass(frozen=True)
+class Lags:
+    pass_start: list[float]  # due -> start of the pass that fired it, seconds
+    committed: list[float]  # due -> commit of its outbox rows
+
+
+async def lag(db: AsyncEngine, alarms: int, spread_s: float) -> Lags:
     print(f"(b) lag: {alarms} first steps due over {spread_s:g} s, the engine loop on the clock")
     commits = Commits(expected=alarms)
     sessions = async_sessionmaker(
@@ -255,12 +265,17 @@ async def lag(db: AsyncEngine, alarms: int, spread_s: float) -> None:
                 )
             ).all()
         )
-    describe("due -> pass start (engine metric)", [_s(fired_at[a] - d) for a, d in dues.items()])
-    describe("due -> outbox row committed", [_s(commits.at[a] - d) for a, d in dues.items()])
+    lags = Lags(
+        pass_start=[_s(fired_at[a] - d) for a, d in dues.items()],
+        committed=[_s(commits.at[a] - d) for a, d in dues.items()],
+    )
+    describe("due -> pass start (engine metric)", lags.pass_start)
+    describe("due -> outbox row committed", lags.committed)
     # engine.fired may miss the last pass: it counts after the commit we stop on
     print(f"    passes: {engine.passes}, first steps fired: {len(fired_at)}")
     async with sessions.begin() as s:
         await s.execute(update(Alarm).values(status="resolved", next_step_at=None))
+    return lags
 
 
 def _s(delta: timedelta) -> float:
