@@ -1,7 +1,7 @@
 """A city's load on one machine, measured from outside (issue 12): `python -m bench.city`.
 
-    .venv/bin/python -m bench.city --quick                 # a small smoke run, ~4 min
-    .venv/bin/python -m bench.city                         # the issue's sizes, ~25 min
+    .venv/bin/python -m bench.city --quick                 # a small smoke run, ~6 min
+    .venv/bin/python -m bench.city                         # the issue's sizes, ~40 min
     .venv/bin/python -m bench.city --scenarios ingest steady --profile var/profiles
 
 It starts its own Mosquitto (our deployed configuration on a free port, with accounts:
