@@ -34,15 +34,15 @@ def local(when: str) -> datetime:
 
 async def alarm(
     w: WebOnly,
-    device: str,
-    resident: str,
-    community: str,
-    kind: AlarmKind,
-    type_: str,
+    who: tuple[str, str, str],
+    what: tuple[AlarmKind, str],
     opened: str,
     *,
     closed: str | None = None,
 ) -> int:
+    """`who`: (terminal, resident, community); `what`: (kind, type)."""
+    device, resident, community = who
+    kind, type_ = what
     async with w.sessions.begin() as session:
         found = open_alarm(
             kind=kind,
@@ -131,7 +131,7 @@ async def test_the_history_filters_pages_and_exports_the_same_rows(
             closed="2026-11-24T08:30",
         )
         still_open = await alarm(
-            w, "T-0001", "r-0001", "kangqiao", emergency, "sos", "2026-11-25T07:00"
+            w, ("T-0001", "r-0001", "kangqiao"), (emergency, "sos"), "2026-11-25T07:00"
         )
         boss = await logged_in(w, "boss", Role.SUPERVISOR)
         op = await logged_in(w, "op1", Role.OPERATOR)
@@ -203,7 +203,7 @@ async def test_every_view_and_edit_of_a_resident_is_in_the_audit(
         assert (card["medical"], card["medical_withheld"]) == ("", True)
         assert card["contacts"]  # whom to call is always the operator's to see
         sos = await alarm(
-            w, "T-0001", "r-0001", "kangqiao", AlarmKind.EMERGENCY, "sos", "2026-11-30T11:59"
+            w, ("T-0001", "r-0001", "kangqiao"), (AlarmKind.EMERGENCY, "sos"), "2026-11-30T11:59"
         )
         clock.advance(60)
         view = await op.get(f"/api/alarms/{sos}/context")
