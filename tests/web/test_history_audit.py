@@ -102,31 +102,22 @@ async def test_the_history_filters_pages_and_exports_the_same_rows(
         emergency, service = AlarmKind.EMERGENCY, AlarmKind.SERVICE
         late_sunday = await alarm(
             w,
-            "T-0001",
-            "r-0001",
-            "kangqiao",
-            emergency,
-            "sos",
+            ("T-0001", "r-0001", "kangqiao"),
+            (emergency, "sos"),
             "2026-11-22T23:30",
             closed="2026-11-23T00:10",
         )
         monday = await alarm(
             w,
-            "T-0002",
-            "r-0002",
-            "kangqiao",
-            service,
-            "service",
+            ("T-0002", "r-0002", "kangqiao"),
+            (service, "service"),
             "2026-11-23T09:00",
             closed="2026-11-23T10:00",
         )
         other_side = await alarm(
             w,
-            "T-0101",
-            "r-0101",
-            "yuhua",
-            emergency,
-            "fall",
+            ("T-0101", "r-0101", "yuhua"),
+            (emergency, "fall"),
             "2026-11-24T08:00",
             closed="2026-11-24T08:30",
         )
