@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from dispatcher import report_command
+from dispatcher import logs, report_command
 from dispatcher.app import Service
 from dispatcher.clock import SystemClock
 from dispatcher.config import Settings, load_settings
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, ValueError, OSError) as exc:
         print(f"dispatcher: bad configuration: {exc}", file=sys.stderr)
         return 2
+    logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
         return asyncio.run(_run(settings))
     if args.command == "migrate":

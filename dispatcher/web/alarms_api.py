@@ -21,7 +21,7 @@ from dispatcher.store import alarms as store
 from dispatcher.store import queue as queue_store
 from dispatcher.store.audit import AuditAction
 from dispatcher.store.models import Alarm
-from dispatcher.web import audit_api
+from dispatcher.web import alarm_events, audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
@@ -156,13 +156,15 @@ async def _act(request: web.Request, act: Action) -> Reply:
     """Apply an operator's action to the alarm in one transaction; answer its new state."""
     alarm_id = _alarm_id(request)
     deps = request.app[DEPS]
+    now = deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
-            alarm = await act(session, alarm_id, principal(request).username, deps.clock.now())
+            alarm = await act(session, alarm_id, principal(request).username, now)
             body = store.alarm_json(alarm)
     except rules.TransitionError as exc:
         return json_error(exc.code, exc.message)
     deps.changed(alarm_id)
+    alarm_events.told(deps, alarm, now, via="dashboard")
     return body
 
 

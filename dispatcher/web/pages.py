@@ -247,10 +247,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         )
     if token is None:
         guard.failed(username, request.remote)
+        deps.metrics.logins.labels("failed").inc()
         log.warning("failed login for %r from %s", username, request.remote)
         error = i18n.text(request, "login.failed")
         return _login_page(request, target=target, error=error, status=401)
     guard.succeeded(username)
+    deps.metrics.logins.labels("ok").inc()
     log.info("%s logged in from %s", username, request.remote)
     response = web.Response(status=303, headers={"Location": target})
     cookie_session.start(response, request, token, deps.settings.http.token_ttl_s)
