@@ -5,6 +5,7 @@ decides what the counts mean; the definitions are spelled out in the README.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,6 +49,8 @@ class Day:
     date: date
     start: datetime
     end: datetime
+    zone: str
+    """The time zone's name (`Asia/Shanghai`), for a database that converts itself."""
 
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -63,7 +66,7 @@ def local_days(first: date, last: date, tz: ZoneInfo) -> list[Day]:
     day = first
     while day <= last:
         following = day + timedelta(days=1)
-        days.append(Day(day, day_start(day, tz), day_start(following, tz)))
+        days.append(Day(day, day_start(day, tz), day_start(following, tz), tz.key))
         day = following
     return days
 
@@ -100,24 +103,29 @@ def offline_by_day(
     spans: Iterable[OfflineSpan], days: list[Day], now: datetime
 ) -> dict[tuple[date, str], tuple[int, float]]:
     """(day, community) -> (terminals offline some time that day, seconds offline that
-    day). A span still open runs until `now`; the spans of one terminal are merged first."""
+    day). A span still open runs until `now`; the spans of one terminal are merged first,
+    and each merged span visits only the days it overlaps."""
     by_terminal: dict[tuple[str, str], list[tuple[datetime, datetime]]] = defaultdict(list)
     for span in spans:
         end = now if span.end is None else min(span.end, now)
         by_terminal[span.community_id, span.device_id].append((span.start, end))
-    found: dict[tuple[date, str], tuple[int, float]] = {}
+    starts = [day.start for day in days]
+    terminals: dict[tuple[date, str], int] = defaultdict(int)
+    seconds: dict[tuple[date, str], float] = defaultdict(float)
     for (community_id, _device), pieces in by_terminal.items():
-        joined = merged(pieces)
-        for day in days:
-            seconds = sum(
-                (min(end, day.end) - max(start, day.start)).total_seconds()
-                for start, end in joined
-                if start < day.end and end > day.start
-            )
-            if seconds > 0:
-                terminals, total = found.get((day.date, community_id), (0, 0.0))
-                found[day.date, community_id] = (terminals + 1, total + seconds)
-    return found
+        seen: set[date] = set()
+        for start, end in merged(pieces):
+            i = max(bisect_right(starts, start) - 1, 0)
+            while i < len(days) and days[i].start < end:
+                day = days[i]
+                overlap = (min(end, day.end) - max(start, day.start)).total_seconds()
+                if overlap > 0:
+                    seconds[day.date, community_id] += overlap
+                    if day.date not in seen:
+                        seen.add(day.date)
+                        terminals[day.date, community_id] += 1
+                i += 1
+    return {key: (terminals[key], seconds[key]) for key in terminals}
 
 
 @dataclass(frozen=True, slots=True)

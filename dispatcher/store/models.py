@@ -134,6 +134,8 @@ class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (
         Index("ix_alarms_status_created", "status", "created_at"),
+        # the history, newest first, paged by (created_at, id); the reports' day ranges
+        Index("ix_alarms_created_id", "created_at", "id"),
         # the engine's query: due escalations of unacknowledged alarms
         Index("ix_alarms_next_step_at", "next_step_at"),
     )

@@ -20,6 +20,7 @@ from sqlalchemy import (
     case,
     column,
     func,
+    join,
     literal,
     or_,
     select,
@@ -35,6 +36,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from dispatcher.rules import reports as rules
 from dispatcher.rules.alarms import Outcome
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.db import is_postgresql
 from dispatcher.store.models import Alarm, Community, OutageMember
 from dispatcher.store.types import UTCDateTime
 
@@ -82,6 +84,19 @@ def _days_table(days: list[rules.Day]) -> Any:
     )
 
 
+def _local_day(session: AsyncSession, days: list[rules.Day]) -> tuple[Any, Any]:
+    """The local date of `alarms.created_at` as YYYY-MM-DD, and what to select from.
+    PostgreSQL converts with its own time zone database, in one pass over the alarms;
+    SQLite has no time zones, so there each alarm is joined to its day's UTC span (a
+    range join, fine at the size of a city that runs on SQLite)."""
+    if is_postgresql(session):
+        zone = days[0].zone
+        return func.to_char(func.timezone(zone, Alarm.created_at), "YYYY-MM-DD"), Alarm
+    d = _days_table(days)
+    joined = join(Alarm, d, and_(Alarm.created_at >= d.c.day_start, Alarm.created_at < d.c.day_end))
+    return d.c.day, joined
+
+
 def _count(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
@@ -95,7 +110,6 @@ async def alarm_counts(
 ) -> dict[tuple[date, str], rules.AlarmCounts]:
     """Per (day, community): the emergencies and how fast they were answered and
     attended, service requests, missed check-ins (README, "The daily report")."""
-    d = _days_table(days)
     emergency = Alarm.kind == AlarmKind.EMERGENCY.value
     at_now = literal(now, UTCDateTime)
     age_s = seconds_between(at_now, Alarm.created_at)
@@ -126,9 +140,10 @@ async def alarm_counts(
             open_for_s > rules.ATTEND_S,
         ),
     )
+    day, per_alarm_from = _local_day(session, days)
     per_alarm = (
         select(
-            d.c.day.label("day"),
+            day.label("day"),
             Alarm.community_id.label("community_id"),
             Alarm.kind.label("kind"),
             Alarm.type.label("type"),
@@ -138,9 +153,12 @@ async def alarm_counts(
             case((and_(emergency, Alarm.arrived_at.is_not(None)), arrival_s)).label("arrival_s"),
             case((and_(emergency, needed_help), 1), else_=0).label("needed_help"),
         )
-        .select_from(Alarm)
-        .join(d, and_(Alarm.created_at >= d.c.day_start, Alarm.created_at < d.c.day_end))
-        .where(Alarm.community_id.is_not(None))
+        .select_from(per_alarm_from)
+        .where(
+            Alarm.community_id.is_not(None),
+            Alarm.created_at >= days[0].start,
+            Alarm.created_at < days[-1].end,
+        )
     )
     if community is not None:
         per_alarm = per_alarm.where(Alarm.community_id == community)
