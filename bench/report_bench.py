@@ -108,12 +108,13 @@ def _alarms(
         for kind, per_year in PER_YEAR.items():
             for _ in range(_poisson(pick, per_year * days / 365)):
                 opened = first + timedelta(seconds=pick.uniform(0, span))
-                yield _alarm(pick, kind, opened, resident, terminal, community)
+                yield _alarm(pick, kind, opened, (resident, terminal, community))
 
 
 def _alarm(
-    pick: random.Random, kind: str, opened: datetime, resident: str, terminal: str, community: str
+    pick: random.Random, kind: str, opened: datetime, who: tuple[str, str, str]
 ) -> tuple[Any, ...]:
+    resident, terminal, community = who
     acked = arrived = arrived_by = provider = state = None
     by = "op1"
     if kind == "emergency":
