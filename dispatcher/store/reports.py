@@ -2,8 +2,8 @@
 community and local day; `dispatcher.rules.reports` turns them into the rows.
 
 A local day is the half-open UTC span of `rules.reports.local_days` (23 or 25 hours
-across DST), joined as a VALUES table: the same SQL on SQLite (no time zones) and
-PostgreSQL, and the range condition can use the index on `created_at`.
+across DST). PostgreSQL finds an alarm's local date itself (its time zone database);
+SQLite, which has no time zones, joins each alarm to a VALUES table of those spans.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ async def alarm_counts(
     now: datetime,
 ) -> dict[tuple[date, str], rules.AlarmCounts]:
     """Per (day, community): the emergencies and how fast they were answered and
-    attended, service requests, missed check-ins (README, "The daily report")."""
+    attended, service requests, missed check-ins (the README's definitions, "The proof
+    of the promise")."""
     emergency = Alarm.kind == AlarmKind.EMERGENCY.value
     at_now = literal(now, UTCDateTime)
     age_s = seconds_between(at_now, Alarm.created_at)
