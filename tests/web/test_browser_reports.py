@@ -122,6 +122,9 @@ async def test_reports_history_and_audit_in_the_browser(
         await op.select_option("#f-kind", "emergency")
         await op.fill("#f-q", "张桂兰1")
         await op.click("#search")
+        await expect(op.locator("body")).to_have_attribute(
+            "data-shown", "status=all&community=yuhua&kind=emergency&q=%E5%BC%A0%E6%A1%82%E5%85%B01"
+        )
         rows = op.locator("#history tr.alarm")
         await expect(rows.first).to_contain_text("张桂兰1")
         for text in await rows.all_inner_texts():

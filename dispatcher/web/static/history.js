@@ -37,6 +37,7 @@
   let last = null;
   async function load(next = false) {
     const q = query();
+    const shown = q.toString();
     history.replaceState(null, "", `/history?${q}`);
     exportLink.href = `/api/alarms.csv?${q}`;
     q.set("limit", String(PAGE));
@@ -50,6 +51,7 @@
       last = found.length ? found[found.length - 1].id : last;
       more.hidden = !(paged && found.length === PAGE);
       document.body.dataset.rows = String(body.querySelectorAll("tr.alarm").length);
+      document.body.dataset.shown = shown; // which search the table shows (for tests)
     } catch (e) { D.failed(e); }
   }
 
