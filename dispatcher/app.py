@@ -20,6 +20,7 @@ from dispatcher.engine.runner import Engine
 from dispatcher.ingest.broker import EmbeddedBroker
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
+from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
 from dispatcher.notify.twilio import TwilioGateway
@@ -136,8 +137,12 @@ class Service:
         return channels
 
     def _on_batch(self, result: BatchResult) -> None:
+        for alarm_id, (kind, device_id) in result.opened_kinds.items():
+            self.metrics.alarms_opened.labels(kind).inc()
+            log.info("alarm %d opened: %s", alarm_id, kind, extra=about(alarm_id, device_id))
+        for alarm_id, outcome, device_id in result.closed:
+            log.info("alarm %d closed: %s", alarm_id, outcome, extra=about(alarm_id, device_id))
         if result.opened:
-            self.metrics.alarms_opened.labels("any").inc(len(result.opened))
             self.escalation.wake()
         if result.changed:
             self.notifier.wake()

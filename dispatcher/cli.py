@@ -1,5 +1,5 @@
-"""`dispatcher run | migrate | load | user add | terminal credentials | broker-files`
-(DESIGN.md §6, §8)."""
+"""`dispatcher run | migrate | load | user add | terminal credentials | broker-files |
+report` (DESIGN.md §6, §7, §8)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import getpass
 import logging
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from dispatcher import logs, report_command
 from dispatcher.app import Service
 from dispatcher.clock import SystemClock
 from dispatcher.config import Settings, load_settings
@@ -52,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
         "broker-files", help="write Mosquitto's password and ACL files of every account"
     )
     files.add_argument("directory", type=Path)
+    report = sub.add_parser(
+        "report", help="daily figures per community: answer and attendance times, daily care"
+    )
+    report.add_argument("--from", dest="first", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    report.add_argument("--community", metavar="ID")
+    report.add_argument("--format", choices=["csv", "json"], default="csv")
     return parser
 
 
@@ -66,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     # the Twilio SDK logs every request's headers at INFO
     logging.getLogger("twilio").setLevel(logging.WARNING)
-    if args.command in {"load", "user", "terminal", "broker-files"} and not args.verbose:
+    if args.command in {"load", "user", "terminal", "broker-files", "report"} and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -74,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValidationError, ValueError, OSError) as exc:
         print(f"dispatcher: bad configuration: {exc}", file=sys.stderr)
         return 2
+    logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
         return asyncio.run(_run(settings))
     if args.command == "migrate":
@@ -89,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "broker-files":
         return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))
+    if args.command == "report":
+        return asyncio.run(
+            report_command.print_report(
+                settings,
+                first=args.first,
+                last=args.last,
+                community=args.community,
+                fmt=args.format,
+            )
+        )
     return 2
 
 

@@ -200,6 +200,12 @@ class AlarmsConfig(_Section):
     ack_timeout_s: int = 1800
 
 
+class LogConfig(_Section):
+    # json: one JSON object per line, for a log collector (phone numbers masked either way)
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DISPATCHER_",
@@ -215,6 +221,7 @@ class Settings(BaseSettings):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     city: CityConfig = Field(default_factory=CityConfig)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
     escalation: EscalationPolicies = Field(default_factory=default_policies)
 
     @model_validator(mode="after")

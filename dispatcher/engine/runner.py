@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
+from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.passloop import PassLoop
+from dispatcher.rules.policy import AlarmKind
 from dispatcher.store import escalation as store
 from dispatcher.store.offline_alarms import check_offline_terminals
 
@@ -54,13 +56,24 @@ class Engine(PassLoop):
         hb = self._settings.heartbeat
         if hb.offline_alarms:
             async with self._sessions.begin() as session:
-                await check_offline_terminals(
+                liveness = await check_offline_terminals(
                     session=session,
                     now=self._clock.now(),
                     interval_s=hb.interval_s,
                     offline_after_missed=hb.offline_after_missed,
                     limit=_BATCH,
                     skip_locked=self._skip_locked,
+                )
+            self._metrics.alarms_opened.labels(AlarmKind.DEVICE.value).inc(len(liveness.opened))
+            for alarm_id in liveness.opened:
+                device_id = liveness.device_of[alarm_id]
+                self._log.info(
+                    "alarm %d opened: terminal offline", alarm_id, extra=about(alarm_id, device_id)
+                )
+            for alarm_id in liveness.resolved:
+                device_id = liveness.device_of[alarm_id]
+                self._log.info(
+                    "alarm %d closed: terminal back", alarm_id, extra=about(alarm_id, device_id)
                 )
         moved = 0
         while True:

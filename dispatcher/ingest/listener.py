@@ -254,6 +254,8 @@ class Listener:
             merged.replies += one.replies
             merged.opened += one.opened
             merged.changed += one.changed
+            merged.opened_kinds |= one.opened_kinds
+            merged.closed += one.closed
         return merged
 
     async def _send_acks(self, replies: list[Reply]) -> None:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from devices import protocol_v1
 from devices.events import CommandType
+from dispatcher.logs import about, mask_phones
 from dispatcher.notify.errors import PermanentFailure
 
 
@@ -48,8 +49,14 @@ class LogChannel:
         self._log = logger
 
     async def send(self, message: Outgoing) -> str | None:
+        # masked here too, whatever handler the log ends in: texts name residents' phones
         self._log.info(
-            "[%s to %s %s] %s", self._name, message.recipient_name, message.phone, message.text
+            "[%s to %s %s] %s",
+            self._name,
+            message.recipient_name,
+            mask_phones(message.phone or ""),
+            mask_phones(message.text),
+            extra=about(message.alarm_id),
         )
         return None
 

@@ -35,6 +35,10 @@ class BatchResult:
     replies: list[Reply] = field(default_factory=list)
     opened: list[int] = field(default_factory=list)  # alarm ids, for the engine and live view
     changed: list[int] = field(default_factory=list)
+    # for metrics and logs: alarm id -> (kind, device_id) of each opened; (id, outcome,
+    # device_id) of each the system closed
+    opened_kinds: dict[int, tuple[str, str | None]] = field(default_factory=dict)
+    closed: list[tuple[int, str, str | None]] = field(default_factory=list)
 
 
 def _rejection_row(rej: Rejection, now: datetime) -> EventLog:
@@ -160,6 +164,8 @@ async def record_batch(
                 row.alarm_id = real[row.alarm_id]
         result.opened = [real.get(i, i) for i in result.opened]
         result.changed = [real.get(i, i) for i in result.changed]
+        result.opened_kinds = {a.id: (a.kind, a.device_id) for a in fresh.values()}
+        result.closed = [(real.get(i, i), outcome, d) for i, outcome, d in result.closed]
     session.add_all(rows)
     return result
 
@@ -253,6 +259,7 @@ def _apply(
         case rules.Resolve(alarm_id=alarm_id, outcome=outcome, by=by):
             alarm = by_id[alarm_id]
             open_alarms.remove(alarm)
+            result.closed.append((alarm_id, outcome.value, event.device_id))
             actions.append(
                 close_alarm(
                     alarm,

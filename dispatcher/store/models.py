@@ -134,6 +134,8 @@ class Alarm(Base):
     __tablename__ = "alarms"
     __table_args__ = (
         Index("ix_alarms_status_created", "status", "created_at"),
+        # the history, newest first, paged by (created_at, id); the reports' day ranges
+        Index("ix_alarms_created_id", "created_at", "id"),
         # the engine's query: due escalations of unacknowledged alarms
         Index("ix_alarms_next_step_at", "next_step_at"),
     )
@@ -217,6 +219,27 @@ class EventLog(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     # the raw payload of a rejected message, as received (lossless via latin-1 when not UTF-8)
     raw: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Append-only (the database refuses UPDATE and DELETE, see migration 0060): who
+    read or changed a resident's record, or took data out, when and from where."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_resident", "resident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))  # the username
+    role: Mapped[str] = mapped_column(String(16))
+    # view_resident, view_alarm, edit_resident, edit_workers, edit_checkin, export_alarms
+    action: Mapped[str] = mapped_column(String(32))
+    resident_id: Mapped[str | None] = mapped_column(String(64))
+    alarm_id: Mapped[int | None] = mapped_column(BigId)
+    community_id: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's, as the server saw it
+    # what was read or changed: the fields changed, the filters of an export (never values)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
 class User(Base):

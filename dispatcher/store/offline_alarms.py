@@ -25,6 +25,7 @@ _PRIORITY = 3  # as power_lost: the resident cannot call for help until it is fi
 class LivenessResult:
     opened: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
+    device_of: dict[int, str] = field(default_factory=dict)  # for the logs
 
 
 async def check_offline_terminals(
@@ -86,6 +87,7 @@ async def check_offline_terminals(
         await session.flush()
         session.add(opened_entry(alarm, alarm_id=alarm.id, actor="engine", now=now))
         result.opened.append(alarm.id)
+        result.device_of[alarm.id] = terminal.device_id
 
     back = await session.execute(
         select(Alarm, Terminal)
@@ -111,4 +113,5 @@ async def check_offline_terminals(
             )
             session.add(closed)
             result.resolved.append(alarm.id)
+            result.device_of[alarm.id] = terminal.device_id
     return result

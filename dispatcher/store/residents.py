@@ -29,6 +29,7 @@ def resident_json(
         "address": resident.address,
         "language": resident.language,
         "medical": resident.medical,
+        "medical_withheld": False,
         "community": {
             "id": resident.community_id,
             "name": community.name if community else resident.community_id,
@@ -55,7 +56,8 @@ def worker_json(worker: Worker, *, now: datetime, tz: ZoneInfo) -> dict[str, Any
     }
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """`text` anywhere, its LIKE wildcards taken literally (with `escape="\\"`)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -71,8 +73,10 @@ async def search(
     )
     text = q.strip()
     if text:
-        pattern = _like(text)
-        phones = select(Contact.resident_id).where(Contact.phone.like(_like(text.replace(" ", ""))))
+        pattern = like_pattern(text)
+        phones = select(Contact.resident_id).where(
+            Contact.phone.like(like_pattern(text.replace(" ", "")))
+        )
         query = query.where(
             or_(
                 Resident.name.ilike(pattern, escape="\\"),
@@ -166,3 +170,38 @@ async def communities(
         }
         for c in found
     ]
+
+
+async def has_unresolved_alarm(*, session: AsyncSession, resident_id: str) -> bool:
+    found = await session.scalar(
+        select(Alarm.id)
+        .where(Alarm.resident_id == resident_id, Alarm.status != "resolved")
+        .limit(1)
+    )
+    return found is not None
+
+
+async def record_snapshot(*, session: AsyncSession, resident_id: str) -> dict[str, Any] | None:
+    """What an edit of the resident may change, to tell which fields it changed."""
+    resident = await session.get(Resident, resident_id)
+    if resident is None:
+        return None
+    terminal = await session.scalar(
+        select(Terminal.device_id).where(Terminal.resident_id == resident_id)
+    )
+    contacts = [
+        (c.priority, c.name, c.relation, c.phone, c.channel, c.language)
+        for c in await session.scalars(
+            select(Contact).where(Contact.resident_id == resident_id).order_by(Contact.priority)
+        )
+    ]
+    return {
+        "name": resident.name,
+        "birth_year": resident.birth_year,
+        "community": resident.community_id,
+        "address": resident.address,
+        "language": resident.language,
+        "medical": resident.medical,
+        "terminal": terminal,
+        "contacts": contacts,
+    }

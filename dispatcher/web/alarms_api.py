@@ -1,24 +1,31 @@
-"""Alarms over HTTP: the list and one alarm (DESIGN.md §5), the queue and the alarm view
-the dashboard reads, and what people do to an alarm (take, resolve, note)."""
+"""Alarms over HTTP: the list and one alarm (DESIGN.md §5), the history and its CSV export
+(§7), the queue and the alarm view the dashboard reads, and what people do to an alarm
+(take, resolve, note)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
-from dispatcher.store import actions, alarm_view
+from dispatcher.rules.reports import day_start
+from dispatcher.store import actions, alarm_view, history
 from dispatcher.store import alarms as store
 from dispatcher.store import queue as queue_store
+from dispatcher.store.audit import AuditAction
 from dispatcher.store.models import Alarm
+from dispatcher.web import alarm_events, audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
-from dispatcher.web.schemas.alarms import AlarmsQuery, Note, Resolve
+from dispatcher.web.schemas.alarms import AlarmFilters, AlarmsQuery, Note, Resolve, StatusFilter
 from dispatcher.web.state import DEPS, liveness_of
 
 _MAX_LIMIT = 1000
@@ -27,12 +34,62 @@ _MAX_LIMIT = 1000
 Action = Callable[[AsyncSession, int, str, datetime], Awaitable[Alarm]]
 
 
+def _filter(query: AlarmFilters, tz: ZoneInfo) -> history.AlarmFilter:
+    """The query's local dates as UTC bounds: [start of `from`, start of the day after `to`)."""
+    return history.AlarmFilter(
+        status=None if query.status in (None, StatusFilter.ALL) else rules.Status(query.status),
+        newest_first=query.newest_first,
+        start=day_start(query.from_, tz) if query.from_ else None,
+        end=day_start(query.to + timedelta(days=1), tz) if query.to else None,
+        community=query.community,
+        kind=query.kind.value if query.kind else None,
+        q=query.q,
+    )
+
+
 async def list_alarms(request: web.Request) -> list[dict[str, Any]]:
     query = given(request, AlarmsQuery)
+    deps = request.app[DEPS]
     limit = max(1, min(query.limit, _MAX_LIMIT))
-    async with request.app[DEPS].sessions() as session:
-        found = await store.list_alarms(session=session, status=query.status, limit=limit)
-    return [store.alarm_json(a) for a in found]
+    async with deps.sessions() as session:
+        found = await history.find(
+            session=session,
+            f=_filter(query, deps.settings.city.tz),
+            limit=limit,
+            before=query.before,
+        )
+    return [history.line(*row) for row in found]
+
+
+async def alarms_csv(request: web.Request) -> web.StreamResponse:
+    """Every alarm of the filters, newest first, streamed page by page. UTF-8 with a BOM,
+    so that Excel, what a city's office opens it with, reads the Chinese right."""
+    query = given(request, AlarmFilters)
+    deps = request.app[DEPS]
+    tz = deps.settings.city.tz
+    filters = query.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    async with deps.sessions.begin() as session:
+        session.add(audit_api.line(request, AuditAction.EXPORT_ALARMS, detail=filters))
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="alarms.csv"',
+        }
+    )
+    await response.prepare(request)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(history.CSV_COLUMNS)
+    async with deps.sessions() as session:
+        async for page in history.every(session=session, f=_filter(query, tz)):
+            writer.writerows(history.csv_row(*row, tz) for row in page)
+            await response.write(buffer.getvalue().encode())
+            buffer.seek(0)
+            buffer.truncate()
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
 
 
 def _alarm_id(request: web.Request) -> int:
@@ -70,7 +127,7 @@ async def alarm_context(request: web.Request) -> Reply:
         alarm_id = int(request.match_info["alarm_id"])
     except ValueError:
         return json_error(404, "no such alarm")
-    async with deps.sessions() as session:
+    async with deps.sessions.begin() as session:
         body = await alarm_view.alarm_context(
             session=session,
             alarm_id=alarm_id,
@@ -78,8 +135,19 @@ async def alarm_context(request: web.Request) -> Reply:
             tz=deps.settings.city.tz,
             liveness=liveness_of(deps),
         )
-    if body is None:
-        return json_error(404, f"no alarm {alarm_id}")
+        if body is None:
+            return json_error(404, f"no alarm {alarm_id}")
+        resident = body["resident"]
+        await audit_api.withhold_medical(request, session, resident)
+        session.add(
+            audit_api.line(
+                request,
+                AuditAction.VIEW_ALARM,
+                alarm_id=alarm_id,
+                resident_id=resident["id"] if resident else None,
+                community_id=resident["community"]["id"] if resident else None,
+            )
+        )
     body["now"] = deps.clock.now().isoformat()
     return body
 
@@ -88,13 +156,15 @@ async def _act(request: web.Request, act: Action) -> Reply:
     """Apply an operator's action to the alarm in one transaction; answer its new state."""
     alarm_id = _alarm_id(request)
     deps = request.app[DEPS]
+    now = deps.clock.now()
     try:
         async with deps.sessions.begin() as session:
-            alarm = await act(session, alarm_id, principal(request).username, deps.clock.now())
+            alarm = await act(session, alarm_id, principal(request).username, now)
             body = store.alarm_json(alarm)
     except rules.TransitionError as exc:
         return json_error(exc.code, exc.message)
     deps.changed(alarm_id)
+    alarm_events.told(deps, alarm, now, via="dashboard")
     return body
 
 

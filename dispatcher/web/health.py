@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from dispatcher.store.ops_figures import OpsFigures, ops_figures
 from dispatcher.web.operations import Reply, answer
 from dispatcher.web.schemas.health import Health
 from dispatcher.web.state import DEPS
+
+log = logging.getLogger("dispatcher.web")
 
 
 async def healthz(request: web.Request) -> Reply:
@@ -29,5 +33,19 @@ async def healthz(request: web.Request) -> Reply:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[DEPS].metrics.registry)
+    deps = request.app[DEPS]
+    hb = deps.settings.heartbeat
+    figures: OpsFigures | None = None
+    try:
+        async with asyncio.timeout(5), deps.sessions() as session:
+            figures = await ops_figures(
+                session=session,
+                now=deps.clock.now(),
+                interval_s=hb.interval_s,
+                offline_after_missed=hb.offline_after_missed,
+            )
+    except Exception:
+        log.warning("metrics: the database could not be read", exc_info=True)
+    deps.metrics.refresh(figures)
+    body = generate_latest(deps.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

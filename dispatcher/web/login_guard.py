@@ -17,6 +17,7 @@ from aiohttp import web
 from dispatcher.clock import Clock
 from dispatcher.web.auth import Handler
 from dispatcher.web.errors import json_error
+from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.web.login")
 
@@ -78,6 +79,7 @@ GUARD = web.AppKey("login_guard", LoginGuard)
 
 
 def refused(request: web.Request, username: str, wait_s: float) -> None:
+    request.app[DEPS].metrics.logins.labels("throttled").inc()
     log.warning(
         "login refused for %r from %s: too many failures, %.0f s to wait",
         username,
@@ -108,6 +110,8 @@ async def middleware(request: web.Request, handler: Handler) -> web.StreamRespon
     response = await handler(request)
     if response.status == 401:
         guard.failed(username, request.remote)
+        request.app[DEPS].metrics.logins.labels("failed").inc()
     elif response.status == 200:
         guard.succeeded(username)
+        request.app[DEPS].metrics.logins.labels("ok").inc()
     return response

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from dispatcher.rules import reports
 from dispatcher.store import users
 from dispatcher.store.users import Role
 from dispatcher.web import i18n
@@ -52,6 +53,15 @@ PAGES: Final = (
         "residents.title",
         "/residents/x",
     ),
+    Page("/history", Role.OPERATOR, ("history.js",), "history.title", "/history"),
+    Page(
+        "/reports",
+        Role.SUPERVISOR,
+        ("vendor/chartjs/chart.umd.min.js", "reports.js"),
+        "reports.title",
+        "/reports",
+    ),
+    Page("/audit", Role.SUPERVISOR, ("audit.js",), "audit.title", "/audit"),
     Page("/admin", Role.ADMIN, ("admin.js",), "admin.title", "/admin"),
     Page(
         "/admin/residents/{resident_id}",
@@ -136,6 +146,9 @@ def shell(
     t = i18n.strings(lang)
     links = [("/queue", "nav.queue"), ("/terminals", "nav.terminals")]
     links.append(("/residents", "nav.residents"))
+    links.append(("/history", "nav.history"))
+    if who.role.at_least(Role.SUPERVISOR):
+        links += [("/reports", "nav.reports"), ("/audit", "nav.audit")]
     if who.role.at_least(Role.ADMIN):
         links.append(("/admin", "nav.admin"))
     nav = "".join(
@@ -145,6 +158,11 @@ def shell(
         "lang": lang,
         "strings": t,
         "user": {"username": who.username, "role": who.role.value},
+        "targets": {
+            "answer_60": float(reports.ANSWER_TARGET_PCT[60]),
+            "answer_180": float(reports.ANSWER_TARGET_PCT[180]),
+            "attend_45": float(reports.ATTEND_TARGET_PCT),
+        },
     }
     text = _SHELL.substitute(
         lang=lang,
@@ -247,10 +265,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         )
     if token is None:
         guard.failed(username, request.remote)
+        deps.metrics.logins.labels("failed").inc()
         log.warning("failed login for %r from %s", username, request.remote)
         error = i18n.text(request, "login.failed")
         return _login_page(request, target=target, error=error, status=401)
     guard.succeeded(username)
+    deps.metrics.logins.labels("ok").inc()
     log.info("%s logged in from %s", username, request.remote)
     response = web.Response(status=303, headers={"Location": target})
     cookie_session.start(response, request, token, deps.settings.http.token_ttl_s)

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from dispatcher.city import edits
 from dispatcher.city.rows import ID_RE, CityDataError
 from dispatcher.store import residents
+from dispatcher.store.audit import AuditAction
 from dispatcher.store.models import Alarm
-from dispatcher.web import live_hub
+from dispatcher.web import audit_api, live_hub
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import invalid, json_error
 from dispatcher.web.operations import Reply, given
@@ -40,7 +41,7 @@ async def get_resident(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     hb = deps.settings.heartbeat
     resident_id = request.match_info["resident_id"]
-    async with deps.sessions() as session:
+    async with deps.sessions.begin() as session:
         body = await residents.card(
             session=session,
             resident_id=resident_id,
@@ -48,8 +49,17 @@ async def get_resident(request: web.Request) -> Reply:
             tz=deps.settings.city.tz,
             liveness=(hb.interval_s, hb.offline_after_missed),
         )
-    if body is None:
-        return json_error(404, f"no resident {resident_id}")
+        if body is None:
+            return json_error(404, f"no resident {resident_id}")
+        await audit_api.withhold_medical(request, session, body)
+        session.add(
+            audit_api.line(
+                request,
+                AuditAction.VIEW_RESIDENT,
+                resident_id=resident_id,
+                community_id=body["community"]["id"],
+            )
+        )
     return body
 
 
@@ -63,11 +73,25 @@ async def put_resident(request: web.Request) -> Reply:
     fields: dict[str, Any] = given(request, dict)
     try:
         async with deps.sessions.begin() as session:
+            before = await residents.record_snapshot(session=session, resident_id=resident_id)
             await edits.save_resident(
                 session=session,
                 resident_id=resident_id,
                 fields=fields,
                 current_year=deps.clock.now().astimezone(deps.settings.city.tz).year,
+            )
+            after = await residents.record_snapshot(session=session, resident_id=resident_id)
+            changed = sorted(
+                k for k, v in (after or {}).items() if before is None or before.get(k) != v
+            )
+            session.add(
+                audit_api.line(
+                    request,
+                    AuditAction.EDIT_RESIDENT,
+                    resident_id=resident_id,
+                    community_id=(after or {}).get("community"),
+                    detail={"fields": changed, "created": before is None},
+                )
             )
             open_alarms = list(
                 await session.scalars(
@@ -107,6 +131,16 @@ async def put_workers(request: web.Request) -> Reply:
                 workers=body["workers"],
                 current_year=deps.clock.now().astimezone(deps.settings.city.tz).year,
             )
+            if report is not None:
+                ids = [w.get("id") for w in body["workers"] if isinstance(w, dict)]
+                session.add(
+                    audit_api.line(
+                        request,
+                        AuditAction.EDIT_WORKERS,
+                        community_id=community_id,
+                        detail={"workers": ids},
+                    )
+                )
     except CityDataError as exc:
         return _invalid(exc)
     if report is None:

@@ -12,20 +12,24 @@ from aiohttp import web
 from dispatcher.store.users import Role
 from dispatcher.web import (
     alarms_api,
+    audit_api,
     health,
     live_hub,
     login_api,
     openapi,
     pages,
     people_api,
+    reports_api,
     terminals_api,
     twilio_hooks,
 )
 from dispatcher.web.operations import OPERATIONS, Operation
 from dispatcher.web.schemas import alarms, people, terminals
+from dispatcher.web.schemas.audit import AuditLine, AuditQuery
 from dispatcher.web.schemas.auth import Login, Me, Token
 from dispatcher.web.schemas.base import CityInvalid, Invalid
 from dispatcher.web.schemas.health import Health
+from dispatcher.web.schemas.reports import DailyRow, ReportQuery
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
 CITY_RULES: Final = "the city data rules of `dispatcher load`"
@@ -92,10 +96,23 @@ API: Final = (
         method="GET",
         path="/api/alarms",
         handler=alarms_api.list_alarms,
-        summary="alarms, most urgent first (resolved ones: newest first)",
+        summary="alarms, most urgent first; with status=resolved or all, the history, newest "
+        "first (page on with `before`)",
         tag="alarms",
         query=alarms.AlarmsQuery,
-        ok=list[alarms.Alarm],
+        ok=list[alarms.HistoryLine],
+    ),
+    Operation(
+        method="GET",
+        path="/api/alarms.csv",
+        handler=alarms_api.alarms_csv,
+        summary="the alarms of the same filters as CSV (UTF-8 with a BOM), newest first, all of "
+        "them; the export is written to the audit log",
+        tag="alarms",
+        role=Role.SUPERVISOR,
+        query=alarms.AlarmFilters,
+        ok=str,
+        content="text/csv",
     ),
     Operation(
         method="GET",
@@ -200,6 +217,27 @@ API: Final = (
         ok=people.ResidentCard,
         errors=(400,),
         error_bodies={422: Invalid | CityInvalid},
+    ),
+    Operation(
+        method="GET",
+        path="/api/reports/daily",
+        handler=reports_api.daily,
+        summary="the daily figures per community and local day, as `dispatcher report`",
+        tag="reports",
+        role=Role.SUPERVISOR,
+        query=ReportQuery,
+        ok=list[DailyRow],
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/audit",
+        handler=audit_api.lines,
+        summary="who viewed or changed a resident's record, newest first",
+        tag="audit",
+        role=Role.SUPERVISOR,
+        query=AuditQuery,
+        ok=list[AuditLine],
     ),
     Operation(
         method="GET",

@@ -20,6 +20,7 @@ from dispatcher.rules.messages import voice_text
 from dispatcher.store import replies
 from dispatcher.store.models import Alarm, Notification, Resident
 from dispatcher.store.notifications import alarm_facts
+from dispatcher.web import alarm_events
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.twilio")
@@ -44,6 +45,7 @@ def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]
         token = settings.twilio.auth_token
         if not token or not RequestValidator(token).validate(url, form, signature):
             log.warning("refused an unsigned or forged Twilio request to %s", request.path)
+            deps.metrics.webhooks_refused.labels(request.path.split("/")[2]).inc()
             raise web.HTTPForbidden(text="invalid signature")
         return await handler(request, form)
 
@@ -125,10 +127,11 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     if digits not in {"1", "2"}:
         response.redirect(f"/twilio/voice/{nid}", method="POST")
         return _twiml(response)
+    now = deps.clock.now()
     async with deps.sessions.begin() as session:
         n = await session.get(Notification, nid)
         outcome = await replies.key_pressed(
-            session=session, notification_id=nid, digits=digits, now=deps.clock.now()
+            session=session, notification_id=nid, digits=digits, now=now
         )
     language = n.language if n is not None else catalog.DEFAULT
     speaker, code = _voice(language, deps.settings.notifications.twilio)
@@ -140,6 +143,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     response.hangup()
     if outcome.alarm_id is not None and outcome.changed:
         deps.changed(outcome.alarm_id)
+        await alarm_events.told_by_phone(deps, outcome.alarm_id, now)
     return _twiml(response)
 
 
@@ -147,15 +151,14 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
 async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     """An SMS to our number: a reply to an alarm, or STOP/START."""
     deps = request.app[DEPS]
+    now = deps.clock.now()
     async with deps.sessions.begin() as session:
         outcome = await replies.sms_received(
-            session=session,
-            phone=form.get("From", ""),
-            body=form.get("Body", ""),
-            now=deps.clock.now(),
+            session=session, phone=form.get("From", ""), body=form.get("Body", ""), now=now
         )
     if outcome.alarm_id is not None and outcome.changed:
         deps.changed(outcome.alarm_id)
+        await alarm_events.told_by_phone(deps, outcome.alarm_id, now)
     response = MessagingResponse()
     if outcome.say is not None:
         response.message(outcome.say.text(outcome.language))

@@ -28,6 +28,26 @@ SettingsFor = Callable[..., Settings]
 AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
+async def test_a_taken_alarm_closed_tells_the_terminal_both(
+    db_url: str, settings_for: SettingsFor, topic_prefix: str
+) -> None:
+    async with running(settings_for(db_url), http=True) as service:
+        city = await seed_city(service.sessions)
+        await add_user(service, "op1", Role.OPERATOR)
+        async with raw_peer(MOSQUITTO, topic_prefix) as peer, api_client(service, "op1") as api:
+            await peer.publish(city.terminals[0], "event", event("sos-t"))
+            assert (await peer.next_ack())[1]["result"] == "accepted"
+            alarm = await only_alarm(service)
+            async with api.post(f"/api/alarms/{alarm.id}/ack") as taken:
+                assert taken.status == 200
+            assert (await peer.next_command())[1]["type"] == "help_coming"
+            async with api.post(
+                f"/api/alarms/{alarm.id}/resolve", json={"outcome": "help_given"}
+            ) as closed:
+                assert closed.status == 200
+            assert (await peer.next_command())[1]["type"] == "alarm_closed"
+
+
 async def test_resolving_closes_the_alarm_and_tells_the_terminal(
     db_url: str, settings_for: SettingsFor, topic_prefix: str
 ) -> None:

@@ -29,6 +29,7 @@ SettingsFor = Callable[..., Settings]
 MOSQUITTO = ("127.0.0.1", 1883)
 DEMO = Path(__file__).resolve().parents[2] / "simulators" / "demo_city.yaml"
 _DOCUMENTED = re.compile(r"^/api/|^/healthz$|^/metrics$")
+_NOT_JSON = ("/metrics", "/api/live", "/api/alarms.csv")
 
 
 def served(app: web.Application) -> set[tuple[str, str]]:
@@ -146,7 +147,15 @@ async def test_every_get_answers_exactly_what_is_described(
             values = {"resident_id": r_open}
             # each GET of the description, with every case worth seeing (ids, filters)
             calls: dict[str, list[str]] = {
-                "/api/alarms": ["", "?status=open", "?status=resolved", "?limit=1"],
+                "/api/alarms": [
+                    "",
+                    "?status=open",
+                    "?status=resolved",
+                    "?limit=1",
+                    "?status=all&kind=emergency&q=r-",
+                ],
+                "/api/reports/daily": ["", "?community=kangqiao"],
+                "/api/audit": [f"?resident_id={r_open}", ""],
                 "/api/alarms/{alarm_id}": [str(i) for i in ids.values()],
                 "/api/alarms/{alarm_id}/context": [str(i) for i in ids.values()],
                 "/api/terminals": ["", "?problems=1"],
@@ -155,7 +164,7 @@ async def test_every_get_answers_exactly_what_is_described(
             }
             seen: dict[str, list[Any]] = {}
             for path, operations in spec["paths"].items():
-                if "get" not in operations or path in ("/metrics", "/api/live"):
+                if "get" not in operations or path in _NOT_JSON:
                     continue  # text and a WebSocket: no JSON answer
                 schema = answer_schema(spec, "get", path, 200)
                 for case in calls.get(path, [""]):
@@ -177,8 +186,10 @@ async def test_every_get_answers_exactly_what_is_described(
     assert set(seen) == {
         path
         for path, operations in spec["paths"].items()
-        if "get" in operations and path not in ("/metrics", "/api/live")
+        if "get" in operations and path not in _NOT_JSON
     }
+    assert seen["/api/audit"][0]  # the views of the alarm view above
+    assert any(row["emergencies"] for row in seen["/api/reports/daily"][0])
     # the nested parts were there to be checked, not empty or null
     views = seen["/api/alarms/{alarm_id}/context"]
     assert all(v["resident"] and v["terminal"] and v["contacts"] and v["workers"] for v in views)

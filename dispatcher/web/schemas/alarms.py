@@ -3,9 +3,18 @@ and what operators send to act on one."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from dispatcher.rules.alarms import OPERATOR_OUTCOMES, Outcome, Status
 from dispatcher.rules.policy import AlarmKind
@@ -131,11 +140,65 @@ def _empty_is_none(value: object) -> object:
     return value or None  # `?status=` has always meant any status
 
 
-class AlarmsQuery(Query):
-    status: Annotated[Status | None, BeforeValidator(_empty_is_none)] = None
-    """Only alarms of this status."""
+class StatusFilter(StrEnum):
+    OPEN = Status.OPEN.value
+    ACKNOWLEDGED = Status.ACKNOWLEDGED.value
+    RESOLVED = Status.RESOLVED.value
+    ALL = "all"
+
+
+class AlarmFilters(Query):
+    status: Annotated[StatusFilter | None, BeforeValidator(_empty_is_none)] = None
+    """Only alarms of this status. `resolved` and `all` list the newest first (the
+    history); the others, or none, the most urgent first (the queue)."""
+    from_: date | None = Field(None, alias="from")
+    """Created on this local date (the city's time zone) or later."""
+    to: date | None = None
+    """Created on this local date or earlier."""
+    community: str | None = None
+    """The community's id."""
+    kind: AlarmKind | None = None
+    q: Annotated[str, StringConstraints(max_length=100)] = ""
+    """Part of the resident's name or id, or of the terminal's id."""
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Self:
+        if self.from_ is not None and self.to is not None and self.to < self.from_:
+            raise ValueError("`to` is before `from`")
+        return self
+
+    @property
+    def newest_first(self) -> bool:
+        return self.status in (StatusFilter.RESOLVED, StatusFilter.ALL)
+
+
+class AlarmsQuery(AlarmFilters):
     limit: int = 200
     """At most this many (1 to 1000)."""
+    before: int | None = None
+    """An alarm's id: the page after it (with `status=resolved` or `all`)."""
+
+    @model_validator(mode="after")
+    def _pages_the_history(self) -> Self:
+        if self.before is not None and not self.newest_first:
+            raise ValueError("`before` pages the newest-first lists: status=resolved or all")
+        return self
+
+
+class HistoryResident(Answer):
+    id: str
+    name: str
+    address: str
+
+
+class HistoryLine(Alarm):
+    """An alarm in the list: who it is about and where."""
+
+    community_id: str | None
+    community: str | None
+    """The community's name."""
+    resolved_by: str | None
+    resident: HistoryResident | None
 
 
 def _operator_outcome(value: str) -> str:

@@ -43,6 +43,10 @@ class Resident(Answer):
     address: str
     language: str
     medical: str
+    """Empty when withheld."""
+    medical_withheld: bool
+    """True for an operator when the resident has no unresolved alarm: the medical notes
+    are read during an alarm, or by supervisors and administrators (README, "Audit")."""
     community: CommunityName
 
 

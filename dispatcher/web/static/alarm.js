@@ -63,6 +63,7 @@
         onclick: () => ambulanceDialog.showModal() }, `${t("action.ambulance")} (A)`),
       done ? null : el("button", { type: "button", class: "resolve", id: "resolve",
         onclick: openResolve }, `${t("action.resolve")} (R)`),
+      done ? el("a", { class: "button", href: "/history" }, t("action.back_history")) : null,
       el("a", { class: "button", href: "/queue" }, `${t("action.back")} (Esc)`));
   }
 

@@ -17,7 +17,8 @@ const Cards = (() => {
       el("div", {}, `${t("card.address")}：`, el("strong", {}, r.address)),
       el("div", {}, `${t("card.community")}：${c.name} · ${c.street} · ${c.district}`),
       el("div", {}, `${t("card.language")}：${label("language", r.language)}`),
-      el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`, r.medical || t("card.none")),
+      el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`,
+        r.medical_withheld ? el("span", { class: "off" }, t("card.medical_withheld")) : r.medical || t("card.none")),
       link ? el("small", {}, el("a", { href: `/residents/${encodeURIComponent(r.id)}` }, r.id)) : null);
   }
 

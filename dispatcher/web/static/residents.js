@@ -4,6 +4,7 @@
   const { t, el } = D;
   const main = document.getElementById("main");
   const admin = D.boot.user.role === "admin";
+  const supervisor = D.boot.user.role !== "operator";
   const parts = location.pathname.split("/");
 
   async function showCard(residentId) {
@@ -11,7 +12,8 @@
       const r = await D.api("GET", `/api/residents/${encodeURIComponent(residentId)}`);
       main.replaceChildren(
         el("div", { class: "tools" }, el("a", { class: "button", href: "/residents" }, t("nav.residents")),
-          admin ? el("a", { class: "button", href: `/admin/residents/${encodeURIComponent(r.id)}` }, t("action.edit")) : null),
+          admin ? el("a", { class: "button", href: `/admin/residents/${encodeURIComponent(r.id)}` }, t("action.edit")) : null,
+          supervisor ? el("a", { class: "button", id: "audit-link", href: `/audit?resident_id=${encodeURIComponent(r.id)}` }, t("action.audit")) : null),
         el("div", { class: "alarm-grid" },
           el("div", {}, Cards.resident(r, { link: false }), Cards.terminal(r.terminal), Cards.alarms(r.alarms)),
           el("div", {}, Cards.contacts(r.contacts), Cards.workers(r.workers))));

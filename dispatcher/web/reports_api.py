@@ -1,0 +1,33 @@
+"""`GET /api/reports/daily` (DESIGN.md §7): the rows of `dispatcher report` as JSON."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from dispatcher.rules import reports as rules
+from dispatcher.store import reports as store
+from dispatcher.web.errors import json_error
+from dispatcher.web.operations import Reply, given
+from dispatcher.web.schemas.reports import ReportQuery
+from dispatcher.web.state import DEPS
+
+
+async def daily(request: web.Request) -> Reply:
+    query = given(request, ReportQuery)
+    deps = request.app[DEPS]
+    now, tz = deps.clock.now(), deps.settings.city.tz
+    last = query.to or (
+        query.from_ + timedelta(days=6) if query.from_ else now.astimezone(tz).date()
+    )
+    first = query.from_ or last - timedelta(days=6)
+    async with deps.sessions() as session:
+        if query.community is not None and not await store.community_ids(
+            session=session, community=query.community
+        ):
+            return json_error(404, f"no community {query.community}")
+        rows = await store.daily_report(
+            session=session, first=first, last=last, tz=tz, now=now, community=query.community
+        )
+    return [rules.json_values(row) for row in rows]
