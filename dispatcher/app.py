@@ -71,6 +71,7 @@ class Service:
             cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
             logger=log.getChild("ingest"),
             on_batch=self._on_batch,
+            tell_contacts=settings.notifications.tell_contacts,
         )
         skip_locked = not is_sqlite(self.engine)
         self.escalation = Engine(
@@ -82,6 +83,7 @@ class Service:
             logger=log.getChild("engine"),
             on_queued=self._wake_notifier,
         )
+        self.escalation.on_alarms = self._on_engine_alarms
         self.twilio: TwilioGateway | None = None
         throttle = settings.notifications.throttle
         self.notifier = Notifier(
@@ -104,6 +106,7 @@ class Service:
                 metrics=self.metrics,
                 broker_ok=lambda: self.listener.connected,
                 on_alarm_changed=self._on_alarm_changed,
+                on_queued=self._on_queued,
             )
         )
         self._serve_http = serve_http
@@ -139,11 +142,20 @@ class Service:
         if result.opened:
             self.metrics.alarms_opened.labels("any").inc(len(result.opened))
             self.escalation.wake()
+        if result.power_changed:
+            self.escalation.wake()
         if result.changed:
             self.notifier.wake()
         live_hub.touch(self.web_app, [*result.opened, *result.changed])
 
     def _wake_notifier(self) -> None:
+        self.notifier.wake()
+
+    def _on_engine_alarms(self, alarm_ids: list[int]) -> None:
+        live_hub.touch(self.web_app, alarm_ids)
+
+    def _on_queued(self) -> None:
+        self.escalation.wake()
         self.notifier.wake()
 
     def _on_alarm_changed(self, alarm_id: int) -> None:
