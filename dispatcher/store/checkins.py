@@ -199,28 +199,17 @@ async def today(
     if community_id is not None:
         query = query.where(Resident.community_id == community_id)
     rows = list(await session.execute(query))
-    open_alarms = dict(
-        (
-            await session.execute(
-                select(Alarm.resident_id, Alarm.id).where(
-                    Alarm.type == MISSED_CHECKIN, Alarm.status != Status.RESOLVED.value
-                )
-            )
+    missed = await session.execute(
+        select(Alarm.resident_id, Alarm.id).where(
+            Alarm.type == MISSED_CHECKIN, Alarm.status != Status.RESOLVED.value
         )
-        .tuples()
-        .all()
     )
+    open_alarms: dict[str | None, int] = dict(missed.all())
     found = [
         ResidentToday(
             resident=r,
             community=name,
-            today=rules.today(
-                _window(r),
-                paused_until=r.checkin_paused_until,
-                last_press=r.last_press_at,
-                now=now,
-                tz=tz,
-            ),
+            today=checkin_today(r, now=now, tz=tz),
             open_alarm=open_alarms.get(r.id),
         )
         for r, name in rows
@@ -241,24 +230,61 @@ _ORDER = (
 )
 
 
-def today_json(item: ResidentToday) -> dict[str, Any]:
-    r, t = item.resident, item.today
+def checkin_today(resident: Resident, *, now: datetime, tz: ZoneInfo) -> rules.Today:
+    return rules.today(
+        _window(resident),
+        paused_until=resident.checkin_paused_until,
+        last_press=resident.last_press_at,
+        now=now,
+        tz=tz,
+    )
+
+
+def checkin_json(resident: Resident, today: rules.Today) -> dict[str, Any]:
+    """A resident's daily check-in and how it stands today."""
+    paused = resident.checkin_paused_until
     return {
+        "window": resident.checkin_window,
+        "paused_until": paused.isoformat() if paused else None,
+        "pause_reason": resident.checkin_pause_reason,
+        "state": today.state.value,
+        "day": today.day.isoformat() if today.day else None,
+        "window_start": today.start.isoformat() if today.start else None,
+        "window_end": today.end.isoformat() if today.end else None,
+        "last_press_at": resident.last_press_at.isoformat() if resident.last_press_at else None,
+    }
+
+
+def today_json(item: ResidentToday) -> dict[str, Any]:
+    r = item.resident
+    return {
+        **checkin_json(r, item.today),
         "resident_id": r.id,
         "name": r.name,
         "address": r.address,
         "community_id": r.community_id,
         "community": item.community,
-        "window": r.checkin_window,
-        "state": t.state.value,
-        "day": t.day.isoformat() if t.day else None,
-        "window_start": t.start.isoformat() if t.start else None,
-        "window_end": t.end.isoformat() if t.end else None,
-        "last_press_at": r.last_press_at.isoformat() if r.last_press_at else None,
-        "paused_until": r.checkin_paused_until.isoformat() if r.checkin_paused_until else None,
-        "pause_reason": r.checkin_pause_reason,
         "alarm_id": item.open_alarm,
     }
+
+
+async def set_checkin(
+    *, session: AsyncSession, resident_id: str, fields: dict[str, Any]
+) -> Resident | None:
+    """Set a resident's window, pause and reason (`fields`: those given, already
+    checked); a changed window gets its deadline at the engine's next pass. None when
+    there is no such resident."""
+    resident = await session.get(Resident, resident_id, with_for_update=True)
+    if resident is None:
+        return None
+    if "window" in fields and fields["window"] != resident.checkin_window:
+        resident.checkin_window = fields["window"]
+        resident.checkin_due_at = None
+    if "paused_until" in fields:
+        resident.checkin_paused_until = fields["paused_until"]
+    if "reason" in fields:
+        resident.checkin_pause_reason = fields["reason"]
+    return resident
 
 
 # --- the morning list ------------------------------------------------------------------
