@@ -10,6 +10,7 @@ an ack), and at least every `poll_s` so that work of another process is not miss
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -58,9 +59,16 @@ class Engine(PassLoop):
         self._down_due: datetime | None = None
         # told of alarms this engine opened or changed by time alone (the live view)
         self.on_alarms: Callable[[list[int]], None] | None = None
+        # one pass at a time in this process (a test's or a caller's beside the loop's):
+        # on SQLite nothing else keeps two from deciding the same thing at once
+        self._one_pass = asyncio.Lock()
 
     async def run_once(self) -> int:
         """Do everything due now; returns how many alarms moved."""
+        async with self._one_pass:
+            return await self._pass()
+
+    async def _pass(self) -> int:
         touched = await self._terminals_and_checkins()
         if touched and self.on_alarms is not None:
             self.on_alarms(touched)
