@@ -52,6 +52,7 @@ PAGES: Final = (
         "residents.title",
         "/residents/x",
     ),
+    Page("/checkins", Role.OPERATOR, ("checkins.js",), "checkins.title", "/checkins"),
     Page("/admin", Role.ADMIN, ("admin.js",), "admin.title", "/admin"),
     Page(
         "/admin/residents/{resident_id}",
@@ -136,6 +137,7 @@ def shell(
     t = i18n.strings(lang)
     links = [("/queue", "nav.queue"), ("/terminals", "nav.terminals")]
     links.append(("/residents", "nav.residents"))
+    links.append(("/checkins", "nav.checkins"))
     if who.role.at_least(Role.ADMIN):
         links.append(("/admin", "nav.admin"))
     nav = "".join(
