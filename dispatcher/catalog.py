@@ -358,8 +358,10 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     ),
     "keys.alarm": (
         "快捷键：T 接警 · N 记录 · A 已呼叫120 · D 已到达 · R 结案 · Esc 返回队列",
-        "Keys: T take · N note · A ambulance called · D at the door · R resolve · "
-        "Esc back to queue",
+        (
+            "Keys: T take · N note · A ambulance called · D at the door · R resolve · "
+            "Esc back to queue"
+        ),
     ),
     "note.placeholder": ("输入处置记录（Ctrl+Enter 保存）", "Write a note (Ctrl+Enter saves)"),
     "ambulance.note": ("已呼叫120急救车", "Ambulance called (120)"),
