@@ -74,6 +74,9 @@ class Service:
             tell_contacts=settings.notifications.tell_contacts,
         )
         skip_locked = not is_sqlite(self.engine)
+        # the loops poll in the clock's seconds: half a real second under a demo's
+        # faster clock too, not a busy loop
+        poll_s = 0.5 * settings.clock.speed
         self.escalation = Engine(
             settings,
             sessions=self.sessions,
@@ -82,6 +85,7 @@ class Service:
             skip_locked=skip_locked,
             logger=log.getChild("engine"),
             on_queued=self._wake_notifier,
+            poll_s=poll_s,
         )
         self.escalation.on_alarms = self._on_engine_alarms
         self.twilio: TwilioGateway | None = None
@@ -97,6 +101,7 @@ class Service:
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
+            poll_s=poll_s,
         )
         self.web_app = init_app(
             WebDeps(

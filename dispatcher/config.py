@@ -6,7 +6,7 @@ Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
 from __future__ import annotations
 
 import socket
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -233,6 +233,17 @@ class AlarmsConfig(_Section):
     ack_timeout_s: int = 1800
 
 
+class ClockConfig(_Section):
+    # demos only (simulate week): the service's time starts at `start` and runs `speed`
+    # times the wall clock's pace. A city leaves both alone.
+    start: datetime | None = None
+    speed: float = Field(default=1.0, gt=0, le=10_000)
+
+    @property
+    def scaled(self) -> bool:
+        return self.start is not None or self.speed != 1.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DISPATCHER_",
@@ -250,6 +261,7 @@ class Settings(BaseSettings):
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
     checkin: CheckinConfig = Field(default_factory=CheckinConfig)
     outage: OutageConfig = Field(default_factory=OutageConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
     escalation: EscalationPolicies = Field(default_factory=default_policies)
 
     @model_validator(mode="after")
