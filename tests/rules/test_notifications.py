@@ -271,3 +271,16 @@ def test_only_the_current_step_of_an_open_alarm_ends(
         )
         is ended
     )
+
+
+def test_a_summary_names_apart_what_only_informs() -> None:
+    held = [
+        Held(1, Purpose.STEP, DAUGHTER, 23, True, NOW, "王秀英"),
+        Held(2, Purpose.TOLD_CLOSED, DAUGHTER, 24, False, NOW, "李桂兰", alarm_resolved=True),
+        Held(3, Purpose.CHECKIN_SUMMARY, DAUGHTER, None, False, NOW, "康桥社区"),
+    ]
+    later = NOW + timedelta(seconds=THROTTLE.gather_s)
+    [summary] = summarise(held, sent_in_window={}, throttle=THROTTLE, now=later).send
+    assert summary.held == (1, 2, 3)
+    assert summary.alarms == ((23, "王秀英"),)
+    assert summary.notes == ("李桂兰", "康桥社区")
