@@ -45,8 +45,20 @@ def open_alarm(
     )
 
 
-def opened_entry(alarm: Alarm, *, alarm_id: int, actor: str, now: datetime) -> EventLog:
-    """The timeline's first line; `alarm_id` since a batch's alarms get theirs later."""
+def opened_entry(
+    alarm: Alarm,
+    *,
+    alarm_id: int,
+    actor: str,
+    now: datetime,
+    since: datetime | None = None,
+) -> EventLog:
+    """The timeline's first line; `alarm_id` since a batch's alarms get theirs later.
+    `since`: when what it is about began, if before (a terminal down since then, its
+    alarm held for the outage window)."""
+    data: dict[str, Any] = {"kind": alarm.kind, "priority": alarm.priority}
+    if since is not None:
+        data["since"] = since.isoformat()
     return log_entry(
         "alarm_opened",
         at=now,
@@ -54,7 +66,7 @@ def opened_entry(alarm: Alarm, *, alarm_id: int, actor: str, now: datetime) -> E
         alarm_id=alarm_id,
         device_id=alarm.device_id,
         type_=alarm.type,
-        data={"kind": alarm.kind, "priority": alarm.priority},
+        data=data,
     )
 
 

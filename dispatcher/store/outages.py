@@ -265,7 +265,11 @@ async def _apply(
                 )
                 session.add(alarm)
                 await session.flush()
-                session.add(opened_entry(alarm, alarm_id=alarm.id, actor="engine", now=now))
+                session.add(
+                    opened_entry(
+                        alarm, alarm_id=alarm.id, actor="engine", now=now, since=down.since
+                    )
+                )
                 result.opened.append(alarm.id)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from dispatcher.store.models import Alarm, OutageMember, Terminal
+from dispatcher.store.models import Alarm, EventLog, OutageMember, Terminal
 from dispatcher.store.users import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
@@ -146,6 +146,16 @@ async def test_one_terminal_losing_power_raises_its_own_after_the_window(
                 city.terminals[0],
                 "kangqiao",
             )
+            async with service.sessions() as session:
+                opened = await session.scalar(
+                    select(EventLog).where(
+                        EventLog.alarm_id == alarm.id, EventLog.kind == "alarm_opened"
+                    )
+                )
+            assert opened is not None
+            assert opened.data is not None
+            # when it lost power: its alarm was held for the outage window
+            assert datetime.fromisoformat(opened.data["since"]) == AT_2AM
             await send(peer, city.terminals, "event", lambda d: event("back", "power_restored"))
             closed = await wait_for(lambda: _resolved(service, alarm.id))
         assert closed.outcome == "device_recovered"
