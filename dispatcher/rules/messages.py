@@ -102,7 +102,8 @@ def checkin_summary_text(body: dict[str, object], *, language: str) -> str:
     """The morning check-in list of a community, to the worker on shift: body
     `community`, `date` (YYYY-MM-DD), counts `ok`, `paused`, `waiting` and the names of
     those who missed it, `missed`."""
-    missed = [str(n) for n in body.get("missed", []) or []]  # type: ignore[attr-defined]
+    names = body.get("missed")
+    missed = [str(n) for n in names] if isinstance(names, list) else []
     separator = catalog.text("sms.summary.separator", language)
     names = (
         catalog.text("sms.checkin_summary.names", language, names=separator.join(missed))
