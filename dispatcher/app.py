@@ -72,8 +72,12 @@ class Service:
             cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
             logger=log.getChild("ingest"),
             on_batch=self._on_batch,
+            tell_contacts=settings.notifications.tell_contacts,
         )
         skip_locked = not is_sqlite(self.engine)
+        # the loops poll in the clock's seconds: half a real second under a demo's
+        # faster clock too, not a busy loop
+        poll_s = 0.5 * settings.clock.speed
         self.escalation = Engine(
             settings,
             sessions=self.sessions,
@@ -82,7 +86,9 @@ class Service:
             skip_locked=skip_locked,
             logger=log.getChild("engine"),
             on_queued=self._wake_notifier,
+            poll_s=poll_s,
         )
+        self.escalation.on_alarms = self._on_engine_alarms
         self.twilio: TwilioGateway | None = None
         throttle = settings.notifications.throttle
         self.notifier = Notifier(
@@ -96,6 +102,7 @@ class Service:
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
+            poll_s=poll_s,
         )
         self.web_app = init_app(
             WebDeps(
@@ -105,6 +112,7 @@ class Service:
                 metrics=self.metrics,
                 broker_ok=lambda: self.listener.connected,
                 on_alarm_changed=self._on_alarm_changed,
+                on_queued=self._on_queued,
             )
         )
         self._serve_http = serve_http
@@ -144,11 +152,20 @@ class Service:
             log.info("alarm %d closed: %s", alarm_id, outcome, extra=about(alarm_id, device_id))
         if result.opened:
             self.escalation.wake()
+        if result.power_changed:
+            self.escalation.wake()
         if result.changed:
             self.notifier.wake()
         live_hub.touch(self.web_app, [*result.opened, *result.changed])
 
     def _wake_notifier(self) -> None:
+        self.notifier.wake()
+
+    def _on_engine_alarms(self, alarm_ids: list[int]) -> None:
+        live_hub.touch(self.web_app, alarm_ids)
+
+    def _on_queued(self) -> None:
+        self.escalation.wake()
         self.notifier.wake()
 
     def _on_alarm_changed(self, alarm_id: int) -> None:

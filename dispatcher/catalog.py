@@ -31,13 +31,23 @@ def text(key: str, lang: str | None, /, **values: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """An entry to be said later, in a language not known yet where it is chosen."""
+    """An entry to be said later, in a language not known yet where it is chosen. A
+    value that is a Phrase, or a tuple of them (a list, joined), is said in that
+    language too."""
 
     key: str
     values: dict[str, object] = field(default_factory=dict)
 
     def text(self, lang: str | None) -> str:
-        return text(self.key, lang, **self.values)
+        return text(self.key, lang, **{k: _said(v, lang) for k, v in self.values.items()})
+
+
+def _said(value: object, lang: str | None) -> object:
+    if isinstance(value, Phrase):
+        return value.text(lang)
+    if isinstance(value, tuple) and value and all(isinstance(v, Phrase) for v in value):
+        return text("list.separator", lang).join(v.text(lang) for v in value)
+    return value
 
 
 def has(key: str) -> bool:
@@ -80,6 +90,62 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     ),
     "sms.summary.item": ("{name}（回复“1 {code}”）", "{name} (reply 1 {code})"),
     "sms.summary.separator": ("、", ", "),
+    "list.separator": ("、", ", "),
+    "sms.summary.notes": (
+        "【一键通】您另有{n}条通知未逐条发送，涉及：{names}。详情请联系中心。",
+        "[One-touch] {n} more message(s) for you, about: {names}. Call the centre for details.",
+    ),
+    "sms.summary.also_notes": (
+        "另有{n}条通知，涉及：{names}。",
+        "Also {n} message(s) about: {names}.",
+    ),
+    # a service request to a provider of the ten-minute circle
+    "sms.service": (
+        (
+            "【一键通】服务请求：{name}（{address}{phone}）需要{service}。"
+            "接单回复“1 {code}”，完成后回复“4 {code}”，不能接回复“2 {code}”。"
+        ),
+        (
+            "[One-touch] Service request: {name} ({address}{phone}) needs {service}. "
+            "Reply 1 {code} to accept, 4 {code} when done, 2 {code} if you cannot."
+        ),
+    ),
+    "sms.service.phone": ("，电话{phone}", ", tel {phone}"),
+    # relatives hear how it ended (DESIGN.md §7)
+    "sms.told_taken": (
+        "【一键通】{name}的求助已由{who}接手处理。",
+        "[One-touch] {who} has taken {name}'s call for help.",
+    ),
+    "sms.told_closed": (
+        "【一键通】{name}的求助已处理完毕：{outcome}。",
+        "[One-touch] {name}'s call for help is closed: {outcome}.",
+    ),
+    "told.who.operator": ("一键通中心接警员{who}", "{who} of the one-touch centre"),
+    "told.who.worker": ("社区工作者{who}", "community worker {who}"),
+    "told.who.contact": ("{who}", "{who}"),
+    "told.who.provider": ("服务商{who}", "the provider {who}"),
+    "told.who.supervisor": ("一键通中心值班长{who}", "{who}, supervisor of the one-touch centre"),
+    # the morning check-in summary to the worker on shift
+    "sms.checkin_summary": (
+        (
+            "【一键通】{community}{date}报平安：已报{ok}人，未报{missed}人{names}，"
+            "暂停{paused}人，未到时间{waiting}人。"
+        ),
+        (
+            "[One-touch] {community}, check-ins of {date}: {ok} checked in, {missed} not{names}, "
+            "{paused} paused, {waiting} not due yet."
+        ),
+    ),
+    "sms.checkin_summary.names": ("（{names}）", " ({names})"),
+    # the supervisors hear of an SMS opt-out
+    "sms.opt_out": (
+        "【一键通】{who}（{phone}）回复“{word}”退订了短信，今后只能电话通知，请核实。",
+        (
+            "[One-touch] {who} ({phone}) replied {word}: no more SMS to them, calls still go. "
+            "Please check with them."
+        ),
+    ),
+    "opt_out.unknown": ("未登记号码", "an unregistered number"),
     # what the alarm is about, inside a message
     "what.sos": ("按下紧急呼叫", "pressed the emergency button"),
     "what.fall": ("跌倒报警", "fall detected"),
@@ -89,16 +155,32 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "what.low_battery": ("设备电量低", "terminal battery low"),
     "what.missed_checkin": ("未按时报平安", "missed the daily check-in"),
     "what.offline": ("终端离线，无法呼救", "terminal offline, cannot call for help"),
+    "what.outage": ("多台终端同时离线或断电", "many terminals offline or without power"),
+    "outage.count": ("{n}台终端", "{n} terminals"),
+    # what a service request asks for: the city file's provider categories
+    "category.meals": ("助餐送餐", "meals"),
+    "category.housekeeping": ("家政保洁", "housekeeping"),
+    "category.repairs": ("维修", "repairs"),
+    "category.medical_escort": ("陪诊就医", "a medical escort"),
+    "category.shopping": ("代购生活用品", "shopping"),
+    "category.haircut": ("理发", "a haircut"),
+    "category.laundry": ("洗衣", "laundry"),
+    "category.any": ("生活服务", "a life service"),
     # --- calls ----------------------------------------------------------------------
     "voice.alarm": (
         (
             "这里是一键通紧急援助中心。{name}，住址{address}，{what}。"
-            "您能前往请按1，不能前往请按2，重听请按9。"
+            "您能前往请按1，不能前往请按2，已到达现场请按3，重听请按9。"
         ),
         (
             "This is the one-touch emergency service. {name}, {address}, {what}. "
-            "Press 1 if you will go. Press 2 if you cannot. Press 9 to hear this again."
+            "Press 1 if you will go. Press 2 if you cannot. Press 3 if you are at the door. "
+            "Press 9 to hear this again."
         ),
+    ),
+    "voice.arrived": (
+        "谢谢您，已记录您到达现场。再见。",
+        "Thank you. Your arrival is recorded. Goodbye.",
     ),
     "voice.taken": (
         "谢谢您，已确认由您前往。中心已通知老人。再见。",
@@ -118,15 +200,50 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "Your call for help was received. Help is on its way.",
     ),
     "terminal.alarm_closed": ("本次求助已处理完毕。", "This call for help has been dealt with."),
+    "terminal.help_coming.service": (
+        "已收到您的服务请求，服务人员会尽快联系您。",
+        "Your request was received. The service will contact you soon.",
+    ),
+    "terminal.alarm_closed.service": ("本次服务已完成。", "This service request is done."),
     # --- answers to SMS replies and key presses --------------------------------------
     "reply.stopped": (
-        "您已退订一键通通知。回复START可重新订阅。",
-        "You will get no more one-touch messages. Reply START to get them again.",
+        "您已退订一键通短信，紧急情况仍会致电您。回复START可重新订阅。",
+        (
+            "You will get no more one-touch SMS; in an emergency we still call you. "
+            "Reply START to get SMS again."
+        ),
     ),
     "reply.started": ("您已重新订阅一键通通知。", "You will get one-touch messages again."),
     "reply.help": (
-        "请回复1表示能去，回复2表示不能去；多起报警时请加编号，如：1 23",
-        "Reply 1 if you can go, 2 if you cannot; with several alarms add its number, like: 1 23",
+        "请回复1表示能去，回复2表示不能去，到达后回复3；多起报警时请加编号，如：1 23",
+        (
+            "Reply 1 if you can go, 2 if you cannot, 3 when you are at the door; "
+            "with several alarms add its number, like: 1 23"
+        ),
+    ),
+    "reply.which": (
+        "您有{n}起待处理的报警：{items}。请回复“{digit} 编号”，如：{digit} {first}",
+        "You have {n} alarms waiting: {items}. Reply {digit} and its number, like: {digit} {first}",
+    ),
+    "reply.which.item": ("{name}（编号{code}）", "{name} (number {code})"),
+    "reply.not_provider": (
+        "回复4仅供服务商使用。请回复1表示能去，回复2表示不能去，到达后回复3。",
+        (
+            "4 is for service providers. Reply 1 if you can go, 2 if you cannot, "
+            "3 when you are at the door."
+        ),
+    ),
+    "reply.arrived": (
+        "已记录您到达现场（编号{code}），谢谢！",
+        "Thank you: your arrival at alarm {code} is recorded.",
+    ),
+    "reply.service_accepted": (
+        "已确认由您接单（编号{code}），完成后请回复“4 {code}”。",
+        "Thank you: you accepted request {code}. Reply 4 {code} when it is done.",
+    ),
+    "reply.service_done": (
+        "已记录服务完成（编号{code}），谢谢！",
+        "Thank you: request {code} is recorded as done.",
     ),
     "reply.unknown_code": (
         "未找到编号{code}的报警，请核对后重新回复。",
@@ -134,8 +251,8 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     ),
     "reply.nothing_open": ("您没有待处理的报警，谢谢。", "You have no alarm waiting. Thank you."),
     "reply.taken": (
-        "已确认由您前往（编号{code}），谢谢！",
-        "Thank you: you are taking alarm {code}.",
+        "已确认由您前往（编号{code}），谢谢！到达后请回复“3 {code}”。",
+        "Thank you: you are taking alarm {code}. Reply 3 {code} when you are at the door.",
     ),
     "reply.declined": ("已收到，我们将联系其他人。", "Understood: we will contact someone else."),
     "reply.already_taken": (
@@ -154,6 +271,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "nav.queue": ("接警队列", "Queue"),
     "nav.terminals": ("终端", "Terminals"),
     "nav.residents": ("居民", "Residents"),
+    "nav.checkins": ("报平安", "Check-ins"),
     "nav.admin": ("管理", "Admin"),
     "nav.logout": ("退出", "Log out"),
     "nav.lang": ("English", "中文"),
@@ -200,6 +318,8 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "type.power_lost": ("断电", "Power lost"),
     "type.tamper": ("设备被拆", "Tamper"),
     "type.missed_checkin": ("未按时报平安", "Missed check-in"),
+    "type.offline": ("终端离线", "Terminal offline"),
+    "type.outage": ("成片停电/离线", "Outage"),
     "status.open": ("未接警", "Not taken"),
     "status.acknowledged": ("已接警", "Taken"),
     "status.resolved": ("已结案", "Resolved"),
@@ -225,13 +345,23 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "action.edit": ("编辑", "Edit"),
     "action.add": ("添加", "Add"),
     "action.remove": ("删除", "Remove"),
+    "action.arrived": ("已到达现场", "At the door"),
+    "action.dispatch": ("派单", "Send"),
+    "arrived.by": ("{who} 已到达", "{who} at the door"),
+    "arrived.confirm": (
+        "确认已有人到达老人家中？（谁到达请写在记录里）",
+        "Record that someone is at the door? (Write who in a note.)",
+    ),
     "keys.queue": (
         "快捷键：J/↓ 下一条 · K/↑ 上一条 · Enter 查看 · T 接警 · R 结案",
         "Keys: J/↓ next · K/↑ previous · Enter open · T take · R resolve",
     ),
     "keys.alarm": (
-        "快捷键：T 接警 · N 记录 · A 已呼叫120 · R 结案 · Esc 返回队列",
-        "Keys: T take · N note · A ambulance called · R resolve · Esc back to queue",
+        "快捷键：T 接警 · N 记录 · A 已呼叫120 · D 已到达 · R 结案 · Esc 返回队列",
+        (
+            "Keys: T take · N note · A ambulance called · D at the door · R resolve · "
+            "Esc back to queue"
+        ),
     ),
     "note.placeholder": ("输入处置记录（Ctrl+Enter 保存）", "Write a note (Ctrl+Enter saves)"),
     "ambulance.note": ("已呼叫120急救车", "Ambulance called (120)"),
@@ -267,6 +397,25 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "card.notifications": ("通知与送达状态", "Notifications and delivery"),
     "card.none": ("无", "None"),
     "card.alarms": ("近期警情", "Recent alarms"),
+    "card.providers": ("十分钟生活服务圈", "Ten-minute service circle"),
+    "card.service": ("服务进度", "Service"),
+    "card.outage": ("成片离线/断电的终端", "Terminals in the outage"),
+    "card.checkin": ("每日报平安", "Daily check-in"),
+    "service.provider": ("服务商：{name}", "Provider: {name}"),
+    "service.none": ("尚未派单", "Not sent to a provider yet"),
+    "sstate.accepted": ("已接单", "Accepted"),
+    "sstate.on_the_way": ("在路上", "On the way"),
+    "sstate.done": ("已完成", "Done"),
+    "sstate.sent": ("已派单，待接单", "Sent, not accepted yet"),
+    "outage.summary": (
+        "共{total}台 · 仍离线/断电{held}台 · 已恢复{back}台",
+        "{total} terminals · {held} still down · {back} back",
+    ),
+    "outage.members": ("{n}台终端", "{n} terminals"),
+    "outage.back": ("已恢复", "Back"),
+    "outage.down": ("未恢复", "Still down"),
+    "reason.offline": ("离线", "Offline"),
+    "reason.power_lost": ("断电", "Power lost"),
     "channel.dashboard": ("接警台", "Dashboard"),
     "channel.sms": ("短信", "SMS"),
     "channel.voice": ("语音电话", "Voice call"),
@@ -298,6 +447,15 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "log.notification_failed": ("通知失败", "Notification failed"),
     "log.notification_status": ("送达状态", "Delivery status"),
     "log.declined": ("对方拒绝", "Declined"),
+    "log.arrived": ("已到达现场", "At the door"),
+    "log.service_dispatched": ("派单给服务商", "Sent to a provider"),
+    "log.service_state": ("服务进度", "Service state"),
+    "log.outage_joined": ("终端加入", "Terminal joined"),
+    "log.outage_left": ("终端恢复", "Terminal back"),
+    "log.checkin_missed": ("未按时报平安", "Check-in missed"),
+    "via.dashboard": ("接警台", "dashboard"),
+    "via.sms": ("短信", "SMS"),
+    "via.voice": ("电话按键", "phone key"),
     "actor.terminal": ("终端", "terminal"),
     "actor.engine": ("系统升级", "escalation"),
     "actor.notifier": ("通知系统", "notifier"),
@@ -315,6 +473,28 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "Search: name, phone, address, terminal id",
     ),
     "residents.none": ("没有找到", "Nothing found"),
+    "checkins.title": ("今日报平安", "Today's check-ins"),
+    "checkins.all": ("全部社区", "All communities"),
+    "checkins.state": ("今日", "Today"),
+    "checkins.none": ("没有设置报平安时段的居民", "No resident has a check-in window"),
+    "checkins.counts": (
+        "未报 {missed} · 时段内 {due} · 已报 {ok} · 暂停 {paused} · 未到时间 {waiting}",
+        "Missed {missed} · due {due} · checked in {ok} · paused {paused} · later {waiting}",
+    ),
+    "checkin.window": ("报平安时段", "Window"),
+    "checkin.paused_until": ("暂停至", "Paused until"),
+    "checkin.reason": ("暂停原因", "Reason"),
+    "checkin.last_press": ("最后按键", "Last press"),
+    "checkin.pause": ("暂停", "Pause"),
+    "checkin.resume": ("恢复", "Resume"),
+    "checkin.window_hint": ("如 07:00-10:00，留空为不设", "like 07:00-10:00; empty: none"),
+    "cstate.no_window": ("未设置", "No window"),
+    "cstate.paused": ("已暂停", "Paused"),
+    "cstate.waiting": ("未到时间", "Later today"),
+    "cstate.due": ("时段内，待报", "Due now"),
+    "cstate.checked_in": ("已报平安", "Checked in"),
+    "cstate.late": ("逾时后已报", "Checked in late"),
+    "cstate.missed": ("未报平安", "Missed"),
     "admin.title": ("管理：社区工作者与排班", "Admin: community workers and shifts"),
     "admin.resident": ("编辑居民", "Edit resident"),
     "admin.new_resident": ("新增或编辑居民（输入编号）", "New or existing resident (enter id)"),

@@ -9,14 +9,14 @@ import getpass
 import logging
 import signal
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from dispatcher import logs, report_command
 from dispatcher.app import Service
-from dispatcher.clock import SystemClock
+from dispatcher.clock import Clock, ScaledClock, SystemClock
 from dispatcher.config import Settings, load_settings
 from dispatcher.mqtt_accounts import commands as mqtt_accounts
 from dispatcher.store import users
@@ -127,7 +127,16 @@ async def _run(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with Service(settings):
+    clock: Clock = SystemClock()
+    if settings.clock.scaled:
+        start = settings.clock.start or datetime.now(UTC)
+        clock = ScaledClock(start, settings.clock.speed)
+        log.warning(
+            "demo clock: the service's time starts at %s and runs %gx: not for a city",
+            start.isoformat(),
+            settings.clock.speed,
+        )
+    async with Service(settings, clock=clock):
         log.info("running; Ctrl-C to stop")
         await stop.wait()
         log.info("stopping")

@@ -6,6 +6,7 @@ Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
 from __future__ import annotations
 
 import socket
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,6 +153,8 @@ class ThrottleConfig(_Section):
 class NotificationsConfig(_Section):
     provider: Literal["log", "twilio"] = "log"
     public_url: str = ""
+    # relatives who were told of an emergency hear who took it and how it ended
+    tell_contacts: bool = True
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
     throttle: ThrottleConfig = Field(default_factory=ThrottleConfig)
     sms_max_segments: int = Field(default=2, ge=1, le=10)
@@ -193,6 +196,36 @@ class CityConfig(_Section):
         return ZoneInfo(self.timezone)
 
 
+class CheckinConfig(_Section):
+    # the morning list of who has and has not checked in, by SMS to the workers on shift
+    # of each community (local time; null: none)
+    summary_at: str | None = "10:30"
+    summary_to: Literal["duty_workers", "workers"] = "duty_workers"
+
+    @field_validator("summary_at")
+    @classmethod
+    def _a_time(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            time.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"bad time {value!r}: use HH:MM, like 10:30") from None
+        if len(value) != 5:
+            raise ValueError(f"bad time {value!r}: use HH:MM, like 10:30")
+        return value
+
+    @property
+    def summary_time(self) -> time | None:
+        return time.fromisoformat(self.summary_at) if self.summary_at else None
+
+
+class OutageConfig(_Section):
+    # at least this many terminals of one community down within window_s: one outage
+    min_terminals: int = Field(default=20, ge=2)
+    window_s: int = Field(default=120, gt=0, le=3600)
+
+
 class AlarmsConfig(_Section):
     # a resident's cancel closes an emergency only when this is true
     cancel_closes_emergency: bool = False
@@ -204,6 +237,17 @@ class LogConfig(_Section):
     # json: one JSON object per line, for a log collector (phone numbers masked either way)
     format: Literal["text", "json"] = "text"
     level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class ClockConfig(_Section):
+    # demos only (simulate week): the service's time starts at `start` and runs `speed`
+    # times the wall clock's pace. A city leaves both alone.
+    start: datetime | None = None
+    speed: float = Field(default=1.0, gt=0, le=10_000)
+
+    @property
+    def scaled(self) -> bool:
+        return self.start is not None or self.speed != 1.0
 
 
 class Settings(BaseSettings):
@@ -222,6 +266,9 @@ class Settings(BaseSettings):
     city: CityConfig = Field(default_factory=CityConfig)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    checkin: CheckinConfig = Field(default_factory=CheckinConfig)
+    outage: OutageConfig = Field(default_factory=OutageConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
     escalation: EscalationPolicies = Field(default_factory=default_policies)
 
     @model_validator(mode="after")

@@ -162,7 +162,7 @@ def _resident(
         for k, rel in enumerate(relations, 1)
     ]
     medical = "；".join(rng.sample(_MEDICAL, rng.randint(0, 3))) or "无特殊病史"
-    return {
+    row = {
         "id": f"r-{i:0{width}d}",
         "name": name,
         "birth_year": rng.randint(1930, 1955),
@@ -171,9 +171,19 @@ def _resident(
         f"{rng.randint(1, 6)}单元{rng.randint(1, 7)}{rng.randint(1, 4):02d}",
         "language": "en" if english else "zh-CN",
         "medical": medical,
-        "terminal": f"T-{i:0{width}d}",
-        "contacts": contacts,
     }
+    # daily care (DESIGN.md §7), by the resident's number rather than the random draws,
+    # so that the rest of a generated city is what it was before these fields existed
+    if i % 10 < 6:
+        row["checkin"] = {"window": _WINDOWS[i % len(_WINDOWS)]}
+    if i % 3 == 0:
+        row["service_default"] = CATEGORIES[i % len(CATEGORIES)]
+    row["terminal"] = f"T-{i:0{width}d}"
+    row["contacts"] = contacts
+    return row
+
+
+_WINDOWS = ("07:00-10:00", "07:30-10:30", "08:00-11:00", "06:30-09:30")
 
 
 def _contact_name(
@@ -223,6 +233,8 @@ def check_city(data: dict[str, Any], *, validate_phones: bool = True) -> list[st
         if priorities != list(range(1, len(contacts) + 1)):
             problems.append(f"{rid}: contact priorities {priorities} are not 1..{len(contacts)}")
         phones += [(f"{rid} contact {c.get('name')}", str(c.get("phone"))) for c in contacts]
+        if r.get("phone"):
+            phones.append((rid, str(r["phone"])))
     problems += [f"{what} appears {n} times" for what, n in ids.items() if n > 1]
     seen: Counter[str] = Counter(number for _, number in phones)
     problems += [f"phone {number} appears {n} times" for number, n in seen.items() if n > 1]

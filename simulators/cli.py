@@ -1,8 +1,10 @@
-"""`simulate`: simulated terminals (one, or a fleet) and generated cities.
+"""`simulate`: simulated terminals (one, or a fleet), scenarios of daily care, generated cities.
 
     simulate terminal T-0001 --press sos        # prints the ack; exit 0, 1 rejected, 2 timeout
     simulate fleet --city demo --duration 60 --press-rate 30
     simulate city --residents 10000 --out var/city.yaml --seed 1
+    simulate power-cut --city var/city.yaml --community c-0001   # one outage, not 300 alarms
+    simulate week --user op1 --password op1-secret   # a week of daily care (demo clock)
 
 Terminals log in with their account (DESIGN.md §8): `--password` (`terminal`), or
 `--credentials FILE` of `DEVICE_ID PASSWORD` lines as `dispatcher terminal credentials`
@@ -19,10 +21,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
 
 from devices.events import Ack, AckResult, EventType
 from simulators import credentials
@@ -35,8 +44,10 @@ from simulators.city import (
     write_city,
 )
 from simulators.fleet import FleetPlan, fleet_ids, run_fleet
+from simulators.power_cut import PowerCutPlan, run_power_cut
 from simulators.terminal import LoginRefusedError, SimulatedTerminal, parse_broker_url
 from simulators.twilio import demo as twilio_demo
+from simulators.week import Operator, ServiceTime, plan_week, run_week
 
 DEFAULT_BROKER = "mqtt://127.0.0.1:1884"  # the dispatcher's embedded broker
 DEFAULT_PREFIX = "eldercare"
@@ -56,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_fleet(args))
         if args.command == "twilio":
             return asyncio.run(twilio_demo.run(args))
+        if args.command == "power-cut":
+            return asyncio.run(_power_cut(args))
+        if args.command == "week":
+            return asyncio.run(_week(args))
         return _city(args)
     except KeyboardInterrupt:
         return 130
@@ -109,11 +124,38 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--max-in-flight", type=int, default=1000)
     fleet.add_argument("--seed", type=int)
 
+    _scenarios(sub, connection)
+
     city = sub.add_parser("city", help="write a generated city in the format of the demo")
     city.add_argument("--residents", type=int, required=True)
     city.add_argument("--out", type=Path, required=True)
     city.add_argument("--seed", type=int, default=1)
     return parser
+
+
+def _scenarios(sub: Any, connection: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`power-cut` and `week`: daily care as terminals and an operator live it."""
+    cut = sub.add_parser("power-cut", help="the terminals of one community lose power together")
+    cut.add_argument("--city", default="demo", help="a city file; `demo` for the demo city")
+    cut.add_argument("--community", required=True, help="its id, e.g. kangqiao or c-0001")
+    connection(cut)
+    cut.add_argument("--credentials", type=Path, metavar="FILE", help="DEVICE_ID PASSWORD lines")
+    cut.add_argument("--over", type=float, default=30.0, help="seconds over which power goes")
+    cut.add_argument("--restore-after", type=float, default=180.0, help="seconds without power")
+    cut.add_argument("--dead", type=float, default=0.25, help="share whose battery runs flat")
+    cut.add_argument("--heartbeat-s", type=float, default=60.0)
+    cut.add_argument("--seed", type=int)
+
+    week = sub.add_parser("week", help="an ordinary week of daily care, on the demo clock")
+    week.add_argument("--city", default="demo", help="the city file the service loaded")
+    connection(week)
+    week.add_argument("--credentials", type=Path, metavar="FILE", help="DEVICE_ID PASSWORD lines")
+    week.add_argument("--api", default="http://127.0.0.1:8080", help="the service's HTTP address")
+    week.add_argument("--user", required=True, help="an operator's username")
+    week.add_argument("--password", required=True)
+    week.add_argument("--days", type=int, default=7)
+    week.add_argument("--timezone", default="Asia/Shanghai", help="the service's city.timezone")
+    week.add_argument("--seed", type=int, default=1)
 
 
 def _broker(value: str) -> str:
@@ -241,3 +283,100 @@ def _city(args: argparse.Namespace) -> int:
     communities = len(data["communities"])
     print(f"wrote {args.residents} residents in {communities} communities to {args.out}")
     return 0
+
+
+def _city_file(name: str) -> Path:
+    return DEMO_CITY if name == "demo" else Path(name)
+
+
+async def _passwords(device_ids: list[str], file: Path | None) -> dict[str, str]:
+    if file is not None:
+        return credentials.read_file(file)
+    return await credentials.from_dispatcher(device_ids)
+
+
+async def _power_cut(args: argparse.Namespace) -> int:
+    city = load_city(_city_file(args.city))
+    device_ids = [
+        str(r["terminal"])
+        for r in city.get("residents", [])
+        if r.get("community") == args.community and r.get("terminal")
+    ]
+    if not device_ids:
+        print(f"error: no terminal in community {args.community!r}", file=sys.stderr)
+        return 1
+    try:
+        passwords = await _passwords(device_ids, args.credentials)
+    except credentials.CredentialsError as exc:
+        print(f"error: no passwords: {exc}; give --credentials FILE", file=sys.stderr)
+        return 1
+    plan = PowerCutPlan(
+        broker=args.broker,
+        prefix=args.prefix,
+        device_ids=device_ids,
+        over_s=args.over,
+        restore_after_s=args.restore_after,
+        dead=args.dead,
+        heartbeat_s=args.heartbeat_s,
+        seed=args.seed,
+        passwords=passwords,
+        tls=args.tls,
+        cafile=args.cafile,
+    )
+    report = await run_power_cut(plan, say=lambda line: print(line, flush=True))
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+async def _week(args: argparse.Namespace) -> int:
+    city = load_city(_city_file(args.city))
+    device_ids = terminal_ids(city)
+    try:
+        passwords = await _passwords(device_ids, args.credentials)
+    except credentials.CredentialsError as exc:
+        print(f"error: no passwords: {exc}; give --credentials FILE", file=sys.stderr)
+        return 1
+    tz = ZoneInfo(args.timezone)
+    try:
+        async with Operator.logged_in(args.api, args.user, args.password) as operator:
+            clock = await _follow(operator)
+            now = clock.now()
+            steps = plan_week(city, start=now, days=args.days, tz=tz, seed=args.seed)
+            print(f"{len(steps)} steps over {args.days} days; service time {now.astimezone(tz)}")
+            async with contextlib.AsyncExitStack() as stack:
+                terminals = {
+                    d: await stack.enter_async_context(
+                        SimulatedTerminal(
+                            args.broker,
+                            args.prefix,
+                            d,
+                            password=passwords.get(d),
+                            tls=args.tls,
+                            cafile=args.cafile,
+                        )
+                    )
+                    for d in device_ids
+                }
+                report = await run_week(
+                    steps,
+                    operator=operator,
+                    terminals=terminals,
+                    clock=clock,
+                    say=lambda line: print(line, flush=True),
+                )
+    except (OSError, PermissionError, aiohttp.ClientError) as exc:
+        print(f"error: {exc}; is the service running at {args.api}?", file=sys.stderr)
+        return 3
+    print(report.summary())
+    return 0 if not report.failed else 1
+
+
+async def _follow(operator: Operator) -> ServiceTime:
+    """The service's clock and its pace, from two readings a second apart."""
+    first, started = await operator.now(), time.monotonic()
+    await asyncio.sleep(1.0)
+    second, elapsed = await operator.now(), time.monotonic() - started
+    speed = max((second - first).total_seconds() / elapsed, 0.001)
+    speed = float(f"{speed:.2g}")  # 598.7 -> 600: the configured pace
+    print(f"the service's clock runs {speed:g}x")
+    return ServiceTime(second, speed)

@@ -17,7 +17,10 @@ it lists:
   `terminal:` of a resident (`null` detaches the resident's terminal; a terminal given
   to another resident moves to it);
 - a key that is left out leaves that part as it is in the database, so a file of new
-  residents with only the headers of their communities does not remove any worker.
+  residents with only the headers of their communities does not remove any worker;
+  the same holds for a resident's `phone:`, `service_default:` and `checkin:` (its
+  window and pause, DESIGN.md §7), which the API and the dashboard set too: given, they
+  replace (`null` clears); left out, they stay.
 
 Rows the file does not list are left alone: loading never removes a community, a
 resident or a terminal (terminal rows carry the device's liveness; "removed" in the

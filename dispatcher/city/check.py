@@ -45,9 +45,14 @@ _RESIDENT_KEYS: Final = (
     "address",
     "language",
     "medical",
+    "phone",
+    "service_default",
+    "checkin",
     "terminal",
     "contacts",
 )
+# what a resident's row replaces only when it gives it (see `ResidentRow.given`)
+_KEPT_UNLESS_GIVEN: Final = ("phone", "service_default", "checkin")
 _CONTACT_KEYS: Final = ("name", "relation", "phone", "priority", "channel", "language")
 
 
@@ -199,11 +204,17 @@ class RowChecker:
         address = checker.text(mapping, "address", place, max_len=ADDRESS_MAX)
         language_ok, language = checker.choice(mapping, "language", place, LANGUAGES)
         medical = checker.text(mapping, "medical", place, max_len=MEDICAL_MAX, required=False)
+        phone_ok, phone = checker.optional_phone(mapping, "phone", place)
+        service_ok, service_default = self._category(mapping, place)
+        checkin_ok, checkin = checker.checkin(mapping, place)
         terminal_ok = self._terminal(mapping, place, rid)
         contacts_ok = self._contacts(mapping, place, rid)
         if (
             year_ok
             and language_ok
+            and phone_ok
+            and service_ok
+            and checkin_ok
             and terminal_ok
             and contacts_ok
             and rid is not None
@@ -222,8 +233,19 @@ class RowChecker:
                     language or DEFAULT_LANGUAGE,
                     medical,
                     line,
+                    phone=phone,
+                    service_default=service_default,
+                    checkin=checkin,
+                    given=frozenset(k for k in _KEPT_UNLESS_GIVEN if k in mapping),
                 )
             )
+
+    def _category(self, mapping: Mapping[Any, Any], place: str) -> tuple[bool, str | None]:
+        """A resident's `service_default`: a provider category, as providers write it."""
+        if mapping.get("service_default") is None:
+            return True, None
+        category = self.checker.ident(mapping, "service_default", place)
+        return category is not None, category
 
     def _community_ref(self, mapping: Mapping[Any, Any], place: str, known: set[str]) -> str | None:
         community = self.checker.ident(mapping, "community", place)

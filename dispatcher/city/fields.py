@@ -11,15 +11,26 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Final
 
 import phonenumbers
 
 from dispatcher.city.read import LineDict, line_of
-from dispatcher.city.rows import E164_RE, ID_RE, MIN_BIRTH_YEAR, CityError, ShiftRow
+from dispatcher.city.rows import (
+    E164_RE,
+    ID_RE,
+    MIN_BIRTH_YEAR,
+    REASON_MAX,
+    CheckinRow,
+    CityError,
+    ShiftRow,
+)
+from dispatcher.rules.checkins import parse_window
 from dispatcher.rules.roster import parse_shift
 
 _SHIFT_KEYS: Final = ("days", "start", "end")
+_CHECKIN_KEYS: Final = ("window", "paused_until", "reason")
 
 
 def _type_name(value: object) -> str:
@@ -242,6 +253,62 @@ class Checker:
             self.error(here, f"must be a whole number from 1 (first called), not {value!r}", line)
             return None
         return value
+
+    def checkin(self, mapping: Mapping[Any, Any], place: str) -> tuple[bool, CheckinRow | None]:
+        """A resident's `checkin: {window: "07:00-10:00", paused_until: 2026-12-05,
+        reason: ...}`, all optional; `checkin: null` clears them."""
+        if "checkin" not in mapping:
+            return True, None
+        if mapping["checkin"] is None:
+            return True, CheckinRow()
+        here = f"{place}.checkin"
+        value = self.mapping(mapping["checkin"], here, line_of(mapping, "checkin"), _CHECKIN_KEYS)
+        if value is None:
+            return False, None
+        window_ok, window = self._window(value, here)
+        pause_ok, paused_until = self._pause(value, here)
+        reason = self.text(value, "reason", here, max_len=REASON_MAX, required=False)
+        if not (window_ok and pause_ok and reason is not None):
+            return False, None
+        return True, CheckinRow(window, paused_until, reason or None)
+
+    def _window(self, mapping: Mapping[Any, Any], place: str) -> tuple[bool, str | None]:
+        raw = mapping.get("window")
+        here, line = f"{place}.window", line_of(mapping, "window")
+        if raw is None:
+            return True, None
+        if not isinstance(raw, str):
+            self.error(here, f'must be quoted text like "07:00-10:00", not {_type_name(raw)}', line)
+            return False, None
+        try:
+            return True, str(parse_window(raw))
+        except ValueError as exc:
+            self.error(here, str(exc), line)
+            return False, None
+
+    def _pause(self, mapping: Mapping[Any, Any], place: str) -> tuple[bool, date | None]:
+        raw = mapping.get("paused_until")
+        here, line = f"{place}.paused_until", line_of(mapping, "paused_until")
+        if raw is None:
+            return True, None
+        if isinstance(raw, date) and not isinstance(raw, datetime):
+            return True, raw
+        if isinstance(raw, str):
+            try:
+                return True, date.fromisoformat(raw.strip())
+            except ValueError:
+                pass
+        self.error(here, f"must be a date like 2026-12-05, not {_type_name(raw)}", line)
+        return False, None
+
+    def optional_phone(
+        self, mapping: Mapping[Any, Any], key: str, place: str
+    ) -> tuple[bool, str | None]:
+        """(ok, phone or None when absent)."""
+        if mapping.get(key) is None:
+            return True, None
+        phone = self.phone(mapping, key, place)
+        return phone is not None, phone
 
     def shift(self, value: object, place: str, line: int | None) -> ShiftRow | None:
         mapping = self.mapping(value, place, line, _SHIFT_KEYS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Final
 
 ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -20,6 +21,7 @@ CONTACT_CHANNELS: Final = ("voice", "sms")
 MIN_BIRTH_YEAR: Final = 1900
 
 # the lengths of the database columns (dispatcher/store/models.py)
+REASON_MAX: Final = 500
 NAME_MAX: Final = 128
 ADDRESS_MAX: Final = 256
 RELATION_MAX: Final = 64
@@ -93,6 +95,15 @@ class ProviderRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckinRow:
+    """A resident's `checkin:` (DESIGN.md §7); `checkin: null` is all None (none)."""
+
+    window: str | None = None  # "HH:MM-HH:MM", checked with `rules.checkins.parse_window`
+    paused_until: date | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ResidentRow:
     id: str
     community_id: str
@@ -102,6 +113,13 @@ class ResidentRow:
     language: str
     medical: str
     line: int | None = field(default=None, compare=False)
+    # written only when the row gives them (a dashboard edit of the card, or a file of
+    # addresses, must not clear a window set by the API): None means "as it is"
+    phone: str | None = None
+    service_default: str | None = None
+    checkin: CheckinRow | None = None
+    # which of phone, service_default and checkin the row gives (an empty one clears it)
+    given: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

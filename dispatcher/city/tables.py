@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatcher.city.rows import CityData
+from dispatcher.city.rows import CheckinRow, CityData, ResidentRow
 from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
 
 # ids per IN (...): far below the bind-parameter limits of SQLite and asyncpg
@@ -153,23 +153,52 @@ async def load_providers(session: AsyncSession, data: CityData, counts: TableCou
     await _replace_community_list(session, Provider, wanted, data.providers_for, counts)
 
 
-async def load_residents(session: AsyncSession, data: CityData, counts: TableCounts) -> None:
-    wanted = {
-        r.id: {
-            "id": r.id,
-            "community_id": r.community_id,
-            "name": r.name,
-            "birth_year": r.birth_year,
-            "address": r.address,
-            "language": r.language,
-            "medical": r.medical,
-        }
-        for r in data.residents
+def _resident_columns(r: ResidentRow) -> dict[str, Any]:
+    """The columns of a resident row; `phone`, `service_default` and `checkin` only
+    when the row gives them (else they stay as they are)."""
+    row: dict[str, Any] = {
+        "id": r.id,
+        "community_id": r.community_id,
+        "name": r.name,
+        "birth_year": r.birth_year,
+        "address": r.address,
+        "language": r.language,
+        "medical": r.medical,
     }
+    if "phone" in r.given:
+        row["phone"] = r.phone
+    if "service_default" in r.given:
+        row["service_default"] = r.service_default
+    if "checkin" in r.given:
+        checkin = r.checkin or CheckinRow()
+        row["checkin_window"] = checkin.window
+        row["checkin_paused_until"] = checkin.paused_until
+        row["checkin_pause_reason"] = checkin.reason
+    return row
+
+
+async def load_residents(session: AsyncSession, data: CityData, counts: TableCounts) -> None:
+    wanted = {r.id: _resident_columns(r) for r in data.residents}
     existing = {
         row["id"]: row for row in await _rows_where_in(session, Resident, Resident.id, wanted)
     }
-    await _sync_by_key(session, Resident, wanted, existing, counts)
+    for ident, row in wanted.items():
+        old = existing.get(ident)
+        if "checkin_window" in row and (
+            old is None or old["checkin_window"] != row["checkin_window"]
+        ):
+            # a new window: the engine sets its first deadline at its next pass
+            row["checkin_due_at"] = None
+    # one shape for every row, so that the bulk statements stay one per table
+    for group in _by_keys(wanted):
+        await _sync_by_key(session, Resident, group, existing, counts)
+
+
+def _by_keys(rows: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
+    groups: dict[tuple[str, ...], dict[str, dict[str, Any]]] = {}
+    for ident, row in rows.items():
+        groups.setdefault(tuple(sorted(row)), {})[ident] = row
+    return list(groups.values())
 
 
 async def load_contacts(session: AsyncSession, data: CityData, counts: TableCounts) -> None:

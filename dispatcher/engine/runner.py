@@ -1,12 +1,16 @@
-"""The escalation engine: a loop of idempotent passes over due alarms.
+"""The escalation engine: a loop of idempotent passes over what time makes due.
 
-Deadlines live in the database (`alarms.next_step_at`); `PassLoop` decides when to look
-again: at the earliest due time, at once when woken (a new alarm, an ack), and at least
-every `poll_s` so that alarms created by another process are not missed.
+Each pass: terminals that are down (their own alarms, or one outage for many), missed
+check-ins and the morning check-in lists, then the escalation steps due (so an alarm
+opened in the pass fires its first step in it). Deadlines live in the database
+(`alarms.next_step_at`, `residents.checkin_due_at`, terminals' liveness); `PassLoop`
+decides when to look again: at the earliest due time, at once when woken (a new alarm,
+an ack), and at least every `poll_s` so that work of another process is not missed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -19,10 +23,13 @@ from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.store import checkins
 from dispatcher.store import escalation as store
-from dispatcher.store.offline_alarms import check_offline_terminals
+from dispatcher.store.outages import Liveness, Thresholds, check_down_terminals
 
 _BATCH = 100
+# down terminals are grouped per community in one decision: read them all at once
+_DOWN_LIMIT = 20000
 _GRACE_S = 10.0
 
 
@@ -50,31 +57,23 @@ class Engine(PassLoop):
         self._skip_locked = skip_locked
         self.fired = 0
         self.queued = 0
+        # when a down terminal's own alarm becomes due (not stored: the pass recomputes it)
+        self._down_due: datetime | None = None
+        # told of alarms this engine opened or changed by time alone (the live view)
+        self.on_alarms: Callable[[list[int]], None] | None = None
+        # one pass at a time in this process (a test's or a caller's beside the loop's):
+        # on SQLite nothing else keeps two from deciding the same thing at once
+        self._one_pass = asyncio.Lock()
 
     async def run_once(self) -> int:
-        """Fire everything due now; returns how many alarms moved."""
-        hb = self._settings.heartbeat
-        if hb.offline_alarms:
-            async with self._sessions.begin() as session:
-                liveness = await check_offline_terminals(
-                    session=session,
-                    now=self._clock.now(),
-                    interval_s=hb.interval_s,
-                    offline_after_missed=hb.offline_after_missed,
-                    limit=_BATCH,
-                    skip_locked=self._skip_locked,
-                )
-            self._metrics.alarms_opened.labels(AlarmKind.DEVICE.value).inc(len(liveness.opened))
-            for alarm_id in liveness.opened:
-                device_id = liveness.device_of[alarm_id]
-                self._log.info(
-                    "alarm %d opened: terminal offline", alarm_id, extra=about(alarm_id, device_id)
-                )
-            for alarm_id in liveness.resolved:
-                device_id = liveness.device_of[alarm_id]
-                self._log.info(
-                    "alarm %d closed: terminal back", alarm_id, extra=about(alarm_id, device_id)
-                )
+        """Do everything due now; returns how many alarms moved."""
+        async with self._one_pass:
+            return await self._pass()
+
+    async def _pass(self) -> int:
+        touched = await self._terminals_and_checkins()
+        if touched and self.on_alarms is not None:
+            self.on_alarms(touched)
         moved = 0
         while True:
             # each batch reads the clock: waits, log times and lag count from the firing,
@@ -111,8 +110,66 @@ class Engine(PassLoop):
             self._on_queued()
         return moved
 
-    async def next_due(self) -> datetime | None:
-        async with self._sessions() as session:
-            return await store.next_wake(
-                session=session, ack_timeout_s=self._settings.alarms.ack_timeout_s
+    async def _terminals_and_checkins(self) -> list[int]:
+        settings = self._settings
+        hb, tz = settings.heartbeat, settings.city.tz
+        async with self._sessions.begin() as session:
+            down = await check_down_terminals(
+                session=session,
+                now=self._clock.now(),
+                live=Liveness(hb.interval_s, hb.offline_after_missed, hb.offline_alarms),
+                thresholds=Thresholds(settings.outage.min_terminals, settings.outage.window_s),
+                limit=_DOWN_LIMIT,
             )
+        self._down_due = down.next_due
+        self._report(AlarmKind.DEVICE, down.opened, down.closed, "terminals down")
+        touched = [*down.opened, *down.changed]
+        while True:
+            async with self._sessions.begin() as session:
+                missed = await checkins.run_checkins(
+                    session=session,
+                    now=self._clock.now(),
+                    tz=tz,
+                    limit=_BATCH,
+                    skip_locked=self._skip_locked,
+                )
+            self._report(AlarmKind.CHECKIN, missed.opened, [], "missed check-in")
+            touched += [*missed.opened, *missed.attached]
+            if not missed.more(_BATCH):
+                break
+        async with self._sessions.begin() as session:
+            summaries = await checkins.send_summaries(
+                session=session,
+                now=self._clock.now(),
+                tz=tz,
+                summary_at=settings.checkin.summary_at,
+                to=settings.checkin.summary_to,
+            )
+        if summaries and self._on_queued is not None:
+            self._on_queued()
+        return touched
+
+    def _report(self, kind: AlarmKind, opened: list[int], closed: list[int], why: str) -> None:
+        """Alarms the engine opened or closed by time alone: counted and logged, as ingest
+        and the operators' actions do theirs."""
+        self._metrics.alarms_opened.labels(kind.value).inc(len(opened))
+        for alarm_id in opened:
+            self._log.info("alarm %d opened: %s", alarm_id, why, extra=about(alarm_id))
+        for alarm_id in closed:
+            self._log.info("alarm %d closed by itself: %s", alarm_id, why, extra=about(alarm_id))
+
+    async def next_due(self) -> datetime | None:
+        settings = self._settings
+        async with self._sessions() as session:
+            found = [
+                await store.next_wake(session=session, ack_timeout_s=settings.alarms.ack_timeout_s),
+                await checkins.next_due(session=session),
+                await checkins.next_summary(
+                    session=session,
+                    now=self._clock.now(),
+                    tz=settings.city.tz,
+                    summary_at=settings.checkin.summary_at,
+                ),
+                self._down_due,
+            ]
+        return min((f for f in found if f is not None), default=None)

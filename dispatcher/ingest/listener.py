@@ -59,6 +59,7 @@ class Listener:
         cancel_closes_emergency: bool,
         logger: logging.Logger,
         on_batch: Callable[[BatchResult], None] | None = None,
+        tell_contacts: bool = True,
     ) -> None:
         self._mqtt = mqtt
         self._ingest = ingest
@@ -67,6 +68,7 @@ class Listener:
         self._heartbeats = heartbeats
         self._metrics = metrics
         self._cancel_closes = cancel_closes_emergency
+        self._tell_contacts = tell_contacts
         self._log = logger
         self._on_batch = on_batch
         # unbounded on purpose: a full queue would drop presses (STACK-NOTES)
@@ -219,7 +221,11 @@ class Listener:
             try:
                 async with self._sessions.begin() as session:
                     result = await record_batch(
-                        session, items, now=now, cancel_closes_emergency=self._cancel_closes
+                        session,
+                        items,
+                        now=now,
+                        cancel_closes_emergency=self._cancel_closes,
+                        tell_contacts_on_close=self._tell_contacts,
                     )
             except IntegrityError:
                 # another dispatcher logged one of these events first: go one by one
@@ -244,7 +250,11 @@ class Listener:
                 try:
                     async with self._sessions.begin() as session:
                         one = await record_batch(
-                            session, [item], now=now, cancel_closes_emergency=self._cancel_closes
+                            session,
+                            [item],
+                            now=now,
+                            cancel_closes_emergency=self._cancel_closes,
+                            tell_contacts_on_close=self._tell_contacts,
                         )
                     break
                 except IntegrityError:
@@ -256,6 +266,7 @@ class Listener:
             merged.changed += one.changed
             merged.opened_kinds |= one.opened_kinds
             merged.closed += one.closed
+            merged.power_changed |= one.power_changed
         return merged
 
     async def _send_acks(self, replies: list[Reply]) -> None:

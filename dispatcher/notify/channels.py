@@ -17,7 +17,7 @@ from dispatcher.notify.errors import PermanentFailure
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     notification_id: int
-    alarm_id: int
+    alarm_id: int | None  # None for a message about no single alarm
     purpose: str
     channel: str
     recipient_key: str

@@ -19,7 +19,16 @@ from dispatcher.metrics import Metrics
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
 from dispatcher.notify.errors import PermanentFailure
 from dispatcher.passloop import PassLoop
-from dispatcher.rules.messages import fit_sms, sms_text, summary_text, terminal_text, voice_text
+from dispatcher.rules.messages import (
+    checkin_summary_text,
+    fit_sms,
+    opt_out_text,
+    sms_text,
+    summary_text,
+    terminal_text,
+    told_text,
+    voice_text,
+)
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import notifications as store
@@ -34,14 +43,29 @@ _SHUTDOWN_GRACE_S = 15.0
 def wording(row: store.ToSend, *, max_segments: int) -> str:
     """The message's words, in the recipient's language (the terminal's: its resident's)."""
     body = row.body or {}
+    facts = row.facts
+    kind = facts.kind if facts is not None else None
     if row.channel == "terminal":
-        return terminal_text(str(body.get("type", "")), row.resident_language)
-    if row.channel == "voice":
-        return voice_text(row.facts, language=row.language)
+        return terminal_text(str(body.get("type", "")), row.resident_language, kind=kind)
     if row.purpose is Purpose.SUMMARY:
-        text = summary_text(body.get("alarms", []), language=row.language)
+        text = summary_text(
+            body.get("alarms", []), language=row.language, notes=body.get("notes", [])
+        )
+    elif row.purpose is Purpose.CHECKIN_SUMMARY:
+        text = checkin_summary_text(body, language=row.language)
+    elif row.purpose is Purpose.OPT_OUT or facts is None:
+        text = opt_out_text(body, language=row.language)
+    elif row.purpose in {Purpose.TOLD_TAKEN, Purpose.TOLD_CLOSED}:
+        text = told_text(facts, body, language=row.language)
+    elif row.channel == "voice":
+        return voice_text(facts, language=row.language)
     else:
-        text = sms_text(row.facts, language=row.language, purpose=row.purpose)
+        text = sms_text(
+            facts,
+            language=row.language,
+            purpose=row.purpose,
+            to_provider=row.recipient_key.startswith("provider:"),
+        )
     return fit_sms(text, max_segments) if row.channel == "sms" else text
 
 

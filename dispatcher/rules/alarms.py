@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from devices.events import EventType
+from dispatcher.rules.checkins import counts_as_checkin
 from dispatcher.rules.policy import AlarmKind
 
 
@@ -44,9 +45,15 @@ _OPENS: dict[EventType, tuple[AlarmKind, int]] = {
     EventType.FALL: (AlarmKind.EMERGENCY, 1),
     EventType.TAMPER: (AlarmKind.DEVICE, 2),
     EventType.SERVICE: (AlarmKind.SERVICE, 3),
-    EventType.POWER_LOST: (AlarmKind.DEVICE, 3),
     EventType.LOW_BATTERY: (AlarmKind.DEVICE, 4),
 }
+# the alarms the engine opens, with their priorities: a power cut or a silent terminal
+# (the resident cannot call for help), a missed check-in, many terminals down at once
+POWER_LOST_PRIORITY = 3
+OFFLINE_PRIORITY = 3
+MISSED_CHECKIN_PRIORITY = 2
+OUTAGE_PRIORITY = 2
+MISSED_CHECKIN = "missed_checkin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,26 @@ class LogOnly:
 Effect = Open | Attach | MarkCancel | ClearCancel | Resolve | LogOnly
 
 
+def effects_of_event(
+    event_type: EventType,
+    open_alarms: list[OpenAlarmView],
+    *,
+    cancel_closes_emergency: bool,
+) -> tuple[Effect, ...]:
+    """`effect_of_event`, then, for any press that is a sign of life, the close of a
+    missed check-in (a resident who presses sos after missing it is alive, and has an
+    emergency besides)."""
+    main = effect_of_event(event_type, open_alarms, cancel_closes_emergency=cancel_closes_emergency)
+    missed = _first(open_alarms, AlarmKind.CHECKIN)
+    if (
+        missed is None
+        or not counts_as_checkin(event_type)
+        or (isinstance(main, Resolve) and main.alarm_id == missed.id)
+    ):
+        return (main,)
+    return (main, Resolve(missed.id, Outcome.RESIDENT_CHECKED_IN, "resident"))
+
+
 def effect_of_event(
     event_type: EventType,
     open_alarms: list[OpenAlarmView],
@@ -109,7 +136,14 @@ def effect_of_event(
     cancel_closes_emergency: bool,
 ) -> Effect:
     """What one accepted terminal event does. `open_alarms`: the terminal's unresolved
-    alarms, newest first."""
+    alarms, newest first. A power_lost opens nothing at once: the engine holds it for
+    the outage window (`rules.outages`), then opens the terminal's own alarm if no
+    outage took it."""
+    if event_type is EventType.POWER_LOST:
+        lost = _first(open_alarms, AlarmKind.DEVICE, EventType.POWER_LOST)
+        if lost is not None:
+            return Attach(lost.id, "repeated power_lost")
+        return LogOnly("power lost: held for the outage window")
     if event_type in _OPENS:
         kind, priority = _OPENS[event_type]
         same = _first(open_alarms, kind, event_type if kind is AlarmKind.DEVICE else None)
@@ -184,6 +218,18 @@ def acknowledge(
             taken_by=acknowledged_by,
         )
     return AckChange(now, by, changed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    first: bool  # the first one at the door sets arrived_at; later ones are timeline lines
+
+
+def arrive(status: Status, arrived_at: datetime | None) -> Arrival:
+    """Someone is at the door (DESIGN.md §7). Any alarm not yet closed."""
+    if status is Status.RESOLVED:
+        raise TransitionError(409, "alarm is already resolved", reason="resolved")
+    return Arrival(first=arrived_at is None)
 
 
 def check_resolve(status: Status, outcome: str) -> Outcome:

@@ -86,6 +86,7 @@ class Directory:
     contacts: tuple[RosterContact, ...] = ()
     providers: tuple[RosterProvider, ...] = ()
     supervisors: tuple[Recipient, ...] = ()
+    service_default: str | None = None  # the resident's provider category
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,11 @@ def _resolve(
             key=lambda r: r.key,
         )
         return tuple(found), f"no contact of priority {arg}"
+    if target == "default_providers":
+        if directory.service_default is None:
+            return (), "no default service for the resident"
+        arg = directory.service_default
+        name = "providers"
     if name == "providers" and arg:
         found_p = (p.recipient for p in directory.providers if p.category == arg)
         return tuple(found_p), f"no provider of category {arg}"

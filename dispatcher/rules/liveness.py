@@ -20,6 +20,28 @@ def is_online(
     return now - last_seen < timedelta(seconds=interval_s * offline_after_missed)
 
 
+def offline_since(
+    *,
+    connected: bool,
+    last_seen: datetime | None,
+    last_heartbeat: datetime | None,
+    status_changed_at: datetime | None,
+    interval_s: int,
+    offline_after_missed: int,
+) -> datetime | None:
+    """When a terminal became offline, as far as an alarm goes: `offline_after_missed`
+    periods after it was last seen, or a whole period after its last will said offline
+    (a blip of the connection is not an alarm). None for one that never sent a
+    heartbeat: it cannot miss one."""
+    if last_heartbeat is None:
+        return None
+    silent = last_seen if last_seen is not None else last_heartbeat
+    candidates = [silent + timedelta(seconds=interval_s * offline_after_missed)]
+    if not connected and status_changed_at is not None:
+        candidates.append(status_changed_at + timedelta(seconds=interval_s))
+    return min(candidates)
+
+
 def needs_offline_alarm(
     *,
     connected: bool,
@@ -30,15 +52,13 @@ def needs_offline_alarm(
     interval_s: int,
     offline_after_missed: int,
 ) -> bool:
-    """A terminal that has been beating and went quiet for `offline_after_missed`
-    periods, or whose last will said offline a whole period ago (a blip of the
-    connection is not an alarm). One that never sent a heartbeat cannot miss one."""
-    if last_heartbeat is None:
-        return False
-    if last_seen is None or now - last_seen >= timedelta(seconds=interval_s * offline_after_missed):
-        return True
-    return (
-        not connected
-        and status_changed_at is not None
-        and now - status_changed_at >= timedelta(seconds=interval_s)
+    """Offline by `offline_since` at `now`."""
+    since = offline_since(
+        connected=connected,
+        last_seen=last_seen,
+        last_heartbeat=last_heartbeat,
+        status_changed_at=status_changed_at,
+        interval_s=interval_s,
+        offline_after_missed=offline_after_missed,
     )
+    return since is not None and now >= since

@@ -18,9 +18,12 @@ class AlarmFacts:
     alarm_id: int
     kind: AlarmKind
     type: str
-    resident_name: str
+    resident_name: str  # an outage's: its community's name
     address: str
     short_code: str  # lets one phone with several open alarms answer the right one
+    resident_phone: str = ""
+    service: str = ""  # what a service request asks for: a provider category
+    members: int | None = None  # how many terminals an outage holds
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -33,26 +36,99 @@ def what(type_: str, language: str) -> str:
     return catalog.text(key, language) if catalog.has(key) else type_
 
 
-def _fill(key: str, facts: AlarmFacts, language: str) -> str:
+def category(name: str | None, language: str) -> str:
+    """A provider category as a message says it; one without words is named as it is."""
+    key = f"category.{name or 'any'}"
+    return catalog.text(key, language) if catalog.has(key) else (name or "")
+
+
+def _address(facts: AlarmFacts, language: str) -> str:
+    if facts.members is not None:
+        return catalog.text("outage.count", language, n=facts.members)
+    return facts.address
+
+
+def _fill(key: str, facts: AlarmFacts, language: str, **more: object) -> str:
     return catalog.text(
         key,
         language,
         name=facts.resident_name,
-        address=facts.address,
+        address=_address(facts, language),
         what=what(facts.type, language),
         code=facts.short_code,
+        **more,
     )
 
 
-def sms_text(facts: AlarmFacts, *, language: str, purpose: str = "step") -> str:
+def sms_text(
+    facts: AlarmFacts, *, language: str, purpose: str = "step", to_provider: bool = False
+) -> str:
+    """The SMS of an escalation step, a supervisors' alert, or a service request to a
+    provider (`to_provider`: one of the community's, by the default category, or the
+    one an operator sent)."""
     f = replace(facts, resident_name=_short(facts.resident_name, 20), address=_short(facts.address))
     if purpose in {"exhausted", "ack_overdue"}:
         return _fill(f"sms.{purpose}", f, language)
+    if to_provider or purpose == "service":
+        phone = (
+            catalog.text("sms.service.phone", language, phone=f.resident_phone)
+            if f.resident_phone
+            else ""
+        )
+        return _fill("sms.service", f, language, phone=phone, service=category(f.service, language))
     return _fill("sms.step.emergency" if f.kind is AlarmKind.EMERGENCY else "sms.step", f, language)
 
 
 def voice_text(facts: AlarmFacts, *, language: str) -> str:
     return _fill("voice.alarm", facts, language)
+
+
+def told_text(facts: AlarmFacts, body: dict[str, object], *, language: str) -> str:
+    """A relative hears who took the emergency (`told_taken`: body `who`, `role`) or
+    how it ended (`told_closed`: body `outcome`)."""
+    name = _short(facts.resident_name, 20)
+    if "outcome" in body:
+        outcome_key = f"outcome.{body['outcome']}"
+        outcome = catalog.text(outcome_key, language) if catalog.has(outcome_key) else ""
+        return catalog.text("sms.told_closed", language, name=name, outcome=outcome)
+    role_key = f"told.who.{body.get('role', 'operator')}"
+    if not catalog.has(role_key):
+        role_key = "told.who.operator"
+    who = catalog.text(role_key, language, who=_short(str(body.get("who", "")), 20))
+    return catalog.text("sms.told_taken", language, name=name, who=who)
+
+
+def checkin_summary_text(body: dict[str, object], *, language: str) -> str:
+    """The morning check-in list of a community, to the worker on shift: body
+    `community`, `date` (YYYY-MM-DD), counts `ok`, `paused`, `waiting` and the names of
+    those who missed it, `missed`."""
+    names = body.get("missed")
+    missed = [str(n) for n in names] if isinstance(names, list) else []
+    separator = catalog.text("sms.summary.separator", language)
+    names = (
+        catalog.text("sms.checkin_summary.names", language, names=separator.join(missed))
+        if missed
+        else ""
+    )
+    return catalog.text(
+        "sms.checkin_summary",
+        language,
+        community=body.get("community", ""),
+        date=body.get("date", ""),
+        ok=body.get("ok", 0),
+        missed=len(missed),
+        names=names,
+        paused=body.get("paused", 0),
+        waiting=body.get("waiting", 0),
+    )
+
+
+def opt_out_text(body: dict[str, object], *, language: str) -> str:
+    """The supervisors hear that a phone stopped our SMS: body `who`, `phone`, `word`."""
+    who = str(body.get("who") or catalog.text("opt_out.unknown", language))
+    return catalog.text(
+        "sms.opt_out", language, who=who, phone=body.get("phone", ""), word=body.get("word", "")
+    )
 
 
 # GSM 03.38 basic set: messages of only these characters go 160 per SMS, else UCS-2
@@ -88,15 +164,28 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     return cut + "…"
 
 
-def summary_text(alarms: list[list[object]], *, language: str) -> str:
-    """One SMS for the alarms held back by the throttle: [[alarm_id, resident_name], ...]."""
-    items = catalog.text("sms.summary.separator", language).join(
+def summary_text(
+    alarms: list[list[object]], *, language: str, notes: list[str] | None = None
+) -> str:
+    """One SMS for the messages held back by the throttle: the alarms that ask for an
+    answer, [[alarm_id, resident_name], ...], and whom the others were about."""
+    separator = catalog.text("sms.summary.separator", language)
+    names = separator.join(dict.fromkeys(notes or []))
+    if not alarms:
+        return catalog.text("sms.summary.notes", language, n=len(notes or []), names=names)
+    items = separator.join(
         catalog.text("sms.summary.item", language, name=name, code=aid) for aid, name in alarms
     )
-    return catalog.text("sms.summary", language, n=len(alarms), items=items)
+    text = catalog.text("sms.summary", language, n=len(alarms), items=items)
+    if notes:
+        text += catalog.text("sms.summary.also_notes", language, n=len(notes), names=names)
+    return text
 
 
-def terminal_text(command: str, language: str) -> str:
-    """The words on the terminal's screen with a command (help_coming, alarm_closed)."""
-    key = f"terminal.{command}"
-    return catalog.text(key, language) if catalog.has(key) else ""
+def terminal_text(command: str, language: str, *, kind: AlarmKind | None = None) -> str:
+    """The words on the terminal's screen with a command (help_coming, alarm_closed);
+    a service request's own when the catalog has them (help is not "coming" with a meal)."""
+    keys = [f"terminal.{command}.{kind}"] if kind is not None else []
+    keys.append(f"terminal.{command}")
+    found = next((key for key in keys if catalog.has(key)), None)
+    return catalog.text(found, language) if found is not None else ""

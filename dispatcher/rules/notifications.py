@@ -41,20 +41,39 @@ class Purpose(StrEnum):
     ACK_OVERDUE = "ack_overdue"  # taken but not closed in time: the supervisors
     COMMAND = "command"  # to the terminal (help_coming, alarm_closed)
     SUMMARY = "summary"  # the held messages of one phone, in one SMS
+    SERVICE = "service"  # a service request sent to a provider by an operator
+    TOLD_TAKEN = "told_taken"  # a relative hears who took the emergency
+    TOLD_CLOSED = "told_closed"  # and how it ended
+    CHECKIN_SUMMARY = "checkin_summary"  # the morning list to the worker on shift
+    OPT_OUT = "opt_out"  # the supervisors hear that a phone stopped our SMS
 
 
-# channels that reach a person's phone: throttled, stopped by STOP, and never repeated
-# blindly after a stop mid-send (the message may have gone), so nobody gets it twice
+# what only informs: nobody is asked to answer it, so a summary of held ones names no
+# reply code for it
+INFORMS: frozenset[Purpose] = frozenset(
+    {Purpose.TOLD_TAKEN, Purpose.TOLD_CLOSED, Purpose.CHECKIN_SUMMARY, Purpose.OPT_OUT}
+)
+
+
+# channels that reach a person's phone: throttled, and never repeated blindly after a
+# stop mid-send (the message may have gone), so nobody gets it twice
 PHONE_CHANNELS: frozenset[str] = frozenset({"sms", "voice"})
+# what STOP stops: SMS only (Twilio blocks SMS to a number that said it, not calls)
+OPT_OUT_CHANNELS: frozenset[str] = frozenset({"sms"})
 
 # a notification in one of these will never bring anyone to the door
 DEAD: frozenset[Status] = frozenset({Status.PERMANENT_FAILURE, Status.DECLINED})
 
 
-def still_wanted(purpose: Purpose, alarm_open: bool) -> bool:
+def still_wanted(purpose: Purpose, alarm_open: bool, *, alarm_resolved: bool = False) -> bool:
     """An escalation step is for an alarm nobody has taken; once taken, the others
-    need not be called. Everything else (commands, supervisors' alerts) still goes."""
-    return purpose is not Purpose.STEP or alarm_open
+    need not be called. A provider's request is for an alarm not closed yet.
+    Everything else (commands, supervisors' alerts, relatives told) still goes."""
+    if purpose is Purpose.STEP:
+        return alarm_open
+    if purpose is Purpose.SERVICE:
+        return not alarm_resolved
+    return True
 
 
 # --- the gate -------------------------------------------------------------------------
@@ -69,6 +88,7 @@ class Due:
     channel: str
     phone: str | None
     alarm_open: bool
+    alarm_resolved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +129,11 @@ def gate(
     sent = dict(sent_in_window)
     decisions: list[Gate] = []
     for row in due:
-        if not still_wanted(row.purpose, row.alarm_open):
+        if not still_wanted(row.purpose, row.alarm_open, alarm_resolved=row.alarm_resolved):
             decisions.append(Cancel(row.id))
             continue
         if row.channel in PHONE_CHANNELS and row.phone:
-            if row.phone in opted_out:
+            if row.channel in OPT_OUT_CHANNELS and row.phone in opted_out:
                 decisions.append(Fail(row.id, "the recipient replied STOP"))
                 continue
             count = sent.get(row.phone, 0)
@@ -137,10 +157,11 @@ class Held:
     id: int
     purpose: Purpose
     phone: str | None
-    alarm_id: int
+    alarm_id: int | None
     alarm_open: bool
     held_at: datetime
     about: str  # whom the alarm is about, as the summary names it
+    alarm_resolved: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +172,10 @@ class Summary:
     phone: str
     first: int
     held: tuple[int, ...]
-    alarms: tuple[tuple[int, str], ...]  # (alarm id, whom it is about), by alarm id
+    # (alarm id, whom it is about), by alarm id: the ones asking for an answer
+    alarms: tuple[tuple[int, str], ...]
+    # whom the held messages that only inform were about (relatives told, summaries)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +196,7 @@ def summarise(
     cancel: list[int] = []
     by_phone: dict[str, list[Held]] = defaultdict(list)
     for row in held:
-        if not still_wanted(row.purpose, row.alarm_open):
+        if not still_wanted(row.purpose, row.alarm_open, alarm_resolved=row.alarm_resolved):
             cancel.append(row.id)
         elif row.phone:
             by_phone[row.phone].append(row)
@@ -182,14 +206,19 @@ def summarise(
         if not throttle.may_summarise(sent_in_window.get(phone, 0), first_held_at, now):
             continue
         alarms: dict[int, str] = {}
+        notes: dict[str, None] = {}
         for r in rows:
-            alarms.setdefault(r.alarm_id, r.about)
+            if r.purpose in INFORMS or r.alarm_id is None:
+                notes.setdefault(r.about)
+            else:
+                alarms.setdefault(r.alarm_id, r.about)
         send.append(
             Summary(
                 phone=phone,
                 first=rows[0].id,
                 held=tuple(r.id for r in rows),
                 alarms=tuple(sorted(alarms.items())),
+                notes=tuple(notes),
             )
         )
     return Summaries(tuple(cancel), tuple(send))

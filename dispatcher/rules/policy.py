@@ -12,7 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _TARGET = re.compile(
-    r"^(operators|supervisors|duty_workers|workers|contacts|contact:[1-9][0-9]*|providers:[a-z_]+)$"
+    r"^(operators|supervisors|duty_workers|workers|contacts|contact:[1-9][0-9]*"
+    r"|providers:[a-z_]+|default_providers)$"
 )
 
 
@@ -43,7 +44,7 @@ class Step(BaseModel):
         if bad:
             raise ValueError(
                 f"unknown target(s) {bad}: use operators, supervisors, duty_workers, workers, "
-                "contacts, contact:N or providers:CATEGORY"
+                "contacts, contact:N, providers:CATEGORY or default_providers"
             )
         return value
 
@@ -89,11 +90,13 @@ _DEFAULTS: dict[str, Policy] = {
             _step(["contacts"], ["sms", "voice"], 300),
         ),
     ),
+    # slower than an emergency: the providers of the resident's default category (the
+    # meal, the repair) at once, the community's workers only if nobody took it
     "service": Policy(
         repeat=0,
         steps=(
-            _step(["operators"], ["dashboard"], 300),
-            _step(["duty_workers"], ["sms"], 900),
+            _step(["operators", "default_providers"], ["dashboard", "sms"], 900),
+            _step(["duty_workers"], ["sms"], 1800),
         ),
     ),
     "device": Policy(

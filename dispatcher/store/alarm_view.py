@@ -11,10 +11,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
+from dispatcher.rules.liveness import is_online
+from dispatcher.rules.policy import AlarmKind
 from dispatcher.store import alarms as alarm_store
-from dispatcher.store.models import Alarm, Contact, Notification, Terminal, Worker
+from dispatcher.store.models import (
+    Alarm,
+    Community,
+    Contact,
+    Notification,
+    OutageMember,
+    Resident,
+    Terminal,
+    Worker,
+)
 from dispatcher.store.queue import queue_item, queue_query
 from dispatcher.store.residents import resident_json, worker_json
+from dispatcher.store.service_requests import provider_json, providers_of
 from dispatcher.store.terminals import terminal_json
 
 
@@ -47,10 +59,11 @@ async def alarm_context(
     found = (await session.execute(queue_query().where(Alarm.id == alarm_id))).first()
     if found is None:
         return None
-    alarm, resident, community, rev = found
-    body = queue_item(alarm, resident, community, rev)
+    alarm, resident, community, rev, members = found
+    body = queue_item(alarm, resident, community, rev, members)
     body["resolved_by"] = alarm.resolved_by
-    body["resident"] = resident_json(resident, community, now=now, tz=tz) if resident else None
+    home = await session.get(Community, resident.community_id) if resident else None
+    body["resident"] = resident_json(resident, home, now=now, tz=tz) if resident else None
     terminal = await session.get(Terminal, alarm.device_id) if alarm.device_id is not None else None
     body["terminal"] = terminal_json(terminal, now, liveness) if terminal else None
     contacts: list[dict[str, Any]] = []
@@ -77,6 +90,27 @@ async def alarm_context(
         )
     body["contacts"] = contacts
     body["workers"] = workers
+    if not workers and alarm.community_id is not None:  # an outage: its community's
+        body["workers"] = sorted(
+            (
+                worker_json(w, now=now, tz=tz)
+                for w in await session.scalars(
+                    select(Worker)
+                    .where(Worker.community_id == alarm.community_id)
+                    .order_by(Worker.id)
+                )
+            ),
+            key=lambda w: not w["on_shift"],
+        )
+    body["providers"] = (
+        [
+            provider_json(p)
+            for p in await providers_of(session=session, community_id=alarm.community_id)
+        ]
+        if alarm.kind == AlarmKind.SERVICE
+        else []
+    )
+    body["outage_members"] = await _outage_members(session, alarm, now, liveness)
     body["notifications"] = [
         notification_json(n)
         for n in await session.scalars(
@@ -87,3 +121,34 @@ async def alarm_context(
     body["timeline"] = [alarm_store.log_json(r) for r in rows]
     body["outcomes"] = [o.value for o in rules.OPERATOR_OUTCOMES]
     return body
+
+
+async def _outage_members(
+    session: AsyncSession, alarm: Alarm, now: datetime, liveness: tuple[int, int]
+) -> list[dict[str, Any]]:
+    """Every terminal the outage holds or held: those still down first."""
+    rows = await session.execute(
+        select(OutageMember, Terminal, Resident)
+        .join(Terminal, Terminal.device_id == OutageMember.device_id)
+        .outerjoin(Resident, Resident.id == Terminal.resident_id)
+        .where(OutageMember.alarm_id == alarm.id)
+        .order_by(OutageMember.left_at.is_not(None), OutageMember.device_id, OutageMember.id)
+    )
+    interval_s, missed = liveness
+    return [
+        {
+            "device_id": m.device_id,
+            "reason": m.reason,
+            "joined_at": m.joined_at.isoformat(),
+            "left_at": m.left_at.isoformat() if m.left_at else None,
+            "online": is_online(
+                connected=t.connected,
+                last_seen=t.last_seen,
+                now=now,
+                interval_s=interval_s,
+                offline_after_missed=missed,
+            ),
+            "resident": {"id": r.id, "name": r.name, "address": r.address} if r else None,
+        }
+        for m, t, r in rows
+    ]

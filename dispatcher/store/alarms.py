@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
+from dispatcher.rules.outages import OUTAGE
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.event_log import log_entry
-from dispatcher.store.models import Alarm, EventLog
+from dispatcher.store.models import Alarm, EventLog, OutageMember
 
 
 def open_alarm(
@@ -44,8 +45,20 @@ def open_alarm(
     )
 
 
-def opened_entry(alarm: Alarm, *, alarm_id: int, actor: str, now: datetime) -> EventLog:
-    """The timeline's first line; `alarm_id` since a batch's alarms get theirs later."""
+def opened_entry(
+    alarm: Alarm,
+    *,
+    alarm_id: int,
+    actor: str,
+    now: datetime,
+    since: datetime | None = None,
+) -> EventLog:
+    """The timeline's first line; `alarm_id` since a batch's alarms get theirs later.
+    `since`: when what it is about began, if before (a terminal down since then, its
+    alarm held for the outage window)."""
+    data: dict[str, Any] = {"kind": alarm.kind, "priority": alarm.priority}
+    if since is not None:
+        data["since"] = since.isoformat()
     return log_entry(
         "alarm_opened",
         at=now,
@@ -53,7 +66,7 @@ def opened_entry(alarm: Alarm, *, alarm_id: int, actor: str, now: datetime) -> E
         alarm_id=alarm_id,
         device_id=alarm.device_id,
         type_=alarm.type,
-        data={"kind": alarm.kind, "priority": alarm.priority},
+        data=data,
     )
 
 
@@ -100,8 +113,20 @@ def close_alarm(
     )
 
 
-def alarm_json(alarm: Alarm) -> dict[str, Any]:
-    """The fields of DESIGN.md §5, plus what the dashboard needs beside them."""
+def members() -> Any:
+    """How many terminals an outage holds now (None for other alarms): a column to
+    select beside the alarm."""
+    return (
+        select(func.count())
+        .where(OutageMember.alarm_id == Alarm.id, OutageMember.left_at.is_(None))
+        .correlate(Alarm)
+        .scalar_subquery()
+    )
+
+
+def alarm_json(alarm: Alarm, members: int | None = None) -> dict[str, Any]:
+    """The fields of DESIGN.md §5 and §7, plus what the dashboard needs beside them;
+    `members` of an outage (as `members()` selects it)."""
     return {
         "id": alarm.id,
         "device_id": alarm.device_id,
@@ -121,6 +146,12 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
         "escalation_exhausted": alarm.escalation_exhausted,
         "cancel_requested_at": _iso(alarm.cancel_requested_at),
         "note": alarm.note,
+        "community_id": alarm.community_id,
+        "arrived_at": _iso(alarm.arrived_at),
+        "arrived_by": alarm.arrived_by,
+        "provider_id": alarm.provider_id,
+        "service_state": alarm.service_state,
+        "members": (members or 0) if alarm.type == OUTAGE else None,
     }
 
 
@@ -141,18 +172,15 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-async def list_alarms(
-    *, session: AsyncSession, status: rules.Status | None, limit: int
-) -> list[Alarm]:
-    query = select(Alarm)
-    if status is not None:
-        query = query.where(Alarm.status == status.value)
-    if status is rules.Status.RESOLVED:
-        query = query.order_by(Alarm.resolved_at.desc())
-    else:
-        # the queue an operator works: most urgent first, then oldest first
-        query = query.order_by(Alarm.priority, Alarm.created_at, Alarm.id)
-    return list(await session.scalars(query.limit(limit)))
+async def member_ids(*, session: AsyncSession, alarm_id: int) -> list[str]:
+    """The terminals an outage holds now."""
+    return list(
+        await session.scalars(
+            select(OutageMember.device_id)
+            .where(OutageMember.alarm_id == alarm_id, OutageMember.left_at.is_(None))
+            .order_by(OutageMember.device_id)
+        )
+    )
 
 
 async def get_alarm(

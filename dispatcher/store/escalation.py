@@ -56,40 +56,59 @@ async def load_directory(
     alarm: Alarm,
     supervisors: tuple[esc.Recipient, ...] | None = None,
 ) -> esc.Directory:
-    """Everyone reachable for `alarm`; `supervisors` once per pass, the same for all."""
+    """Everyone reachable for `alarm`: its community's workers and providers (an
+    outage has a community and no resident), its resident's contacts; `supervisors`
+    once per pass, the same for all."""
     if supervisors is None:
         supervisors = await load_supervisors(session=session)
     resident = (
         await session.get(Resident, alarm.resident_id) if alarm.resident_id is not None else None
     )
-    if resident is None:
+    community_id = resident.community_id if resident is not None else alarm.community_id
+    return await community_directory(
+        session=session, community_id=community_id, supervisors=supervisors, resident=resident
+    )
+
+
+async def community_directory(
+    *,
+    session: AsyncSession,
+    community_id: str | None,
+    supervisors: tuple[esc.Recipient, ...],
+    resident: Resident | None = None,
+) -> esc.Directory:
+    """A community's workers and providers, and the resident's contacts when given."""
+    if community_id is None:
         return esc.Directory(supervisors=supervisors)
     workers = await session.scalars(
-        select(Worker).where(Worker.community_id == resident.community_id).order_by(Worker.id)
-    )
-    contacts = await session.scalars(
-        select(Contact).where(Contact.resident_id == resident.id).order_by(Contact.priority)
+        select(Worker).where(Worker.community_id == community_id).order_by(Worker.id)
     )
     providers = await session.scalars(
-        select(Provider).where(Provider.community_id == resident.community_id)
+        select(Provider).where(Provider.community_id == community_id).order_by(Provider.id)
     )
+    contacts: list[esc.RosterContact] = []
+    if resident is not None:
+        contacts = [
+            esc.RosterContact(
+                esc.Recipient(f"contact:{c.id}", c.name, c.phone, c.language or resident.language),
+                c.priority,
+            )
+            for c in await session.scalars(
+                select(Contact).where(Contact.resident_id == resident.id).order_by(Contact.priority)
+            )
+        ]
     return esc.Directory(
         workers=tuple(
             esc.RosterWorker(esc.Recipient(f"worker:{w.id}", w.name, w.phone), _shifts(w))
             for w in workers
         ),
-        contacts=tuple(
-            esc.RosterContact(
-                esc.Recipient(f"contact:{c.id}", c.name, c.phone, c.language or resident.language),
-                c.priority,
-            )
-            for c in contacts
-        ),
+        contacts=tuple(contacts),
         providers=tuple(
             esc.RosterProvider(esc.Recipient(f"provider:{p.id}", p.name, p.phone), p.category)
             for p in providers
         ),
         supervisors=supervisors,
+        service_default=resident.service_default if resident is not None else None,
     )
 
 

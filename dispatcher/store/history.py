@@ -19,7 +19,8 @@ from dispatcher.store.residents import like_pattern
 
 EXPORT_PAGE = 500
 
-Row = tuple[Alarm, Resident | None, Community | None]
+# an alarm, its resident and community, and how many terminals it holds (an outage)
+Row = tuple[Alarm, Resident | None, Community | None, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +38,9 @@ class AlarmFilter:
     """Part of the resident's name or id, or of the terminal's id."""
 
 
-def _query(f: AlarmFilter) -> Select[Alarm, Resident | None, Community | None]:
+def _query(f: AlarmFilter) -> Select[Alarm, Resident | None, Community | None, int | None]:
     query = (
-        select(Alarm, Resident, Community)
+        select(Alarm, Resident, Community, alarm_store.members())
         .outerjoin(Resident, Resident.id == Alarm.resident_id)
         .outerjoin(Community, Community.id == Alarm.community_id)
     )
@@ -87,7 +88,7 @@ async def find(
         if mark is None:
             return []
         query = query.where(_older_than(mark.created_at, mark.id))
-    return [(a, r, c) for a, r, c in await session.execute(query.limit(limit))]
+    return [(a, r, c, m) for a, r, c, m in await session.execute(query.limit(limit))]
 
 
 async def every(*, session: AsyncSession, f: AlarmFilter) -> AsyncIterator[list[Row]]:
@@ -97,17 +98,18 @@ async def every(*, session: AsyncSession, f: AlarmFilter) -> AsyncIterator[list[
     last: tuple[datetime, int] | None = None
     while True:
         page_query = query if last is None else query.where(_older_than(*last))
-        page = [(a, r, c) for a, r, c in await session.execute(page_query.limit(EXPORT_PAGE))]
+        page = [(a, r, c, m) for a, r, c, m in await session.execute(page_query.limit(EXPORT_PAGE))]
         if not page:
             return
         yield page
         last = (page[-1][0].created_at, page[-1][0].id)
 
 
-def line(alarm: Alarm, resident: Resident | None, community: Community | None) -> dict[str, Any]:
-    """An alarm as the history shows it: the §5 fields, who it is about and where."""
-    item = alarm_store.alarm_json(alarm)
-    item["community_id"] = alarm.community_id
+def line(
+    alarm: Alarm, resident: Resident | None, community: Community | None, members: int | None
+) -> dict[str, Any]:
+    """An alarm as the history shows it: the §5 and §7 fields, who it is about and where."""
+    item = alarm_store.alarm_json(alarm, members)
     item["community"] = community.name if community is not None else alarm.community_id
     item["resolved_by"] = alarm.resolved_by
     item["resident"] = (
@@ -141,7 +143,11 @@ CSV_COLUMNS = (
 
 
 def csv_row(
-    alarm: Alarm, resident: Resident | None, community: Community | None, tz: ZoneInfo
+    alarm: Alarm,
+    resident: Resident | None,
+    community: Community | None,
+    _members: int | None,
+    tz: ZoneInfo,
 ) -> list[str]:
     """Times in the city's time zone, with their offset; empty cells for none. Text
     typed by people cannot start a spreadsheet formula."""

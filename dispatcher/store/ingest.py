@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devices.events import AckResult, Rejection, TerminalEvent
+from devices.events import AckResult, EventType, Rejection, TerminalEvent
 from dispatcher.rules import alarms as rules
+from dispatcher.rules.checkins import counts_as_checkin
+from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.event_log import log_entry, raw_text
 from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
+from dispatcher.store.relatives import tell_contacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,8 @@ class BatchResult:
     # device_id) of each the system closed
     opened_kinds: dict[int, tuple[str, str | None]] = field(default_factory=dict)
     closed: list[tuple[int, str, str | None]] = field(default_factory=list)
+    # a terminal lost or got back its power: the engine's outage check should look
+    power_changed: bool = False
 
 
 def _rejection_row(rej: Rejection, now: datetime) -> EventLog:
@@ -70,8 +75,12 @@ async def record_batch(
     *,
     now: datetime,
     cancel_closes_emergency: bool,
+    tell_contacts_on_close: bool = True,
 ) -> BatchResult:
-    """Log and apply a batch of decoded terminal messages; the caller commits, then acks."""
+    """Log and apply a batch of decoded terminal messages; the caller commits, then acks.
+
+    Beside the alarms: the resident's last press that counts as a check-in, and the
+    terminal's power (lost since when, for the outage check)."""
     result = BatchResult()
     events = [i for i in items if isinstance(i, TerminalEvent)]
     for item in items:
@@ -109,6 +118,9 @@ async def record_batch(
     # alarms opened by this batch, under a temporary negative id until one INSERT for all
     fresh: dict[int, Alarm] = {}
     rows: list[EventLog] = []
+    pressed: set[str] = set()  # residents whose press is a sign of life
+    power: dict[str, bool] = {}  # device -> lost (True) or restored (False), the last word
+    closed: list[Alarm] = []  # emergencies the resident's own press closed
 
     for event in events:
         key = (event.device_id, event.event_id)
@@ -131,6 +143,11 @@ async def record_batch(
             result.replies.append(Reply(*key, AckResult.DUPLICATE))
             continue
         seen.add(key)
+        resident_id = owners[event.device_id][0]
+        if resident_id is not None and counts_as_checkin(event.type):
+            pressed.add(resident_id)
+        if event.type in (EventType.POWER_LOST, EventType.POWER_RESTORED):
+            power[event.device_id] = event.type is EventType.POWER_LOST
         alarm_id, actions = _apply(
             fresh,
             event,
@@ -139,6 +156,7 @@ async def record_batch(
             now=now,
             cancel_closes_emergency=cancel_closes_emergency,
             result=result,
+            closed=closed,
         )
         rows.append(
             log_entry(
@@ -156,18 +174,60 @@ async def record_batch(
         rows.extend(actions)
         result.replies.append(Reply(*key, AckResult.ACCEPTED))
     if fresh:
-        session.add_all(fresh.values())
-        await session.flush()  # one INSERT ... RETURNING for every alarm of the batch
-        real = {temporary: alarm.id for temporary, alarm in fresh.items()}
-        for row in rows:
-            if row.alarm_id is not None and row.alarm_id < 0:
-                row.alarm_id = real[row.alarm_id]
-        result.opened = [real.get(i, i) for i in result.opened]
-        result.changed = [real.get(i, i) for i in result.changed]
-        result.opened_kinds = {a.id: (a.kind, a.device_id) for a in fresh.values()}
-        result.closed = [(real.get(i, i), outcome, d) for i, outcome, d in result.closed]
+        await _insert_fresh(session, fresh, rows, result)
     session.add_all(rows)
+    await _signs_of_life(session, pressed, power, now)
+    result.power_changed = bool(power)
+    if tell_contacts_on_close:
+        for alarm in closed:
+            if alarm.outcome is not None:
+                await tell_contacts(
+                    session=session,
+                    alarm=alarm,
+                    purpose=Purpose.TOLD_CLOSED,
+                    body={"outcome": alarm.outcome},
+                    now=now,
+                )
     return result
+
+
+async def _insert_fresh(
+    session: AsyncSession, fresh: dict[int, Alarm], rows: list[EventLog], result: BatchResult
+) -> None:
+    """One INSERT ... RETURNING for every alarm the batch opened; their temporary ids in
+    the log rows and the result become the real ones."""
+    session.add_all(fresh.values())
+    await session.flush()
+    real = {temporary: alarm.id for temporary, alarm in fresh.items()}
+    for row in rows:
+        if row.alarm_id is not None and row.alarm_id < 0:
+            row.alarm_id = real[row.alarm_id]
+    result.opened = [real.get(i, i) for i in result.opened]
+    result.changed = [real.get(i, i) for i in result.changed]
+    result.opened_kinds = {a.id: (a.kind, a.device_id) for a in fresh.values()}
+    result.closed = [(real.get(i, i), outcome, d) for i, outcome, d in result.closed]
+
+
+async def _signs_of_life(
+    session: AsyncSession, pressed: set[str], power: dict[str, bool], now: datetime
+) -> None:
+    if pressed:
+        await session.execute(
+            update(Resident).where(Resident.id.in_(sorted(pressed))).values(last_press_at=now)
+        )
+    lost = sorted(d for d, is_lost in power.items() if is_lost)
+    restored = sorted(d for d, is_lost in power.items() if not is_lost)
+    if lost:
+        # since the first report: a repeated power_lost does not restart the hold
+        await session.execute(
+            update(Terminal)
+            .where(Terminal.device_id.in_(lost))
+            .values(power_lost_at=func.coalesce(Terminal.power_lost_at, now))
+        )
+    if restored:
+        await session.execute(
+            update(Terminal).where(Terminal.device_id.in_(restored)).values(power_lost_at=None)
+        )
 
 
 async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str, list[Alarm]]:
@@ -206,18 +266,57 @@ def _apply(
     now: datetime,
     cancel_closes_emergency: bool,
     result: BatchResult,
+    closed: list[Alarm],
 ) -> tuple[int | None, list[EventLog]]:
-    """Apply the rules' effect; `open_alarms` (newest first) is kept current for the batch.
-    Returns the alarm concerned and the log rows of what was done to it."""
+    """Apply the rules' effects; `open_alarms` (newest first) is kept current for the
+    batch. Returns the alarm concerned (the first effect's) and the log rows of what was
+    done."""
     views = [_view(a, fresh) for a in open_alarms]
-    effect = rules.effect_of_event(
+    effects = rules.effects_of_event(
         event.type,
         views,
         cancel_closes_emergency=cancel_closes_emergency,
     )
     by_id = {v.id: a for v, a in zip(views, open_alarms, strict=True)}
     actions: list[EventLog] = []
+    concerned: int | None = None
+    for index, effect in enumerate(effects):
+        alarm_id = _apply_one(
+            effect,
+            fresh=fresh,
+            event=event,
+            owner=owner,
+            open_alarms=open_alarms,
+            by_id=by_id,
+            actions=actions,
+            now=now,
+            result=result,
+        )
+        if alarm_id is not None:
+            if index == 0:
+                concerned = alarm_id
+            alarm = by_id.get(alarm_id)
+            if (
+                isinstance(effect, rules.Resolve)
+                and alarm is not None
+                and alarm.kind == AlarmKind.EMERGENCY
+            ):
+                closed.append(alarm)
+    return concerned, actions
 
+
+def _apply_one(
+    effect: rules.Effect,
+    *,
+    fresh: dict[int, Alarm],
+    event: TerminalEvent,
+    owner: tuple[str | None, str | None],
+    open_alarms: list[Alarm],
+    by_id: dict[int, Alarm],
+    actions: list[EventLog],
+    now: datetime,
+    result: BatchResult,
+) -> int | None:
     def log(kind: str, alarm_id: int, data: dict[str, Any]) -> None:
         actions.append(
             log_entry(
@@ -247,7 +346,7 @@ def _apply(
             open_alarms.insert(0, alarm)
             result.opened.append(temporary)
             actions.append(opened_entry(alarm, alarm_id=temporary, actor="terminal", now=now))
-            return temporary, actions
+            return temporary
         case rules.Attach(alarm_id=alarm_id, note=note):
             log("alarm_updated", alarm_id, {"note": note})
         case rules.MarkCancel(alarm_id=alarm_id):
@@ -273,6 +372,6 @@ def _apply(
                 )
             )
         case rules.LogOnly():
-            return None, actions
+            return None
     result.changed.append(effect.alarm_id)
-    return effect.alarm_id, actions
+    return effect.alarm_id

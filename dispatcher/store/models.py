@@ -75,12 +75,19 @@ class Resident(Base):
     address: Mapped[str] = mapped_column(String(256))
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     medical: Mapped[str] = mapped_column(Text, default="")
+    # the resident's own phone, for a provider to call before coming (optional)
+    phone: Mapped[str | None] = mapped_column(String(32))
     # daily check-in (DESIGN.md §7): "HH:MM-HH:MM" local, and a pause (hospital, travel)
     checkin_window: Mapped[str | None] = mapped_column(String(11))
     checkin_paused_until: Mapped[date | None] = mapped_column(Date)
     checkin_pause_reason: Mapped[str | None] = mapped_column(Text)
     # the provider category a service request goes to at once (meals, repairs, ...)
     service_default: Mapped[str | None] = mapped_column(String(64))
+    # when the engine next decides whether the check-in was missed: the end of the next
+    # window (UTC); None without a window
+    checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # the resident's last press that counts as a sign of life (DESIGN.md §7)
+    last_press_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Contact(Base):
@@ -115,6 +122,8 @@ class Terminal(Base):
     power: Mapped[str | None] = mapped_column(String(16))
     fw: Mapped[str | None] = mapped_column(String(32))
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the terminal reported power_lost and not power_restored since: it runs on battery
+    power_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TerminalAccount(Base):
@@ -138,6 +147,22 @@ class Alarm(Base):
         Index("ix_alarms_created_id", "created_at", "id"),
         # the engine's query: due escalations of unacknowledged alarms
         Index("ix_alarms_next_step_at", "next_step_at"),
+        # one open outage per community, one open missed check-in per resident, whatever
+        # two engines decide at once
+        Index(
+            "uq_alarms_open_outage",
+            "community_id",
+            unique=True,
+            postgresql_where=text("type = 'outage' AND status <> 'resolved'"),
+            sqlite_where=text("type = 'outage' AND status <> 'resolved'"),
+        ),
+        Index(
+            "uq_alarms_open_missed_checkin",
+            "resident_id",
+            unique=True,
+            postgresql_where=text("type = 'missed_checkin' AND status <> 'resolved'"),
+            sqlite_where=text("type = 'missed_checkin' AND status <> 'resolved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -180,7 +205,17 @@ class OutageMember(Base):
     offline or lost power with its community's others, until it was back."""
 
     __tablename__ = "outage_members"
-    __table_args__ = (Index("ix_outage_members_alarm", "alarm_id", "left_at"),)
+    __table_args__ = (
+        Index("ix_outage_members_alarm", "alarm_id", "left_at"),
+        # a terminal is held by one outage at a time
+        Index(
+            "uq_outage_members_held",
+            "device_id",
+            unique=True,
+            postgresql_where=text("left_at IS NULL"),
+            sqlite_where=text("left_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id"))
@@ -281,10 +316,24 @@ class Notification(Base):
             name="uq_notifications_once",
         ),
         Index("ix_notifications_due", "status", "next_attempt_at"),
+        # the same for messages about no alarm (a morning summary, an opt-out): the
+        # key above cannot, as NULL alarm ids never conflict
+        Index(
+            "uq_notifications_once_about",
+            "subject",
+            "purpose",
+            "recipient_key",
+            "channel",
+            unique=True,
+            postgresql_where=text("alarm_id IS NULL"),
+            sqlite_where=text("alarm_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id"), index=True)
+    # None for a message about no single alarm; then `subject` says what it is about
+    alarm_id: Mapped[int | None] = mapped_column(ForeignKey("alarms.id"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(128))
     # step (escalation), exhausted (chain ran out), ack_overdue, command (to the terminal)
     purpose: Mapped[str] = mapped_column(String(16))
     step: Mapped[int] = mapped_column(Integer)
@@ -307,8 +356,33 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class InboundSms(Base):
+    """Every SMS that reached our number, once: Twilio may post a webhook again (a
+    timeout on its side), and a replayed MessageSid must not act twice."""
+
+    __tablename__ = "inbound_sms"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyJob(Base):
+    """A job done once per local day for the whole city (the morning check-in
+    summaries): the row is the claim, so two engines never both do it."""
+
+    __tablename__ = "daily_jobs"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class PhoneOptOut(Base):
-    """A phone that replied STOP: no SMS or call goes to it until it replies START."""
+    """A phone that replied STOP (or CANCEL, a word Twilio takes for it): no SMS goes to
+    it until it replies START. Calls still do: an SMS opt-out is not a refusal to be
+    called for an emergency, and Twilio blocks only the SMS."""
 
     __tablename__ = "phone_optouts"
 

@@ -21,7 +21,16 @@ from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.event_log import log_entry
-from dispatcher.store.models import Alarm, EventLog, Notification, PhoneOptOut, Resident
+from dispatcher.store.models import (
+    Alarm,
+    Community,
+    EventLog,
+    Notification,
+    OutageMember,
+    PhoneOptOut,
+    Provider,
+    Resident,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +38,7 @@ class ToSend:
     """A claimed row with what its message is made of; the notifier words and sends it."""
 
     notification_id: int
-    alarm_id: int
+    alarm_id: int | None
     purpose: Purpose
     channel: str
     recipient_key: str
@@ -37,23 +46,60 @@ class ToSend:
     phone: str | None
     language: str
     body: dict[str, Any] | None
-    facts: AlarmFacts
+    facts: AlarmFacts | None  # None for a message about no single alarm
     resident_language: str  # the terminal's words are in it
 
 
-def alarm_facts(alarm: Alarm, resident: Resident | None) -> AlarmFacts:
-    """What a message says of an alarm; its id is the code a reply names it by."""
+def alarm_facts(
+    alarm: Alarm,
+    resident: Resident | None,
+    *,
+    community: str | None = None,
+    members: int | None = None,
+    service: str | None = None,
+) -> AlarmFacts:
+    """What a message says of an alarm; its id is the code a reply names it by. An
+    outage is named by its `community` and how many `members` it holds; a service
+    request says what is asked (`service`: a category; default: the resident's)."""
+    if resident is not None:
+        name, address = resident.name, resident.address
+    else:
+        name, address = community or alarm.device_id or alarm.community_id or "?", ""
     return AlarmFacts(
         alarm_id=alarm.id,
         kind=AlarmKind(alarm.kind),
         type=alarm.type,
-        resident_name=resident.name if resident else (alarm.device_id or "?"),
-        address=resident.address if resident else "",
+        resident_name=name,
+        address=address,
         short_code=str(alarm.id),
+        resident_phone=(resident.phone or "") if resident is not None else "",
+        service=service or (resident.service_default or "" if resident is not None else ""),
+        members=members,
     )
 
 
-def to_send(n: Notification, alarm: Alarm, resident: Resident | None) -> ToSend:
+async def facts_of(session: AsyncSession, alarm: Alarm, resident: Resident | None) -> AlarmFacts:
+    """`alarm_facts` with what only some alarms need read: an outage's community and
+    members, the category of the provider a service request was sent to."""
+    if alarm.type == "outage":
+        community = await session.get(Community, alarm.community_id) if alarm.community_id else None
+        members = await session.scalar(
+            select(func.count())
+            .select_from(OutageMember)
+            .where(OutageMember.alarm_id == alarm.id, OutageMember.left_at.is_(None))
+        )
+        return alarm_facts(
+            alarm, resident, community=community.name if community else None, members=members
+        )
+    if alarm.provider_id is not None:
+        provider = await session.get(Provider, alarm.provider_id)
+        return alarm_facts(alarm, resident, service=provider.category if provider else None)
+    return alarm_facts(alarm, resident)
+
+
+def to_send(
+    n: Notification, alarm: Alarm | None, resident: Resident | None, facts: AlarmFacts | None
+) -> ToSend:
     return ToSend(
         notification_id=n.id,
         alarm_id=n.alarm_id,
@@ -64,7 +110,7 @@ def to_send(n: Notification, alarm: Alarm, resident: Resident | None) -> ToSend:
         phone=n.phone,
         language=n.language,
         body=n.body,
-        facts=alarm_facts(alarm, resident),
+        facts=facts if alarm is not None else None,
         resident_language=resident.language if resident else "zh-CN",
     )
 
@@ -92,7 +138,7 @@ async def claim(
     """Take due rows for sending (status `sending`, committed by the caller first)."""
     query = (
         select(Notification, Alarm, Resident)
-        .join(Alarm, Alarm.id == Notification.alarm_id)
+        .outerjoin(Alarm, Alarm.id == Notification.alarm_id)
         .outerjoin(Resident, Resident.id == Alarm.resident_id)
         .where(Notification.status == Status.PENDING, Notification.next_attempt_at <= now)
         .order_by(Notification.id)
@@ -104,7 +150,14 @@ async def claim(
     phones = {n.phone for n, _, _ in rows if n.phone and n.channel in PHONE_CHANNELS}
     decisions = rules.gate(
         [
-            rules.Due(n.id, Purpose(n.purpose), n.channel, n.phone, alarm.status == "open")
+            rules.Due(
+                n.id,
+                Purpose(n.purpose),
+                n.channel,
+                n.phone,
+                alarm_open=alarm is not None and alarm.status == "open",
+                alarm_resolved=alarm is not None and alarm.status == "resolved",
+            )
             for n, alarm, _ in rows
         ],
         opted_out=await opted_out(session=session, phones=phones),
@@ -132,7 +185,8 @@ async def claim(
                 n.attempts += 1
                 n.updated_at = now
                 n.sent_at = n.sent_at or now
-                claimed.outgoing.append(to_send(n, alarm, resident))
+                facts = await facts_of(session, alarm, resident) if alarm is not None else None
+                claimed.outgoing.append(to_send(n, alarm, resident, facts))
     return claimed
 
 

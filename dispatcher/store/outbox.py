@@ -20,7 +20,7 @@ _TABLE: Any = Notification.__table__
 
 def base_row(
     *,
-    alarm_id: int,
+    alarm_id: int | None,
     purpose: Purpose,
     recipient_key: str,
     recipient_name: str,
@@ -30,9 +30,17 @@ def base_row(
     now: datetime,
     step: int = 0,
     round_: int = 0,
+    subject: str | None = None,
+    body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One outbox row. A message about no single alarm has `alarm_id` None and a
+    `subject` (what it is about, e.g. `checkin:kangqiao:2026-12-01`): the same subject,
+    purpose, recipient and channel are queued once."""
+    if alarm_id is None and not subject:
+        raise ValueError("a message about no alarm needs a subject")
     return {
         "alarm_id": alarm_id,
+        "subject": subject,
         "purpose": purpose.value,
         "step": step,
         "round": round_,
@@ -41,7 +49,7 @@ def base_row(
         "phone": phone,
         "language": language,
         "channel": channel,
-        "body": None,
+        "body": body,
         "status": Status.PENDING.value,
         "attempts": 0,
         "next_attempt_at": now,
@@ -50,7 +58,13 @@ def base_row(
 
 
 def notification_row(
-    notify: Notify, *, alarm_id: int, purpose: Purpose, now: datetime
+    notify: Notify,
+    *,
+    alarm_id: int | None,
+    purpose: Purpose,
+    now: datetime,
+    subject: str | None = None,
+    body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     person = notify.recipient
     return base_row(
@@ -64,6 +78,8 @@ def notification_row(
         now=now,
         step=notify.step,
         round_=notify.round,
+        subject=subject,
+        body=body,
     )
 
 

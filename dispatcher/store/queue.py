@@ -27,20 +27,26 @@ def _rev() -> Any:
     )
 
 
-def queue_query() -> Select[Alarm, Resident | None, Community | None, int | None]:
+def queue_query() -> Select[Alarm, Resident | None, Community | None, int | None, int]:
     return (
-        select(Alarm, Resident, Community, _rev())
+        select(Alarm, Resident, Community, _rev(), alarm_store.members())
         .outerjoin(Resident, Resident.id == Alarm.resident_id)
-        .outerjoin(Community, Community.id == Resident.community_id)
+        # the alarm's own community: an outage has no resident
+        .outerjoin(Community, Community.id == Alarm.community_id)
     )
 
 
 def queue_item(
-    alarm: Alarm, resident: Resident | None, community: Community | None, rev: int | None
+    alarm: Alarm,
+    resident: Resident | None,
+    community: Community | None,
+    rev: int | None,
+    members: int | None = None,
 ) -> dict[str, Any]:
-    """An alarm as a queue line: the §5 fields, the revision, who it is about."""
-    item = alarm_store.alarm_json(alarm)
+    """An alarm as a queue line: the §5 and §7 fields, the revision, who it is about."""
+    item = alarm_store.alarm_json(alarm, members)
     item["rev"] = rev or 0
+    item["community"] = community.name if community is not None else alarm.community_id
     item["resident"] = (
         {
             "id": resident.id,

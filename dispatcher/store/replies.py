@@ -1,8 +1,8 @@
 """What comes back from phones: delivery statuses, key presses and SMS replies.
 
-The rules decide (`rules.notifications.provider_report`, `rules.replies.parse_sms`,
-`rules.alarms`); what the person is told back is a catalog phrase, said in their
-language by the web layer.
+The rules decide (`rules.notifications.provider_report`, `rules.replies`,
+`rules.alarms`, `rules.service`); what the person is told back is a catalog phrase,
+said in their language by the web layer.
 """
 
 from __future__ import annotations
@@ -10,18 +10,33 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.catalog import Phrase
 from dispatcher.rules import alarms as rules
 from dispatcher.rules import notifications as notification_rules
+from dispatcher.rules import replies as reply_rules
+from dispatcher.rules.escalation import Notify
 from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
-from dispatcher.rules.replies import Intent, parse_sms
-from dispatcher.store import actions
+from dispatcher.rules.policy import Channel
+from dispatcher.rules.replies import Action, Intent, parse_sms
+from dispatcher.rules.service import ServiceState
+from dispatcher.store import actions, outbox, service_requests
+from dispatcher.store.db import is_postgresql
+from dispatcher.store.escalation import load_supervisors
 from dispatcher.store.event_log import log_entry
-from dispatcher.store.models import Alarm, Notification, PhoneOptOut
+from dispatcher.store.models import (
+    Alarm,
+    Community,
+    InboundSms,
+    Notification,
+    PhoneOptOut,
+    Resident,
+)
 from dispatcher.store.notifications import mark_failed, move_on_if_step_dead
 
 log = logging.getLogger("dispatcher.replies")
@@ -36,6 +51,7 @@ class Outcome:
     moved: bool = False  # an escalation moved on: wake the engine
     say: Phrase | None = None  # what to answer the person (SMS reply or spoken)
     language: str = "zh-CN"  # theirs, as our messages to them were
+    queued: bool = False  # messages were queued (supervisors told): wake the notifier
 
 
 async def record_status(
@@ -83,26 +99,68 @@ async def record_status(
     return Outcome(n.alarm_id, changed=True, moved=moved)
 
 
-def _refused(exc: rules.TransitionError) -> Phrase:
+def _refused(exc: rules.TransitionError, language: str, alarm_id: int) -> Outcome:
     if exc.reason == "taken":
-        return Phrase("reply.already_taken", {"who": exc.taken_by or ""})
-    return Phrase("reply.already_resolved")
+        say = Phrase("reply.already_taken", {"who": exc.taken_by or ""})
+    else:
+        say = Phrase("reply.already_resolved")
+    return Outcome(alarm_id, say=say, language=language)
 
 
-async def take(*, session: AsyncSession, n: Notification, via: str, now: datetime) -> Outcome:
-    """The person of `n` takes the alarm (pressed or replied 1)."""
+def _provider_id(n: Notification) -> str | None:
+    kind, _, ident = n.recipient_key.partition(":")
+    return ident if kind == "provider" else None
+
+
+async def act(
+    *, session: AsyncSession, n: Notification, action: Action, via: str, now: datetime, tell: bool
+) -> Outcome:
+    """What the person of `n` said, about its alarm: take it, decline, at the door, or
+    (a provider) accepted or done. Refusals (taken by another, closed) are answered."""
+    alarm_id = n.alarm_id
+    if alarm_id is None:
+        return Outcome()
+    code: dict[str, object] = {"code": alarm_id}
     try:
-        await actions.acknowledge(
-            session=session,
-            alarm_id=n.alarm_id,
-            by=n.recipient_name,
-            now=now,
-            via=via,
-            recipient_key=n.recipient_key,
-        )
+        match action:
+            case Action.TAKE:
+                await actions.acknowledge(
+                    session=session,
+                    alarm_id=alarm_id,
+                    by=n.recipient_name,
+                    now=now,
+                    via=via,
+                    recipient_key=n.recipient_key,
+                    tell=tell,
+                )
+                say = Phrase("reply.taken", code)
+            case Action.DECLINE:
+                return await decline(session=session, n=n, via=via, now=now)
+            case Action.ARRIVE:
+                await actions.arrived(
+                    session=session, alarm_id=alarm_id, by=n.recipient_name, via=via, now=now
+                )
+                say = Phrase("reply.arrived", code)
+            case Action.SERVICE_ACCEPTED | Action.SERVICE_DONE:
+                state = (
+                    ServiceState.ACCEPTED
+                    if action is Action.SERVICE_ACCEPTED
+                    else ServiceState.DONE
+                )
+                await service_requests.set_state(
+                    session=session,
+                    alarm_id=alarm_id,
+                    state=state,
+                    by=n.recipient_name,
+                    via=via,
+                    now=now,
+                    provider_id=_provider_id(n),
+                    tell=tell,
+                )
+                say = Phrase(f"reply.{action.value}", code)
     except rules.TransitionError as exc:
-        return Outcome(n.alarm_id, say=_refused(exc), language=n.language)
-    return Outcome(n.alarm_id, changed=True, language=n.language)
+        return _refused(exc, n.language, alarm_id)
+    return Outcome(alarm_id, changed=True, say=say, language=n.language)
 
 
 async def decline(*, session: AsyncSession, n: Notification, via: str, now: datetime) -> Outcome:
@@ -132,76 +190,157 @@ async def decline(*, session: AsyncSession, n: Notification, via: str, now: date
     moved = await move_on_if_step_dead(
         session=session, n=n, now=now, why=f"{n.recipient_name} cannot go"
     )
-    return Outcome(n.alarm_id, changed=True, moved=moved, language=n.language)
+    return Outcome(
+        n.alarm_id,
+        changed=True,
+        moved=moved,
+        say=Phrase("reply.declined"),
+        language=n.language,
+    )
+
+
+# the keys of a call: 1 takes (a provider: accepts), 2 declines, 3 is at the door
+_KEYS = {"1": Intent.ACCEPT, "2": Intent.DECLINE, "3": Intent.ARRIVED}
 
 
 async def key_pressed(
-    *, session: AsyncSession, notification_id: int, digits: str, now: datetime
+    *, session: AsyncSession, notification_id: int, digits: str, now: datetime, tell: bool = True
 ) -> Outcome:
     n = await session.get(Notification, notification_id)
-    if n is None:
+    if n is None or n.alarm_id is None:
         return Outcome()
-    if digits == "1":
-        return await take(session=session, n=n, via="voice", now=now)
-    if digits == "2":
-        return await decline(session=session, n=n, via="voice", now=now)
-    return Outcome(n.alarm_id, language=n.language)
+    intent = _KEYS.get(digits)
+    if intent is None:
+        return Outcome(n.alarm_id, language=n.language)
+    status = await session.scalar(select(Alarm.status).where(Alarm.id == n.alarm_id))
+    asked = reply_rules.Asked(n.id, n.alarm_id, _provider_id(n) is not None, status or "", "")
+    decision = reply_rules.decide(reply_rules.Reply(intent, n.alarm_id), [asked])
+    if not isinstance(decision, reply_rules.Act):
+        return Outcome(n.alarm_id, language=n.language)
+    return await act(session=session, n=n, action=decision.action, via="voice", now=now, tell=tell)
 
 
-async def sms_received(*, session: AsyncSession, phone: str, body: str, now: datetime) -> Outcome:
-    reply = parse_sms(body)
-    # the alarms this phone was asked to help with, newest first
-    rows = list(
-        await session.execute(
-            select(Notification, Alarm.status)
-            .join(Alarm, Alarm.id == Notification.alarm_id)
-            .where(
-                Notification.phone == phone,
-                Notification.channel.in_(PHONE_CHANNELS),
-                Notification.purpose.in_([Purpose.STEP, Purpose.SUMMARY]),
-            )
-            .order_by(Alarm.id.desc(), Notification.id.desc())
-        )
+async def _first_time(
+    session: AsyncSession, message_sid: str, phone: str, body: str, now: datetime
+) -> bool:
+    """Keep the incoming SMS; False when this MessageSid came before (a replay)."""
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    stmt = (
+        insert(InboundSms)
+        .values(message_sid=message_sid, phone=phone, body=body[:2000], received_at=now)
+        .on_conflict_do_nothing()
     )
-    # answered in the language we wrote to them in
-    language = rows[0][0].language if rows else "zh-CN"
+    result: Any = await session.execute(stmt)
+    return bool(result.rowcount)
+
+
+async def _asked(session: AsyncSession, phone: str) -> list[tuple[reply_rules.Asked, Notification]]:
+    """The alarms this phone was asked to help with, newest first, each once (by its
+    newest request)."""
+    rows = await session.execute(
+        select(Notification, Alarm.status, Resident.name, Community.name)
+        .join(Alarm, Alarm.id == Notification.alarm_id)
+        .outerjoin(Resident, Resident.id == Alarm.resident_id)
+        .outerjoin(Community, Community.id == Alarm.community_id)
+        .where(
+            Notification.phone == phone,
+            Notification.channel.in_(PHONE_CHANNELS),
+            Notification.purpose.in_([Purpose.STEP, Purpose.SERVICE]),
+        )
+        .order_by(Alarm.id.desc(), Notification.id.desc())
+    )
+    found: dict[int, tuple[reply_rules.Asked, Notification]] = {}
+    for n, status, name, community in rows:
+        if n.alarm_id is None or n.alarm_id in found:
+            continue
+        asked = reply_rules.Asked(
+            notification_id=n.id,
+            alarm_id=n.alarm_id,
+            provider=_provider_id(n) is not None,
+            status=status,
+            about=name or community or "",
+        )
+        found[n.alarm_id] = (asked, n)
+    return list(found.values())
+
+
+async def _language_of(session: AsyncSession, phone: str) -> tuple[str, str | None]:
+    """The language we write to this phone in, and the name we know it by."""
+    n = await session.scalar(
+        select(Notification)
+        .where(Notification.phone == phone, Notification.channel.in_(PHONE_CHANNELS))
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
+    return (n.language, n.recipient_name) if n is not None else ("zh-CN", None)
+
+
+async def opt_out(
+    *, session: AsyncSession, phone: str, word: str, who: str | None, now: datetime
+) -> bool:
+    """Stop SMS to `phone` (calls still go), and tell the supervisors by SMS and in the
+    log. False when it had opted out already (nothing new to tell)."""
+    if await session.get(PhoneOptOut, phone) is not None:
+        return False
+    session.add(PhoneOptOut(phone=phone, opted_out_at=now))
+    body = {"who": who, "phone": phone, "word": word}
+    session.add(log_entry("opt_out", at=now, actor=who or phone, data=body))
+    rows = [
+        outbox.notification_row(
+            Notify(person, Channel.SMS, 0, 0),
+            alarm_id=None,
+            purpose=Purpose.OPT_OUT,
+            now=now,
+            subject=f"opt_out:{phone}:{now.isoformat()}",
+            body=body,
+        )
+        for person in await load_supervisors(session=session)
+        if person.reachable_by(Channel.SMS) and person.phone != phone
+    ]
+    await outbox.queue(session, rows)
+    return True
+
+
+async def sms_received(
+    *,
+    session: AsyncSession,
+    phone: str,
+    body: str,
+    now: datetime,
+    message_sid: str | None = None,
+    tell: bool = True,
+) -> Outcome:
+    if message_sid and not await _first_time(session, message_sid, phone, body, now):
+        log.info("SMS %s from %s came again; ignored", message_sid, phone)
+        return Outcome()
+    reply = parse_sms(body)
+    language, who = await _language_of(session, phone)
     if reply.intent is Intent.STOP:
-        if await session.get(PhoneOptOut, phone) is None:
-            session.add(PhoneOptOut(phone=phone, opted_out_at=now))
-        return Outcome(changed=True, say=Phrase("reply.stopped"), language=language)
+        told = await opt_out(session=session, phone=phone, word=body.strip()[:20], who=who, now=now)
+        return Outcome(changed=True, say=Phrase("reply.stopped"), language=language, queued=told)
     if reply.intent is Intent.START:
         await session.execute(delete(PhoneOptOut).where(PhoneOptOut.phone == phone))
         return Outcome(changed=True, say=Phrase("reply.started"), language=language)
-    if not rows:
+    asked = await _asked(session, phone)
+    if not asked:
         log.warning("SMS from unknown number %s ignored: %r", phone, body[:200])
         return Outcome()
-    if reply.intent is Intent.UNKNOWN:
-        return Outcome(say=Phrase("reply.help"), language=language)
-    if reply.code is not None:
-        chosen = next((n for n, _ in rows if n.alarm_id == reply.code), None)
-        if chosen is None:
-            return Outcome(
-                say=Phrase("reply.unknown_code", {"code": reply.code}), language=language
+    decision = reply_rules.decide(reply, [a for a, _ in asked])
+    match decision:
+        case reply_rules.Act(action=action, asked=chosen):
+            n = next(n for a, n in asked if a is chosen)
+            return await act(session=session, n=n, action=action, via="sms", now=now, tell=tell)
+        case reply_rules.AskWhich(intent=intent, alarms=alarms):
+            items = tuple(
+                Phrase("reply.which.item", {"name": name, "code": code}) for code, name in alarms
             )
-    else:
-        chosen = next((n for n, status in rows if status == "open"), None)
-        if chosen is None:
-            return Outcome(say=Phrase("reply.nothing_open"), language=language)
-    if reply.intent is Intent.ACCEPT:
-        outcome = await take(session=session, n=chosen, via="sms", now=now)
-        if outcome.changed:
-            return Outcome(
-                outcome.alarm_id,
-                changed=True,
-                say=Phrase("reply.taken", {"code": chosen.alarm_id}),
-                language=chosen.language,
+            digit = reply_rules.DIGIT[intent]
+            say = Phrase(
+                "reply.which",
+                {"n": len(alarms), "items": items, "digit": digit, "first": alarms[0][0]},
             )
-        return outcome
-    outcome = await decline(session=session, n=chosen, via="sms", now=now)
-    return Outcome(
-        outcome.alarm_id,
-        changed=True,
-        moved=outcome.moved,
-        say=Phrase("reply.declined"),
-        language=chosen.language,
-    )
+            return Outcome(say=say, language=language)
+        case reply_rules.Tell(why=why, code=code):
+            values: dict[str, object] = {"code": code} if code is not None else {}
+            return Outcome(say=Phrase(f"reply.{why}", values), language=language)
+    return Outcome()

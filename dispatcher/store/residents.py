@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules.roster import on_shift, parse_shift
+from dispatcher.store.checkins import checkin_json, checkin_today
 from dispatcher.store.models import Alarm, Community, Contact, Resident, Terminal, Worker
 from dispatcher.store.terminals import terminal_json
 
@@ -36,6 +37,9 @@ def resident_json(
             "street": community.street if community else "",
             "district": community.district if community else "",
         },
+        "phone": resident.phone,
+        "service_default": resident.service_default,
+        "checkin": checkin_json(resident, checkin_today(resident, now=now, tz=tz)),
     }
 
 

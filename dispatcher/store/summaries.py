@@ -22,7 +22,7 @@ async def summarise_held(*, session: AsyncSession, now: datetime, throttle: Thro
     rows = list(
         await session.execute(
             select(Notification, Alarm.status, Resident.name)
-            .join(Alarm, Alarm.id == Notification.alarm_id)
+            .outerjoin(Alarm, Alarm.id == Notification.alarm_id)
             .outerjoin(Resident, Resident.id == Alarm.resident_id)
             .where(Notification.status == Status.HELD)
             .order_by(Notification.id)
@@ -38,8 +38,9 @@ async def summarise_held(*, session: AsyncSession, now: datetime, throttle: Thro
             phone=n.phone,
             alarm_id=n.alarm_id,
             alarm_open=status == "open",
+            alarm_resolved=status == "resolved",
             held_at=n.updated_at or now,
-            about=name or n.recipient_name,
+            about=name or _about(n),
         )
         for n, status, name in rows
     ]
@@ -61,18 +62,27 @@ async def summarise_held(*, session: AsyncSession, now: datetime, throttle: Thro
             by_id[ident].status = Status.SUMMARIZED
             by_id[ident].updated_at = now
         first = by_id[summary.first]
-        row = {
-            **outbox.base_row(
-                alarm_id=max(aid for aid, _ in summary.alarms),
-                purpose=Purpose.SUMMARY,
-                recipient_key=f"{first.recipient_key}#summary{first.id}",
-                recipient_name=first.recipient_name,
-                phone=summary.phone,
-                language=first.language,
-                channel="sms",
-                now=now,
-            ),
-            "body": {"alarms": [[aid, name] for aid, name in summary.alarms]},
-        }
+        row = outbox.base_row(
+            alarm_id=max((aid for aid, _ in summary.alarms), default=None),
+            subject=f"summary:{first.id}",
+            purpose=Purpose.SUMMARY,
+            recipient_key=f"{first.recipient_key}#summary{first.id}",
+            recipient_name=first.recipient_name,
+            phone=summary.phone,
+            language=first.language,
+            channel="sms",
+            now=now,
+            body={
+                "alarms": [[aid, name] for aid, name in summary.alarms],
+                "notes": list(summary.notes),
+            },
+        )
         queued += await outbox.queue(session, [row])
     return queued
+
+
+def _about(n: Notification) -> str:
+    """Whom a held message about no resident was about: its community's summary, or
+    the phone that opted out."""
+    body = n.body or {}
+    return str(body.get("community") or body.get("who") or body.get("phone") or n.recipient_name)

@@ -1,6 +1,7 @@
 """Alarms over HTTP: the list and one alarm (DESIGN.md §5), the history and its CSV export
 (§7), the queue and the alarm view the dashboard reads, and what people do to an alarm
-(take, resolve, note)."""
+(take, resolve, note, someone at the door, a service request sent to a provider and how
+far it is; §7)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.reports import day_start
-from dispatcher.store import actions, alarm_view, history
+from dispatcher.store import actions, alarm_view, history, service_requests
 from dispatcher.store import alarms as store
 from dispatcher.store import queue as queue_store
 from dispatcher.store.audit import AuditAction
@@ -25,7 +26,15 @@ from dispatcher.web import alarm_events, audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
-from dispatcher.web.schemas.alarms import AlarmFilters, AlarmsQuery, Note, Resolve, StatusFilter
+from dispatcher.web.schemas.alarms import (
+    AlarmFilters,
+    AlarmsQuery,
+    Dispatch,
+    Note,
+    Resolve,
+    ServiceUpdate,
+    StatusFilter,
+)
 from dispatcher.web.state import DEPS, liveness_of
 
 _MAX_LIMIT = 1000
@@ -108,8 +117,10 @@ async def get_alarm(request: web.Request) -> Reply:
         if alarm is None:
             return json_error(404, f"no alarm {alarm_id}")
         rows = await store.timeline(session=session, alarm_id=alarm_id)
-    body = store.alarm_json(alarm)
+        held = await store.member_ids(session=session, alarm_id=alarm_id)
+    body = store.alarm_json(alarm, len(held))
     body["timeline"] = [store.log_json(r) for r in rows]
+    body["member_ids"] = held
     return body
 
 
@@ -160,7 +171,9 @@ async def _act(request: web.Request, act: Action) -> Reply:
     try:
         async with deps.sessions.begin() as session:
             alarm = await act(session, alarm_id, principal(request).username, now)
-            body = store.alarm_json(alarm)
+            await session.flush()
+            held = await store.member_ids(session=session, alarm_id=alarm_id)
+            body = store.alarm_json(alarm, len(held))
     except rules.TransitionError as exc:
         return json_error(exc.code, exc.message)
     deps.changed(alarm_id)
@@ -168,9 +181,17 @@ async def _act(request: web.Request, act: Action) -> Reply:
     return body
 
 
+def _tell(request: web.Request) -> bool:
+    return request.app[DEPS].settings.notifications.tell_contacts
+
+
 async def ack_alarm(request: web.Request) -> Reply:
+    tell = _tell(request)
+
     async def take(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
-        return await actions.acknowledge(session=session, alarm_id=alarm_id, by=by, now=now)
+        return await actions.acknowledge(
+            session=session, alarm_id=alarm_id, by=by, now=now, tell=tell
+        )
 
     return await _act(request, take)
 
@@ -178,13 +199,60 @@ async def ack_alarm(request: web.Request) -> Reply:
 async def resolve_alarm(request: web.Request) -> Reply:
     sent = given(request, Resolve)
     outcome, note = sent.outcome, sent.note
+    tell = _tell(request)
 
     async def close(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
         return await actions.resolve(
-            session=session, alarm_id=alarm_id, by=by, outcome=outcome, note=note, now=now
+            session=session,
+            alarm_id=alarm_id,
+            by=by,
+            outcome=outcome,
+            note=note,
+            now=now,
+            tell=tell,
         )
 
     return await _act(request, close)
+
+
+async def arrived(request: web.Request) -> Reply:
+    """Someone is at the door, as the operator heard (a call from the worker)."""
+
+    async def at_door(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
+        return await actions.arrived(
+            session=session, alarm_id=alarm_id, by=by, via="dashboard", now=now
+        )
+
+    return await _act(request, at_door)
+
+
+async def dispatch(request: web.Request) -> Reply:
+    provider_id = given(request, Dispatch).provider_id
+
+    async def send(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
+        return await service_requests.dispatch(
+            session=session, alarm_id=alarm_id, provider_id=provider_id, by=by, now=now
+        )
+
+    return await _act(request, send)
+
+
+async def service_state(request: web.Request) -> Reply:
+    state = given(request, ServiceUpdate).state
+    tell = _tell(request)
+
+    async def update(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
+        return await service_requests.set_state(
+            session=session,
+            alarm_id=alarm_id,
+            state=state,
+            by=by,
+            via="dashboard",
+            now=now,
+            tell=tell,
+        )
+
+    return await _act(request, update)
 
 
 async def note_alarm(request: web.Request) -> Reply:

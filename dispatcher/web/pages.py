@@ -62,6 +62,7 @@ PAGES: Final = (
         "/reports",
     ),
     Page("/audit", Role.SUPERVISOR, ("audit.js",), "audit.title", "/audit"),
+    Page("/checkins", Role.OPERATOR, ("checkins.js",), "checkins.title", "/checkins"),
     Page("/admin", Role.ADMIN, ("admin.js",), "admin.title", "/admin"),
     Page(
         "/admin/residents/{resident_id}",
@@ -149,6 +150,7 @@ def shell(
     links.append(("/history", "nav.history"))
     if who.role.at_least(Role.SUPERVISOR):
         links += [("/reports", "nav.reports"), ("/audit", "nav.audit")]
+    links.append(("/checkins", "nav.checkins"))
     if who.role.at_least(Role.ADMIN):
         links.append(("/admin", "nav.admin"))
     nav = "".join(

@@ -13,6 +13,7 @@ from dispatcher.store.users import Role
 from dispatcher.web import (
     alarms_api,
     audit_api,
+    checkins_api,
     health,
     live_hub,
     login_api,
@@ -24,7 +25,7 @@ from dispatcher.web import (
     twilio_hooks,
 )
 from dispatcher.web.operations import OPERATIONS, Operation
-from dispatcher.web.schemas import alarms, people, terminals
+from dispatcher.web.schemas import alarms, checkins, people, terminals
 from dispatcher.web.schemas.audit import AuditLine, AuditQuery
 from dispatcher.web.schemas.auth import Login, Me, Token
 from dispatcher.web.schemas.base import CityInvalid, Invalid
@@ -153,6 +154,36 @@ API: Final = (
     ),
     Operation(
         method="POST",
+        path="/api/alarms/{alarm_id}/arrived",
+        handler=alarms_api.arrived,
+        summary="someone is at the door (the first one sets `arrived_at`)",
+        tag="alarms",
+        ok=alarms.Alarm,
+        errors=(404, 409),
+    ),
+    Operation(
+        method="POST",
+        path="/api/alarms/{alarm_id}/dispatch",
+        handler=alarms_api.dispatch,
+        summary="send a service request to a provider of its community (by SMS); the "
+        "operator takes it if nobody had",
+        tag="alarms",
+        body=alarms.Dispatch,
+        ok=alarms.Alarm,
+        errors=(404, 409),
+    ),
+    Operation(
+        method="POST",
+        path="/api/alarms/{alarm_id}/service",
+        handler=alarms_api.service_state,
+        summary="how far a service request is; `done` closes it (outcome service_done)",
+        tag="alarms",
+        body=alarms.ServiceUpdate,
+        ok=alarms.Alarm,
+        errors=(404, 409),
+    ),
+    Operation(
+        method="POST",
         path="/api/alarms/{alarm_id}/notes",
         handler=alarms_api.note_alarm,
         summary="add a note to the timeline",
@@ -217,6 +248,26 @@ API: Final = (
         ok=people.ResidentCard,
         errors=(400,),
         error_bodies={422: Invalid | CityInvalid},
+    ),
+    Operation(
+        method="PUT",
+        path="/api/residents/{resident_id}/checkin",
+        handler=checkins_api.put_checkin,
+        summary="a resident's daily check-in window and pause",
+        tag="people",
+        role=Role.SUPERVISOR,
+        body=checkins.CheckinEdit,
+        ok=checkins.Checkin,
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/checkins",
+        handler=checkins_api.today,
+        summary="today's check-ins: who has checked in and who has not, missed first",
+        tag="people",
+        query=checkins.CheckinsQuery,
+        ok=list[checkins.CheckinLine],
     ),
     Operation(
         method="GET",

@@ -23,10 +23,17 @@ class WebDeps:
     broker_ok: Callable[[], bool]
     # told after a committed change to an alarm: wakes the notifier (terminal commands)
     on_alarm_changed: Callable[[int], None] | None = None
+    # told after messages about no alarm were queued (or a deadline changed): wakes the
+    # engine and the notifier
+    on_queued: Callable[[], None] | None = None
 
     def changed(self, alarm_id: int) -> None:
         if self.on_alarm_changed is not None:
             self.on_alarm_changed(alarm_id)
+
+    def queued(self) -> None:
+        if self.on_queued is not None:
+            self.on_queued()
 
 
 DEPS = web.AppKey("deps", WebDeps)

@@ -117,28 +117,37 @@ async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
     return _twiml(response)
 
 
+# what a caller hears after each key that acts
+_SAID = {"1": "taken", "2": "declined", "3": "arrived"}
+
+
 @signed
 async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
-    """A key in the call: 1 takes the alarm, 2 declines, anything else hears it again."""
+    """A key in the call: 1 takes the alarm, 2 declines, 3 is at the door, anything else
+    hears it again."""
     deps = request.app[DEPS]
     nid = _nid(request)
     digits = form.get("Digits", "")
     response = VoiceResponse()
-    if digits not in {"1", "2"}:
+    if digits not in _SAID:
         response.redirect(f"/twilio/voice/{nid}", method="POST")
         return _twiml(response)
     now = deps.clock.now()
     async with deps.sessions.begin() as session:
         n = await session.get(Notification, nid)
         outcome = await replies.key_pressed(
-            session=session, notification_id=nid, digits=digits, now=now
+            session=session,
+            notification_id=nid,
+            digits=digits,
+            now=now,
+            tell=deps.settings.notifications.tell_contacts,
         )
     language = n.language if n is not None else catalog.DEFAULT
     speaker, code = _voice(language, deps.settings.notifications.twilio)
-    if outcome.say is not None:
-        text = outcome.say.text(language)
+    if outcome.say is not None and not outcome.changed:
+        text = outcome.say.text(language)  # refused: taken by another, closed
     else:
-        text = _say(language, "taken" if digits == "1" else "declined")
+        text = _say(language, _SAID[digits])
     response.say(text, voice=speaker, language=code)
     response.hangup()
     if outcome.alarm_id is not None and outcome.changed:
@@ -154,11 +163,18 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     now = deps.clock.now()
     async with deps.sessions.begin() as session:
         outcome = await replies.sms_received(
-            session=session, phone=form.get("From", ""), body=form.get("Body", ""), now=now
+            session=session,
+            phone=form.get("From", ""),
+            body=form.get("Body", ""),
+            now=now,
+            message_sid=form.get("MessageSid") or form.get("SmsSid") or None,
+            tell=deps.settings.notifications.tell_contacts,
         )
     if outcome.alarm_id is not None and outcome.changed:
         deps.changed(outcome.alarm_id)
         await alarm_events.told_by_phone(deps, outcome.alarm_id, now)
+    elif outcome.queued:
+        deps.queued()
     response = MessagingResponse()
     if outcome.say is not None:
         response.message(outcome.say.text(outcome.language))

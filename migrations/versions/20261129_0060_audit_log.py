@@ -1,7 +1,7 @@
 """audit log
 
 Revision ID: 20261129_0060
-Revises: 20261129_0010
+Revises: 20261129_0055
 
 Why: the city must be able to tell who looked at a resident's record (medical notes,
 contacts) and who changed it (issue 11). The log is append-only: a trigger refuses
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import dispatcher.store.types
 
 revision: str = "20261129_0060"
-down_revision: str | None = "20261129_0010"
+down_revision: str | None = "20261129_0055"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

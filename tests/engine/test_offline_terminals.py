@@ -1,5 +1,7 @@
 """A terminal that stops its heartbeats cannot call for help: the operators get a device
-alarm, closed by itself when the terminal is back."""
+alarm, closed by itself when the terminal is back. A terminal alone waits the outage
+window (`outage.window_s`, 120 s) first, in case its community is losing many at once
+(tests/engine/test_outages.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from tests.support.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+HOLD_S = 120  # outage.window_s
 BEAT = json.dumps({"v": 1, "ts": "2026-11-27T03:00:00+08:00", "battery": 80})
 
 
@@ -45,10 +48,10 @@ async def test_three_missed_heartbeats_open_a_device_alarm_that_closes_itself(
             await peer.publish(beating, "heartbeat", BEAT)
             await wait_for(lambda: beat_seen(service, beating, AT_3AM))
 
-            clock.advance(179)
+            clock.advance(179 + HOLD_S)
             await service.escalation.run_once()
             assert await offline_alarms(service) == []
-            clock.advance(1)  # three 60 s periods without a word
+            clock.advance(1)  # three 60 s periods without a word, and the outage window
             await wait_for(lambda: offline_alarms(service))
             [alarm] = await offline_alarms(service)
             assert (alarm.device_id, alarm.kind, alarm.status) == (beating, "device", "open")
@@ -82,7 +85,7 @@ async def test_a_last_will_opens_the_alarm_after_a_period(
                     return not (await session.get_one(Terminal, device)).connected
 
             await wait_for(said_offline)
-        clock.advance(59)
+        clock.advance(59 + HOLD_S)
         await service.escalation.run_once()
         assert await offline_alarms(service) == []
         clock.advance(1)

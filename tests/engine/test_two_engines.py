@@ -36,7 +36,7 @@ pytestmark = pytest.mark.postgres
 
 Sessions = async_sessionmaker[AsyncSession]
 # alarm id, purpose, step, round, recipient key, channel: the outbox's unique key
-Row = tuple[int, str, int, int, str, str]
+Row = tuple[int | None, str, int, int, str, str]  # alarm_id: None for a message about no alarm
 # alarm id, kind, step, round: one decision on the alarm's timeline
 Decision = tuple[int, str, int, int]
 

@@ -39,7 +39,9 @@ async def test_an_english_family_hears_english_a_chinese_worker_chinese(
     assert "能去请回复" in texts[NIGHT_WORKER]
     assert "Reply 1" in texts[daughter]
     assert inbox[0].startswith("[One-touch] URGENT: 居民1")
-    assert inbox[1] == f"Thank you: you are taking alarm {alarm_id}."
+    assert inbox[1] == (
+        f"Thank you: you are taking alarm {alarm_id}. Reply 3 {alarm_id} when you are at the door."
+    )
     assert command == {
         "type": "help_coming",
         "alarm_id": str(alarm_id),

@@ -7,9 +7,11 @@ import aiohttp
 from sqlalchemy import select
 
 from dispatcher.store.models import EventLog, Notification, PhoneOptOut
+from dispatcher.store.users import Role
 from tests.notify.conftest import NIGHT_WORKER, OUR_NUMBER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import alarm, numbers_called, numbers_texted, press, spec_clean
 from tests.support.mqtt import wait_for
+from tests.support.service import add_user
 
 
 async def test_pressing_2_declines_and_the_next_person_is_called_at_once(
@@ -55,8 +57,14 @@ async def test_an_answering_machine_takes_nothing(phone_city: PhoneCity) -> None
     assert not pc.standin.person(NIGHT_WORKER).heard
 
 
-async def test_stop_silences_a_phone_until_start(phone_city: PhoneCity) -> None:
+async def test_cancel_from_a_duty_worker_stops_his_sms_not_his_calls_and_supervisors_hear(
+    phone_city: PhoneCity,
+) -> None:
+    """He meant "the resident pressed by mistake"; Twilio takes CANCEL for STOP and
+    blocks our SMS to him. He is told so, the supervisors too, and he is still called."""
     pc = phone_city
+    boss = "+8613700000009"
+    await add_user(pc.service, "boss", Role.SUPERVISOR, phone=boss)
     pc.standin.person(NIGHT_WORKER).never_answers()
     await press(pc, pc.city.terminals[0], "sos-stop-1")
     pc.clock.advance(60)
@@ -64,20 +72,22 @@ async def test_stop_silences_a_phone_until_start(phone_city: PhoneCity) -> None:
     await wait_for(
         lambda: NIGHT_WORKER in numbers_texted(pc) and NIGHT_WORKER in numbers_called(pc)
     )
-    reply = await pc.standin.send_inbound_sms(NIGHT_WORKER, OUR_NUMBER, "STOP")
+    reply = await pc.standin.send_inbound_sms(NIGHT_WORKER, OUR_NUMBER, "cancel")
     assert reply.ok
+    assert "紧急情况仍会致电您" in pc.standin.person(NIGHT_WORKER).inbox[-1]
     async with pc.service.sessions() as session:
         assert await session.get(PhoneOptOut, NIGHT_WORKER) is not None
+    # the supervisor reads who stopped the SMS, and that calls still go
+    await pc.standin.wait_for(lambda: any("刘军" in m for m in pc.standin.person(boss).inbox))
+    told = next(m for m in pc.standin.person(boss).inbox if "刘军" in m)
+    assert f"刘军（{NIGHT_WORKER}）回复“cancel”" in told
 
-    def to_him() -> int:
-        return (numbers_texted(pc) + numbers_called(pc)).count(NIGHT_WORKER)
-
-    before = to_him()
+    texts, calls = numbers_texted(pc).count(NIGHT_WORKER), numbers_called(pc).count(NIGHT_WORKER)
     await press(pc, pc.city.terminals[1], "sos-stop-2")
     pc.clock.advance(60)
     await wait_for(lambda: _failed_for(pc, NIGHT_WORKER, "replied STOP"))
-    # nothing more went to Twilio for that phone (others, meanwhile, may get theirs)
-    assert to_him() == before
+    await wait_for(lambda: numbers_called(pc).count(NIGHT_WORKER) == calls + 1)
+    assert numbers_texted(pc).count(NIGHT_WORKER) == texts  # no SMS went to Twilio
 
     await pc.standin.send_inbound_sms(NIGHT_WORKER, OUR_NUMBER, "START")
     async with pc.service.sessions() as session:

@@ -37,7 +37,6 @@ def effect(event: EventType, *open_: r.OpenAlarmView, closes: bool = False) -> r
         (EventType.FALL, AlarmKind.EMERGENCY, 1),
         (EventType.TAMPER, AlarmKind.DEVICE, 2),
         (EventType.SERVICE, AlarmKind.SERVICE, 3),
-        (EventType.POWER_LOST, AlarmKind.DEVICE, 3),
         (EventType.LOW_BATTERY, AlarmKind.DEVICE, 4),
     ],
 )
@@ -90,6 +89,48 @@ def test_checkin_resolves_a_missed_checkin() -> None:
         11, r.Outcome.RESIDENT_CHECKED_IN, "resident"
     )
     assert isinstance(effect(EventType.CHECKIN), r.LogOnly)
+
+
+def test_power_lost_opens_nothing_at_once_the_outage_check_holds_it() -> None:
+    assert isinstance(effect(EventType.POWER_LOST), r.LogOnly)
+    # a terminal with its own power_lost alarm open says it again
+    assert effect(EventType.POWER_LOST, POWER_LOST) == r.Attach(10, "repeated power_lost")
+
+
+def effects(event: EventType, *open_: r.OpenAlarmView) -> tuple[r.Effect, ...]:
+    return r.effects_of_event(event, list(open_), cancel_closes_emergency=False)
+
+
+@pytest.mark.parametrize(
+    "event", [EventType.SOS, EventType.FALL, EventType.SERVICE, EventType.CANCEL, EventType.TEST]
+)
+def test_any_press_of_a_person_closes_a_missed_checkin_too(event: EventType) -> None:
+    found = effects(event, MISSED_CHECKIN)
+    assert found[0] == effect(event, MISSED_CHECKIN)
+    assert found[1:] == (r.Resolve(11, r.Outcome.RESIDENT_CHECKED_IN, "resident"),)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [EventType.LOW_BATTERY, EventType.POWER_LOST, EventType.POWER_RESTORED, EventType.TAMPER],
+)
+def test_what_a_terminal_says_of_itself_is_no_sign_of_life(event: EventType) -> None:
+    assert effects(event, MISSED_CHECKIN) == (effect(event, MISSED_CHECKIN),)
+
+
+def test_a_checkin_closes_the_missed_one_once() -> None:
+    assert effects(EventType.CHECKIN, MISSED_CHECKIN) == (
+        r.Resolve(11, r.Outcome.RESIDENT_CHECKED_IN, "resident"),
+    )
+    assert effects(EventType.SOS) == (r.Open(AlarmKind.EMERGENCY, "sos", 1),)
+
+
+def test_arrival_on_any_alarm_not_closed_the_first_one_counts() -> None:
+    assert r.arrive(r.Status.OPEN, None) == r.Arrival(first=True)
+    assert r.arrive(r.Status.ACKNOWLEDGED, NOW) == r.Arrival(first=False)
+    with pytest.raises(r.TransitionError, match="resolved") as closed:
+        r.arrive(r.Status.RESOLVED, None)
+    assert closed.value.code == 409
 
 
 def test_power_restored_resolves_power_lost_only() -> None:

@@ -32,7 +32,19 @@ def test_language_tags(tag: str | None, language: str) -> None:
 def test_a_phrase_is_said_in_the_language_chosen_later() -> None:
     phrase = catalog.Phrase("reply.taken", {"code": 23})
     assert "23" in phrase.text("zh-CN")
-    assert phrase.text("en") == "Thank you: you are taking alarm 23."
+    assert phrase.text("en") == (
+        "Thank you: you are taking alarm 23. Reply 3 23 when you are at the door."
+    )
+
+
+def test_phrases_inside_a_phrase_are_said_in_its_language() -> None:
+    items = tuple(
+        catalog.Phrase("reply.which.item", {"name": n, "code": c})
+        for n, c in (("王", 1), ("李", 2))
+    )
+    phrase = catalog.Phrase("reply.which", {"n": 2, "items": items, "digit": "1", "first": 1})
+    assert phrase.text("zh-CN").startswith("您有2起待处理的报警：王（编号1）、李（编号2）。")
+    assert "王 (number 1), 李 (number 2)" in phrase.text("en")
 
 
 def test_an_unknown_key_is_a_bug() -> None:

@@ -142,6 +142,21 @@ def test_unknown_target(target: str) -> None:
         resolve_target(target, CITY, NOON, TZ)
 
 
+def test_default_providers_are_those_of_the_residents_category() -> None:
+    assert resolve_target("default_providers", CITY, NOON, TZ) == ()  # no default service
+    fed = replace(CITY, service_default="meals")
+    assert [r.key for r in resolve_target("default_providers", fed, NOON, TZ)] == [
+        "provider:p-meal-1"
+    ]
+    decision = start(
+        policy(step(["operators", "default_providers"], ["dashboard", "sms"])), fed, NOON, TZ
+    )
+    assert {(n.recipient.key, n.channel) for n in decision.notifications} == {
+        ("operators", DASHBOARD),
+        ("provider:p-meal-1", SMS),
+    }
+
+
 def test_empty_directory_resolves_to_nobody_but_the_operators() -> None:
     empty = Directory()
     assert resolve_target("operators", empty, NOON, TZ) == (OPERATORS,)

@@ -8,10 +8,14 @@ import pytest
 
 from dispatcher.rules.messages import (
     AlarmFacts,
+    checkin_summary_text,
     fit_sms,
+    opt_out_text,
     sms_segments,
     sms_text,
     summary_text,
+    terminal_text,
+    told_text,
     voice_text,
 )
 from dispatcher.rules.policy import AlarmKind
@@ -84,3 +88,85 @@ def test_a_long_address_is_shortened_so_the_reply_code_survives() -> None:
     text = sms_text(long, language="zh-CN")
     assert "回复“1 23”" in text
     assert sms_segments(text) <= 2
+
+
+MEAL = replace(
+    FACTS,
+    kind=AlarmKind.SERVICE,
+    type="service",
+    resident_phone="+8613912345678",
+    service="meals",
+)
+
+
+def test_a_provider_reads_who_where_which_phone_what_and_the_codes() -> None:
+    text = sms_text(MEAL, language="zh-CN", to_provider=True)
+    for part in ("王秀英", "纬北路12号", "+8613912345678", "助餐", "“1 23”", "“4 23”", "“2 23”"):
+        assert part in text
+    # the longest address still leaves the codes in two SMS
+    long = replace(MEAL, resident_name="欧阳" * 10, address="天" * 250)
+    assert sms_segments(sms_text(long, language="zh-CN", to_provider=True)) <= 2
+    en = sms_text(
+        replace(MEAL, resident_phone="", service="plumbing"), language="en", purpose="service"
+    )
+    assert "needs plumbing" in en
+    assert "tel" not in en
+
+
+def test_relatives_hear_who_took_it_then_how_it_ended() -> None:
+    taken = told_text(FACTS, {"who": "张丽", "role": "worker"}, language="zh-CN")
+    assert taken == "【一键通】王秀英的求助已由社区工作者张丽接手处理。"
+    closed = told_text(FACTS, {"outcome": "ambulance_called"}, language="en")
+    assert closed == "[One-touch] 王秀英's call for help is closed: Ambulance called."
+    by_operator = told_text(FACTS, {"who": "op1", "role": "operator"}, language="en")
+    assert (
+        by_operator == "[One-touch] op1 of the one-touch centre has taken 王秀英's call for help."
+    )
+
+
+def test_the_morning_list_names_who_has_not_checked_in() -> None:
+    body = {"community": "康桥社区", "date": "2026-12-01", "ok": 28, "missed": ["王秀英", "李桂兰"]}
+    text = checkin_summary_text({**body, "paused": 1, "waiting": 3}, language="zh-CN")
+    assert "已报28人，未报2人（王秀英、李桂兰）" in text
+    assert "暂停1人" in text
+    none_missed = checkin_summary_text({**body, "missed": []}, language="en")
+    assert "0 not," in none_missed
+
+
+def test_supervisors_hear_of_an_opt_out() -> None:
+    text = opt_out_text(
+        {"who": "刘军", "phone": "+8613800000002", "word": "CANCEL"}, language="zh-CN"
+    )
+    assert "刘军（+8613800000002）回复“CANCEL”" in text
+    assert "电话" in text
+    assert "an unregistered number" in opt_out_text(
+        {"phone": "+86139", "word": "STOP"}, language="en"
+    )
+
+
+def test_a_summary_names_what_asks_for_an_answer_and_what_only_informs() -> None:
+    text = summary_text([[23, "王秀英"]], language="zh-CN", notes=["李桂兰", "李桂兰"])
+    assert "王秀英（回复“1 23”）" in text
+    assert "另有2条通知，涉及：李桂兰。" in text
+    only_notes = summary_text([], language="en", notes=["康桥社区"])
+    assert only_notes.startswith("[One-touch] 1 more message(s) for you, about: 康桥社区.")
+
+
+def test_a_service_request_has_words_of_its_own_on_the_terminal() -> None:
+    assert "服务" in terminal_text("help_coming", "zh-CN", kind=AlarmKind.SERVICE)
+    assert terminal_text("help_coming", "zh-CN", kind=AlarmKind.EMERGENCY) == terminal_text(
+        "help_coming", "zh-CN"
+    )
+    assert terminal_text("ping", "en") == ""
+
+
+def test_an_outage_is_named_by_its_community_and_size() -> None:
+    outage = replace(
+        FACTS,
+        kind=AlarmKind.DEVICE,
+        type="outage",
+        resident_name="康桥社区",
+        address="",
+        members=40,
+    )
+    assert "康桥社区（40台终端）多台终端同时离线或断电" in sms_text(outage, language="zh-CN")

@@ -10,7 +10,6 @@ import pytest
 
 from dispatcher.rules.notifications import (
     DEAD,
-    PHONE_CHANNELS,
     Cancel,
     Due,
     Fail,
@@ -70,15 +69,30 @@ def test_gate_sends_what_is_wanted_and_cancels_steps_of_taken_alarms() -> None:
     assert decisions == [Send(1), Cancel(2), Send(3), Send(4), Send(5)]
 
 
-@pytest.mark.parametrize("channel", sorted(PHONE_CHANNELS))
-def test_gate_fails_phones_that_replied_stop(channel: str) -> None:
+def test_stop_fails_sms_to_that_phone_and_calls_still_go() -> None:
     decisions = gate(
-        [due(1, channel=channel), due(2, channel=channel, phone=WORKER)],
+        [due(1), due(2, phone=WORKER), due(3, channel="voice")],
         opted_out={DAUGHTER},
         sent_in_window={},
-        throttle=THROTTLE,
+        throttle=None,
     )
-    assert decisions == [Fail(1, "the recipient replied STOP"), Send(2)]
+    assert decisions == [Fail(1, "the recipient replied STOP"), Send(2), Send(3)]
+
+
+def test_a_providers_request_goes_until_the_alarm_is_closed() -> None:
+    assert still_wanted(Purpose.SERVICE, alarm_open=False)
+    assert not still_wanted(Purpose.SERVICE, alarm_open=False, alarm_resolved=True)
+    decisions = gate(
+        [
+            Due(1, Purpose.SERVICE, "sms", WORKER, alarm_open=False),
+            Due(2, Purpose.SERVICE, "sms", WORKER, alarm_open=False, alarm_resolved=True),
+            Due(3, Purpose.TOLD_CLOSED, "sms", DAUGHTER, alarm_open=False, alarm_resolved=True),
+        ],
+        opted_out=set(),
+        sent_in_window={},
+        throttle=None,
+    )
+    assert decisions == [Send(1), Cancel(2), Send(3)]
 
 
 def test_gate_holds_past_the_throttle_counting_its_own_sends_and_keeps_room_for_a_summary() -> None:
@@ -257,3 +271,16 @@ def test_only_the_current_step_of_an_open_alarm_ends(
         )
         is ended
     )
+
+
+def test_a_summary_names_apart_what_only_informs() -> None:
+    held = [
+        Held(1, Purpose.STEP, DAUGHTER, 23, True, NOW, "王秀英"),
+        Held(2, Purpose.TOLD_CLOSED, DAUGHTER, 24, False, NOW, "李桂兰", alarm_resolved=True),
+        Held(3, Purpose.CHECKIN_SUMMARY, DAUGHTER, None, False, NOW, "康桥社区"),
+    ]
+    later = NOW + timedelta(seconds=THROTTLE.gather_s)
+    [summary] = summarise(held, sent_in_window={}, throttle=THROTTLE, now=later).send
+    assert summary.held == (1, 2, 3)
+    assert summary.alarms == ((23, "王秀英"),)
+    assert summary.notes == ("李桂兰", "康桥社区")

@@ -28,6 +28,8 @@ RESIDENT_KEYS = {
     "id", "name", "birth_year", "community", "address", "language", "medical", "terminal",
     "contacts",
 }  # fmt: skip
+# daily care (DESIGN.md §7): some residents have them
+OPTIONAL_RESIDENT_KEYS = {"phone", "service_default", "checkin"}
 CONTACT_KEYS = {"name", "relation", "phone", "priority"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -49,7 +51,7 @@ def assert_format(city: dict[str, Any]) -> None:
         for p in c["providers"]:
             assert set(p) == PROVIDER_KEYS
     for r in city["residents"]:
-        assert set(r) == RESIDENT_KEYS
+        assert RESIDENT_KEYS <= set(r) <= RESIDENT_KEYS | OPTIONAL_RESIDENT_KEYS
         assert isinstance(r["birth_year"], int)
         assert 1930 <= r["birth_year"] <= 1955
         assert r["language"] in ("zh-CN", "en")
@@ -63,6 +65,7 @@ def assert_format(city: dict[str, Any]) -> None:
 def phones(city: dict[str, Any]) -> list[str]:
     found = [w["phone"] for c in city["communities"] for w in c["workers"]]
     found += [p["phone"] for c in city["communities"] for p in c["providers"]]
+    found += [r["phone"] for r in city["residents"] if "phone" in r]
     return found + [k["phone"] for r in city["residents"] for k in r["contacts"]]
 
 
@@ -117,8 +120,19 @@ def test_demo_city_has_exactly_one_community_without_night_shifts(
 
 
 def test_demo_city_providers_span_the_categories(demo: dict[str, Any]) -> None:
+    # the five areas of the ten-minute circle, in every community
+    for c in demo["communities"]:
+        assert set(CATEGORIES) <= {p["category"] for p in c["providers"]}, c["id"]
+
+
+def test_demo_city_has_daily_care(demo: dict[str, Any]) -> None:
+    checkins = [r for r in demo["residents"] if "checkin" in r]
+    assert len(checkins) == 40
+    assert any("paused_until" in r["checkin"] for r in checkins)
     categories = {p["category"] for c in demo["communities"] for p in c["providers"]}
-    assert set(CATEGORIES) <= categories
+    assert all(
+        r["service_default"] in categories for r in demo["residents"] if "service_default" in r
+    )
 
 
 # ---- the generator -----------------------------------------------------------------------

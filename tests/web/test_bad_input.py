@@ -39,7 +39,7 @@ DEMO = Path(__file__).resolve().parents[2] / "simulators" / "demo_city.yaml"
 # the values of path parameters in the small city of `seed_city`
 PLACES = {"alarm_id": "1", "resident_id": "r-0001", "community_id": "kangqiao", "device_id": "x"}
 # the POSTs that take no body at all
-BODILESS = {("post", "/api/alarms/{alarm_id}/ack")}
+BODILESS = {("post", "/api/alarms/{alarm_id}/ack"), ("post", "/api/alarms/{alarm_id}/arrived")}
 
 
 def wrong_value(schema: dict[str, Any]) -> object:
@@ -107,7 +107,7 @@ async def test_every_post_and_put_refuses_a_bad_body_naming_the_field(
                 for field, schema in body["properties"].items():
                     await target.refuses(json.dumps({field: wrong_value(schema)}).encode(), field)
                 checked.append(path)
-        assert len(checked) == 5, checked
+        assert len(checked) == 8, checked
 
 
 async def test_bad_bodies_in_particular(sqlite_url: str, settings_for: SettingsFor) -> None:

@@ -17,7 +17,9 @@ from pydantic import (
 )
 
 from dispatcher.rules.alarms import OPERATOR_OUTCOMES, Outcome, Status
+from dispatcher.rules.outages import Reason
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.rules.service import ServiceState
 from dispatcher.web.schemas.base import Answer, Query, Sent, Time
 from dispatcher.web.schemas.people import Contact, Resident, Worker
 from dispatcher.web.schemas.terminals import Terminal
@@ -52,6 +54,17 @@ class Alarm(Answer):
     """The resident pressed cancel; an operator confirms the close."""
     note: str | None
     """The note given when it was resolved."""
+    community_id: str | None
+    """The community it belongs to: its resident's, or an outage's."""
+    arrived_at: Time | None
+    """When someone first reached the door: attendance time is this less `created_at`."""
+    arrived_by: str | None
+    provider_id: str | None
+    """A service request: the provider it was sent to, or who accepted it."""
+    service_state: ServiceState | None
+    """A service request: `accepted`, `on_the_way`, `done`."""
+    members: int | None
+    """An outage (kind device, type outage): how many terminals it holds now."""
 
 
 class TimelineLine(Answer):
@@ -71,6 +84,8 @@ class AlarmDetail(Alarm):
     """One alarm with every event, notification and action on it, in order."""
 
     timeline: list[TimelineLine]
+    member_ids: list[str]
+    """An outage: the device ids of the terminals it holds now (empty for others)."""
 
 
 class QueueResident(Answer):
@@ -88,6 +103,8 @@ class QueueLine(Alarm):
     rev: int
     """The newest timeline line's id: grows with every change to the alarm."""
     resident: QueueResident | None
+    community: str | None
+    """The name of the community it belongs to."""
 
 
 class Queue(Answer):
@@ -118,17 +135,51 @@ class Notification(Answer):
     updated_at: Time | None
 
 
+class Provider(Answer):
+    """A provider of the community's ten-minute life service circle."""
+
+    id: str
+    name: str
+    category: str
+    """As the city file names it: `meals`, `housekeeping`, `repairs`, ..."""
+    phone: str
+
+
+class MemberResident(Answer):
+    id: str
+    name: str
+    address: str
+
+
+class OutageMember(Answer):
+    """A terminal an outage holds, or held."""
+
+    device_id: str
+    reason: Reason
+    joined_at: Time
+    left_at: Time | None
+    """When it was back (online, power restored); none while it is still down."""
+    online: bool
+    resident: MemberResident | None
+
+
 class AlarmView(Alarm):
     """One alarm with all that is known around it: the alarm page of the dashboard."""
 
     rev: int
     """As in the queue."""
     resolved_by: str | None
+    community: str | None
+    """The name of the community it belongs to."""
     resident: Resident | None
     terminal: Terminal | None
     contacts: list[Contact]
     workers: list[Worker]
     """The community's workers, those on shift first."""
+    providers: list[Provider]
+    """The community's providers, by category: whom a service request can be sent to."""
+    outage_members: list[OutageMember]
+    """An outage: every terminal it holds or held, still down first."""
     notifications: list[Notification]
     timeline: list[TimelineLine]
     outcomes: list[Outcome]
@@ -223,3 +274,14 @@ class Resolve(Sent):
 class Note(Sent):
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     """Longer ones are cut at 2000 characters."""
+
+
+class Dispatch(Sent):
+    provider_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    """One of the providers of the alarm's community (`providers` of the alarm view)."""
+
+
+class ServiceUpdate(Sent):
+    state: ServiceState
+    """How far the service is, as its provider said (by phone): `accepted`,
+    `on_the_way`, `done` (closes the request with outcome `service_done`)."""

@@ -24,6 +24,7 @@ from dispatcher.city.rows import (
 from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.web.schemas.base import Answer, Query, Sent, Time
+from dispatcher.web.schemas.checkins import Checkin, CheckinEdit
 from dispatcher.web.schemas.terminals import Terminal
 
 
@@ -48,6 +49,11 @@ class Resident(Answer):
     """True for an operator when the resident has no unresolved alarm: the medical notes
     are read during an alarm, or by supervisors and administrators (README, "Audit")."""
     community: CommunityName
+    phone: str | None
+    """The resident's own phone, if known."""
+    service_default: str | None
+    """The provider category a service request goes to at once."""
+    checkin: Checkin
 
 
 class Shift(Answer):
@@ -149,6 +155,12 @@ class ResidentEdit(Sent):
     terminal: str | None = Field(None, pattern=f"^{ID_RE.pattern}$")
     """A terminal's device id: it moves to this resident from whoever had it."""
     contacts: list[ContactEdit] | None = None
+    phone: str | None = Field(None, pattern=f"^{E164_RE.pattern}$")
+    """E.164; left out, it stays as it is."""
+    service_default: str | None = Field(None, pattern=f"^{ID_RE.pattern}$")
+    """A provider category; left out, it stays as it is."""
+    checkin: CheckinEdit | None = None
+    """The daily check-in; left out, it stays as it is; `null` removes it."""
 
 
 class ShiftEdit(Sent):

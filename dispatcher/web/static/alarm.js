@@ -37,7 +37,15 @@
       el("div", { class: "buttons" },
         el("button", { type: "button", onclick: () => ambulanceDialog.close() }, t("action.cancel")),
         el("button", { type: "submit", class: "ambulance", id: "ambulance-confirm" }, t("action.confirm")))));
-  document.body.append(resolveDialog, ambulanceDialog);
+  // arrival counts in the city's reports (attendance time): never recorded by a slip
+  const arrivedDialog = el("dialog", { id: "arrived-dialog" },
+    el("form", { method: "dialog", onsubmit: (event) => { event.preventDefault(); arrived(); } },
+      el("h2", {}, t("arrived.confirm")),
+      el("div", { class: "buttons" },
+        el("button", { type: "button", onclick: () => arrivedDialog.close() }, t("action.cancel")),
+        el("button", { type: "submit", class: "take", id: "arrived-confirm" }, t("action.confirm")))));
+  document.body.append(resolveDialog, ambulanceDialog, arrivedDialog);
+  const dialogs = [resolveDialog, ambulanceDialog, arrivedDialog];
 
   async function load() {
     if (loading) { again = true; return; }
@@ -61,6 +69,8 @@
       done ? null : el("button", { type: "button", onclick: () => note.focus() }, `${t("action.note")} (N)`),
       done ? null : el("button", { type: "button", class: "ambulance", id: "ambulance",
         onclick: () => ambulanceDialog.showModal() }, `${t("action.ambulance")} (A)`),
+      done || a.type === "outage" ? null : el("button", { type: "button", id: "arrived",
+        onclick: () => arrivedDialog.showModal() }, `${t("action.arrived")} (D)`),
       done ? null : el("button", { type: "button", class: "resolve", id: "resolve",
         onclick: openResolve }, `${t("action.resolve")} (R)`),
       done ? el("a", { class: "button", href: "/history" }, t("action.back_history")) : null,
@@ -69,10 +79,11 @@
 
   function head(a) {
     const r = a.resident;
+    const who = r ? r.name : a.type === "outage"
+      ? `${a.community} · ${t("outage.members", { n: a.members })}` : a.device_id || "";
     return el("section", { class: `alarm-head kind-${a.kind} status-${a.status}`, id: "alarm-head",
       dataset: { status: a.status } },
-    el("h1", {}, el("span", { class: "badge" }, label("kind", a.kind)), ` ${label("type", a.type)} · `,
-      r ? r.name : a.device_id || ""),
+    el("h1", {}, el("span", { class: "badge" }, label("kind", a.kind)), ` ${label("type", a.type)} · `, who),
     el("div", { class: "meta" },
       el("span", { class: "age", dataset: { since: a.created_at } }, D.age(a.created_at)),
       el("span", { id: "taken-by" }, a.acknowledged_by && a.status === "acknowledged"
@@ -81,7 +92,51 @@
       a.outcome ? ` · ${label("outcome", a.outcome)}` : ""),
     a.cancel_requested_at ? el("div", { class: "flag cancel" }, t("cancel.requested")) : null,
     a.escalation_exhausted ? el("div", { class: "flag exhausted" }, t("exhausted")) : null,
+    a.arrived_at ? el("div", { class: "flag arrived", id: "arrived-flag" },
+      `${t("arrived.by", { who: a.arrived_by })} · ${D.time(a.arrived_at)}`) : null,
+    a.kind === "service" ? el("div", { class: "flag service", id: "service-flag" }, serviceLine(a)) : null,
     actions(a));
+  }
+
+  function serviceLine(a) {
+    const provider = a.providers.find((p) => p.id === a.provider_id);
+    if (!a.provider_id) return t("service.none");
+    const state = a.service_state ? label("sstate", a.service_state) : t("sstate.sent");
+    return `${t("service.provider", { name: provider ? provider.name : a.provider_id })} · ${state}`;
+  }
+
+  // the community's providers by category: the operator picks one and sends the request
+  function providers(a) {
+    const open = a.status !== "resolved";
+    const rows = a.providers.map((p) => el("tr", { dataset: { provider: p.id },
+      class: p.id === a.provider_id ? "chosen" : "" },
+    el("td", {}, label("category", p.category), el("small", {}, p.category)),
+    el("td", {}, el("strong", {}, p.name)),
+    el("td", {}, Cards.phone(p.phone)),
+    el("td", {}, open ? el("button", { type: "button", class: "dispatch",
+      onclick: () => act("POST", `/api/alarms/${id}/dispatch`, { provider_id: p.id }) },
+    t("action.dispatch")) : null)));
+    const states = open && a.provider_id ? el("div", { class: "buttons", id: "service-states" },
+      ["on_the_way", "done"].map((s) => el("button", { type: "button", dataset: { state: s },
+        onclick: () => act("POST", `/api/alarms/${id}/service`, { state: s }) }, label("sstate", s)))) : null;
+    return Cards.card(t("card.providers"), el("p", {}, serviceLine(a)), rows.length
+      ? el("table", { class: "list", id: "providers" }, el("tbody", {}, rows)) : Cards.none(), states);
+  }
+
+  // an outage: every terminal it holds or held, still down first
+  function outage(a) {
+    const list = a.outage_members;
+    const back = list.filter((m) => m.left_at).length;
+    const rows = list.map((m) => el("tr", { class: m.left_at ? "back" : "down", dataset: { device: m.device_id } },
+      el("td", {}, el("strong", {}, m.device_id)),
+      el("td", {}, m.resident ? m.resident.name : "—", m.resident ? el("small", {}, m.resident.address) : null),
+      el("td", {}, label("reason", m.reason)),
+      el("td", {}, el("time", {}, D.time(m.joined_at))),
+      el("td", { class: m.left_at ? "online" : "offline" },
+        m.left_at ? `${t("outage.back")} ${D.time(m.left_at)}` : t("outage.down"))));
+    return Cards.card(t("card.outage"),
+      el("p", { id: "outage-summary" }, t("outage.summary", { total: list.length, held: list.length - back, back })),
+      el("table", { class: "list", id: "outage-members" }, el("tbody", {}, rows)));
   }
 
   function notifications(list) {
@@ -101,6 +156,11 @@
     const parts = [];
     if (d.note) parts.push(d.note);
     if (d.outcome) parts.push(label("outcome", d.outcome));
+    if (d.provider) parts.push(d.provider);
+    if (d.state) parts.push(label("sstate", d.state));
+    if (d.reason) parts.push(label("reason", d.reason));
+    if (d.via) parts.push(label("via", d.via));
+    if (d.window) parts.push(`${d.day} ${d.window}`);
     if (d.recipient) parts.push(`${d.recipient} · ${label("channel", d.channel)}`);
     if (d.status) parts.push(label("nstatus", d.status));
     if (d.step !== undefined && d.step !== null) parts.push(t("step.n", { n: d.step + 1 }));
@@ -118,9 +178,12 @@
 
   function render() {
     const a = ctx;
+    const left = a.type === "outage"
+      ? [outage(a), Cards.workers(a.workers)]
+      : [Cards.resident(a.resident), a.kind === "service" ? providers(a) : null, Cards.contacts(a.contacts),
+        Cards.workers(a.workers), Cards.terminal(a.terminal)];
     main.replaceChildren(head(a), el("div", { class: "alarm-grid" },
-      el("div", {}, Cards.resident(a.resident), Cards.contacts(a.contacts), Cards.workers(a.workers),
-        Cards.terminal(a.terminal)),
+      el("div", {}, left),
       el("div", {}, a.status === "resolved" ? null : noteBox, notifications(a.notifications),
         timeline(a.timeline))));
     if (location.hash === "#resolve") {
@@ -144,6 +207,10 @@
     ambulanceDialog.close();
     await act("POST", `/api/alarms/${id}/notes`, { note: t("ambulance.note") });
   }
+  async function arrived() {
+    arrivedDialog.close();
+    await act("POST", `/api/alarms/${id}/arrived`);
+  }
   function openResolve() {
     if (!ctx || ctx.status === "resolved" || resolveDialog.open) return;
     const called = ctx.timeline.some((e) => e.kind === "note" && e.data && e.data.note === t("ambulance.note"));
@@ -165,11 +232,12 @@
   }
 
   document.addEventListener("keydown", (event) => {
-    if (!ctx || resolveDialog.open || ambulanceDialog.open || !D.plainKey(event)) return;
+    if (!ctx || dialogs.some((d) => d.open) || !D.plainKey(event)) return;
     const key = event.key.toLowerCase();
     if (key === "t" && ctx.status === "open") take();
     else if (key === "n" && ctx.status !== "resolved") note.focus();
     else if (key === "a" && ctx.status !== "resolved") ambulanceDialog.showModal();
+    else if (key === "d" && ctx.status !== "resolved" && ctx.type !== "outage") arrivedDialog.showModal();
     else if (key === "r") openResolve();
     else if (event.key === "Escape") location.href = "/queue";
     else return;

@@ -17,6 +17,8 @@ const Cards = (() => {
       el("div", {}, `${t("card.address")}：`, el("strong", {}, r.address)),
       el("div", {}, `${t("card.community")}：${c.name} · ${c.street} · ${c.district}`),
       el("div", {}, `${t("card.language")}：${label("language", r.language)}`),
+      r.phone ? el("div", {}, `${t("field.phone")}：`, phone(r.phone)) : null,
+      r.service_default ? el("div", {}, `${t("card.service")}：${label("category", r.service_default)}`) : null,
       el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`,
         r.medical_withheld ? el("span", { class: "off" }, t("card.medical_withheld")) : r.medical || t("card.none")),
       link ? el("small", {}, el("a", { href: `/residents/${encodeURIComponent(r.id)}` }, r.id)) : null);
@@ -54,6 +56,34 @@ const Cards = (() => {
         el("span", { class: "off" }, w.shifts.map((s) => `${s.days} ${s.start}–${s.end}`).join("; "))))) : none());
   }
 
+  // a resident's daily check-in; `save(body)` (supervisors) sets the window and the pause
+  function checkin(c, save) {
+    const state = el("strong", { class: `cstate cstate-${c.state}`, id: "checkin-state" }, label("cstate", c.state));
+    const rows = [
+      el("div", {}, `${t("checkin.window")}：`, el("strong", {}, c.window || t("card.none")), " · ", state),
+      c.paused_until ? el("div", { id: "checkin-paused" },
+        `${t("checkin.paused_until")} ${c.paused_until}${c.pause_reason ? ` · ${c.pause_reason}` : ""}`) : null,
+      el("div", {}, `${t("checkin.last_press")}：${D.time(c.last_press_at)}`),
+    ];
+    if (!save) return card(t("card.checkin"), rows);
+    const windowInput = el("input", { id: "checkin-window", value: c.window || "", placeholder: t("checkin.window_hint"), size: 14 });
+    const until = el("input", { id: "checkin-until", type: "date", value: c.paused_until || "" });
+    const reason = el("input", { id: "checkin-reason", value: c.pause_reason || "", size: 24 });
+    const form = el("div", { class: "form-grid" },
+      el("label", { for: "checkin-window" }, t("checkin.window")), windowInput,
+      el("label", { for: "checkin-until" }, t("checkin.paused_until")), until,
+      el("label", { for: "checkin-reason" }, t("checkin.reason")), reason);
+    const buttons = el("div", { class: "buttons" },
+      el("button", { type: "button", class: "resolve", id: "checkin-save", onclick: () => save({
+        window: windowInput.value.trim() || null,
+        paused_until: until.value || null,
+        reason: reason.value.trim() || null,
+      }) }, t("action.save")),
+      c.paused_until ? el("button", { type: "button", id: "checkin-resume",
+        onclick: () => save({ paused_until: null, reason: null }) }, t("checkin.resume")) : null);
+    return card(t("card.checkin"), rows, form, buttons);
+  }
+
   function alarms(list) {
     return card(t("card.alarms"), list.length ? el("ul", { class: "timeline" },
       list.map((a) => el("li", {},
@@ -63,5 +93,5 @@ const Cards = (() => {
         a.outcome ? ` · ${label("outcome", a.outcome)}` : ""))) : none());
   }
 
-  return { card, resident, terminal, contacts, workers, alarms, none };
+  return { card, phone, resident, terminal, contacts, workers, checkin, alarms, none };
 })();

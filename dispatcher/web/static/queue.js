@@ -27,14 +27,18 @@
     },
     el("td", { class: "kind" }, el("span", { class: "badge" }, label("kind", a.kind)),
       el("small", {}, label("type", a.type))),
-    el("td", { class: "resident" }, el("strong", {}, r ? r.name : a.device_id || "—"),
-      years ? el("small", {}, t("age.years", { n: years })) : null),
-    el("td", { class: "address" }, r ? r.address : "", el("small", {}, r ? r.community : "")),
+    el("td", { class: "resident" }, el("strong", {}, r ? r.name : a.type === "outage"
+      ? t("outage.members", { n: a.members }) : a.device_id || "—"),
+    years ? el("small", {}, t("age.years", { n: years })) : null),
+    el("td", { class: "address" }, r ? r.address : "", el("small", {}, a.community || "")),
     el("td", { class: "age", dataset: { since: a.created_at } }, D.age(a.created_at)),
     el("td", { class: "step" }, t("step.n", { n: a.step + 1 }),
       a.round ? ` · ${t("round.n", { n: a.round + 1 })}` : "",
       a.cancel_requested_at ? el("div", { class: "flag cancel" }, t("cancel.requested")) : null,
-      a.escalation_exhausted ? el("div", { class: "flag exhausted" }, t("exhausted")) : null),
+      a.escalation_exhausted ? el("div", { class: "flag exhausted" }, t("exhausted")) : null,
+      a.kind === "service" && a.provider_id ? el("div", { class: "flag service" },
+        a.service_state ? label("sstate", a.service_state) : t("sstate.sent")) : null,
+      a.arrived_at ? el("div", { class: "flag arrived" }, t("arrived.by", { who: a.arrived_by })) : null),
     el("td", { class: "taken" }, taken
       ? t("taken.by", { who: a.acknowledged_by })
       : el("span", { class: "nobody" }, t("taken.nobody"))),

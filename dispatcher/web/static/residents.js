@@ -4,18 +4,27 @@
   const { t, el } = D;
   const main = document.getElementById("main");
   const admin = D.boot.user.role === "admin";
-  const supervisor = D.boot.user.role !== "operator";
+  const supervisor = admin || D.boot.user.role === "supervisor";
   const parts = location.pathname.split("/");
 
   async function showCard(residentId) {
+    const path = `/api/residents/${encodeURIComponent(residentId)}`;
+    async function save(body) {
+      try {
+        await D.api("PUT", `${path}/checkin`, body);
+        D.toast(t("admin.saved"));
+        await showCard(residentId);
+      } catch (e) { D.failed(e); }
+    }
     try {
-      const r = await D.api("GET", `/api/residents/${encodeURIComponent(residentId)}`);
+      const r = await D.api("GET", path);
       main.replaceChildren(
         el("div", { class: "tools" }, el("a", { class: "button", href: "/residents" }, t("nav.residents")),
           admin ? el("a", { class: "button", href: `/admin/residents/${encodeURIComponent(r.id)}` }, t("action.edit")) : null,
           supervisor ? el("a", { class: "button", id: "audit-link", href: `/audit?resident_id=${encodeURIComponent(r.id)}` }, t("action.audit")) : null),
         el("div", { class: "alarm-grid" },
-          el("div", {}, Cards.resident(r, { link: false }), Cards.terminal(r.terminal), Cards.alarms(r.alarms)),
+          el("div", {}, Cards.resident(r, { link: false }), Cards.checkin(r.checkin, supervisor ? save : null),
+            Cards.terminal(r.terminal), Cards.alarms(r.alarms)),
           el("div", {}, Cards.contacts(r.contacts), Cards.workers(r.workers))));
     } catch (e) { main.replaceChildren(el("p", { class: "errors" }, e.message)); }
   }

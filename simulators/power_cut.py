@@ -1,0 +1,127 @@
+"""A power cut in one community, as its terminals live it (`simulate power-cut`).
+
+Every terminal of the community connects and beats; within `over_s` each reports
+power_lost (it runs on its battery); a share of them (`dead`) then loses its connection
+as a flat battery would (the broker publishes its last will); after `restore_after_s`
+the power is back: the dead ones reconnect, all report power_restored and beat again
+for `linger_s`, so the service sees them back. In real time: the service's own clock
+and thresholds (`outage.min_terminals`, `outage.window_s`) decide what the operators see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from devices.events import AckResult, EventType
+from simulators.terminal import SimulatedTerminal
+
+
+@dataclass(frozen=True)
+class PowerCutPlan:
+    broker: str
+    prefix: str
+    device_ids: list[str]
+    over_s: float = 30.0
+    restore_after_s: float = 180.0
+    dead: float = 0.25  # the share whose battery runs flat (they go offline)
+    heartbeat_s: float = 60.0
+    linger_s: float = 10.0
+    seed: int | None = None
+    passwords: Mapping[str, str] = field(default_factory=dict)
+    tls: bool = False
+    cafile: str | None = None
+
+
+@dataclass
+class PowerCutReport:
+    terminals: int
+    lost: int = 0
+    dead: int = 0
+    restored: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused and self.lost == self.restored == self.terminals
+
+    def summary(self) -> str:
+        lines = [
+            (
+                f"terminals: {self.terminals}; power_lost: {self.lost}; "
+                f"went offline: {self.dead}; power_restored: {self.restored}"
+            )
+        ]
+        if self.refused:
+            lines.append(f"not acknowledged: {', '.join(self.refused[:10])}")
+        return "\n".join(lines)
+
+
+async def run_power_cut(
+    plan: PowerCutPlan,
+    *,
+    say: Callable[[str], None] = lambda _: None,
+    logger: logging.Logger | None = None,
+) -> PowerCutReport:
+    """Run it; `say` hears each phase as it starts."""
+    log = logger or logging.getLogger("simulators.power_cut")
+    rng = random.Random(plan.seed)
+    report = PowerCutReport(terminals=len(plan.device_ids))
+    dying = set(rng.sample(plan.device_ids, round(len(plan.device_ids) * plan.dead)))
+
+    def terminal(device_id: str) -> SimulatedTerminal:
+        return SimulatedTerminal(
+            plan.broker,
+            plan.prefix,
+            device_id,
+            password=plan.passwords.get(device_id),
+            tls=plan.tls,
+            cafile=plan.cafile,
+            heartbeat_s=plan.heartbeat_s,
+            logger=log,
+        )
+
+    async def press(sim: SimulatedTerminal, type_: EventType) -> bool:
+        ack = await sim.press(type_, timeout=30)
+        if ack.result is AckResult.REJECTED:
+            report.refused.append(sim.device_id)
+            return False
+        return True
+
+    async with contextlib.AsyncExitStack() as stack:
+        sims = {d: await stack.enter_async_context(terminal(d)) for d in plan.device_ids}
+        for sim in sims.values():
+            await sim.heartbeat()  # each is alive before the cut
+        say(f"{len(sims)} terminals connected; the power goes within {plan.over_s:g} s")
+
+        async def lose(device_id: str) -> None:
+            await asyncio.sleep(rng.uniform(0, plan.over_s))
+            sim = sims[device_id]
+            if await press(sim, EventType.POWER_LOST):
+                report.lost += 1
+            if device_id in dying:
+                await asyncio.sleep(rng.uniform(1, max(plan.over_s, 2)))
+                await sim.drop()  # a flat battery: no goodbye, the broker's last will
+                report.dead += 1
+
+        await asyncio.gather(*(lose(d) for d in plan.device_ids))
+        say(
+            f"power lost: {report.lost}; offline: {report.dead}; back in {plan.restore_after_s:g} s"
+        )
+        await asyncio.sleep(plan.restore_after_s)
+        for device_id in sorted(dying):  # back on mains: they start again
+            sims[device_id] = await stack.enter_async_context(terminal(device_id))
+
+        async def restore(device_id: str) -> None:
+            sim = sims[device_id]
+            if await press(sim, EventType.POWER_RESTORED):
+                report.restored += 1
+            await sim.heartbeat()
+
+        await asyncio.gather(*(restore(d) for d in plan.device_ids))
+        await asyncio.sleep(plan.linger_s)
+    return report
