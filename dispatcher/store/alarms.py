@@ -25,13 +25,16 @@ def open_alarm(
     resident_id: str | None,
     community_id: str | None,
     now: datetime,
+    since: datetime | None = None,
 ) -> Alarm:
     """A new alarm, its escalation due at once (the engine fires the policy's first
-    step). Not added to a session: ingest inserts a batch's alarms in one statement."""
+    step). Not added to a session: ingest inserts a batch's alarms in one statement.
+    `since`: when the trouble began, if before now (a terminal down since then)."""
     return Alarm(
         device_id=device_id,
         resident_id=resident_id,
         community_id=community_id,
+        since=since,
         kind=kind.value,
         type=type_,
         status=rules.Status.OPEN.value,

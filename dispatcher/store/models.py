@@ -192,6 +192,9 @@ class Alarm(Base):
     escalation_exhausted: Mapped[bool] = mapped_column(Boolean, default=False)
     # when the acknowledged-but-unresolved supervisor alert fired, so it fires once
     ack_overdue_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when the trouble began, where that was before the alarm (a terminal down since
+    # then, raised once the outage window showed it was alone): offline time counts from it
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # someone is at the door (DESIGN.md §7): attendance time is arrived_at - created_at
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_by: Mapped[str | None] = mapped_column(String(128))
@@ -202,7 +205,8 @@ class Alarm(Base):
 
 class OutageMember(Base):
     """A terminal held by an outage alarm (kind device, type outage): from when it went
-    offline or lost power with its community's others, until it was back."""
+    offline or lost power with its community's others (`joined_at`: when it went down,
+    not when the engine noticed), until it was back."""
 
     __tablename__ = "outage_members"
     __table_args__ = (

@@ -227,10 +227,15 @@ async def _apply(
                     resident_id=None,
                     community_id=community_id,
                     now=now,
+                    since=min(m.since for m in members),
                 )
                 session.add(outage)
                 await session.flush()
-                session.add(opened_entry(outage, alarm_id=outage.id, actor="engine", now=now))
+                session.add(
+                    opened_entry(
+                        outage, alarm_id=outage.id, actor="engine", now=now, since=outage.since
+                    )
+                )
                 for member in members:
                     _join(session, outage.id, member, now)
                 result.opened.append(outage.id)
@@ -264,6 +269,7 @@ async def _apply(
                     resident_id=resident.id,
                     community_id=resident.community_id,
                     now=now,
+                    since=down.since,
                 )
                 session.add(alarm)
                 await session.flush()
@@ -281,7 +287,8 @@ def _join(session: AsyncSession, alarm_id: int, member: rules.Down, now: datetim
             alarm_id=alarm_id,
             device_id=member.device_id,
             reason=member.reason.value,
-            joined_at=now,
+            # when it went down: its minutes offline count from then
+            joined_at=member.since,
         )
     )
     session.add(

@@ -229,18 +229,20 @@ async def offline_spans(
     *, session: AsyncSession, start: datetime, end: datetime, community: str | None
 ) -> list[rules.OfflineSpan]:
     """Every span a terminal was offline that overlaps [start, end): offline device
-    alarms (opened -> resolved) and outage members gone offline (joined -> left)."""
+    alarms (went down -> resolved) and outage members gone offline (joined -> left)."""
+    # an alarm raised after the terminal went down counts from when it went down
+    began = func.coalesce(Alarm.since, Alarm.created_at)
     alarms = select(
         Alarm.community_id.label("community_id"),
         Alarm.device_id.label("device_id"),
-        Alarm.created_at.label("start"),
+        began.label("start"),
         Alarm.resolved_at.label("end"),
     ).where(
         Alarm.kind == AlarmKind.DEVICE.value,
         Alarm.type == OFFLINE,
         Alarm.device_id.is_not(None),
         Alarm.community_id.is_not(None),
-        Alarm.created_at < end,
+        began < end,
         or_(Alarm.resolved_at.is_(None), Alarm.resolved_at > start),
     )
     members = (

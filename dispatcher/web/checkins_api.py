@@ -6,6 +6,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from dispatcher.store import checkins
+from dispatcher.store.audit import AuditAction
+from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
@@ -35,6 +37,16 @@ async def put_checkin(request: web.Request) -> Reply:
         )
         if resident is None:
             return json_error(404, f"no resident {resident_id}")
+        # which fields changed, never their values (a pause's reason may be medical)
+        session.add(
+            audit_api.line(
+                request,
+                AuditAction.EDIT_CHECKIN,
+                resident_id=resident_id,
+                community_id=resident.community_id,
+                detail={"fields": sorted(sent.model_fields_set)},
+            )
+        )
         body = checkins.checkin_json(
             resident, checkins.checkin_today(resident, now=now, tz=deps.settings.city.tz)
         )

@@ -29,6 +29,7 @@ class Life:
     closed_by_person: bool = False
     outcome: str | None = None
     arrived: datetime | None = None
+    since: datetime | None = None  # a terminal down before its alarm was raised
     members: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
 
 
@@ -43,6 +44,8 @@ def lives(lines: list[EventLog]) -> dict[int, Life]:
         if line.kind == "alarm_opened":
             life.kind, life.type = data["kind"], line.type or ""
             life.device_id, life.opened = line.device_id, line.at
+            if "since" in data:
+                life.since = datetime.fromisoformat(data["since"])
         elif line.kind == "ack" and life.ack is None:
             life.ack = line.at
         elif line.kind in ("resolve", "resolved"):
@@ -51,7 +54,9 @@ def lives(lines: list[EventLog]) -> dict[int, Life]:
         elif line.kind == "arrived" and life.arrived is None:
             life.arrived = line.at
         elif line.kind == "outage_joined":
-            joined[line.alarm_id, line.device_id or ""] = (data["reason"], line.at)
+            # offline from when it went down, which the engine noticed later
+            went_down = datetime.fromisoformat(data["since"]) if "since" in data else line.at
+            joined[line.alarm_id, line.device_id or ""] = (data["reason"], went_down)
         elif line.kind == "outage_left":
             reason, start = joined.pop((line.alarm_id, line.device_id or ""))
             life.members.append((line.device_id or "", reason, start, line.at))
@@ -95,7 +100,7 @@ def report(
         if life.kind == "device":
             spans = []
             if life.type == "offline":
-                spans.append((life.device_id or "", life.opened, life.closed))
+                spans.append((life.device_id or "", life.since or life.opened, life.closed))
             spans += [(d, s, e) for d, reason, s, e in life.members if reason == "offline"]
             for device_id, start, end in spans:
                 second = start

@@ -3,10 +3,10 @@ checked against the same figures recomputed from the event log alone
 (`tests/reports/recompute.py`), in Shanghai and, across the end of summer time, in
 Berlin (a 25-hour day); and `GET /api/reports/daily` answers the same rows.
 
-The service is real where it can be: presses, check-ins and heartbeats over MQTT on a
-hand-moved clock, takes and closes through the API, offline alarms opened and closed by
-the engine. Arrivals, service states, missed check-ins and the outage are written by
-`tests/support/daily_care_standin.py` until daily care lands.
+The service is real throughout, on a hand-moved clock: presses, check-ins and heartbeats
+over MQTT; takes, closes, arrivals, providers sent and their states, and check-in windows
+through the API; missed check-ins, a terminal alone offline and an outage raised and
+closed by the engine.
 """
 
 from __future__ import annotations
@@ -29,10 +29,17 @@ from sqlalchemy import select
 from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from dispatcher.store.models import Alarm, Community, EventLog, Resident, Terminal
+from dispatcher.store.models import (
+    Alarm,
+    Community,
+    EventLog,
+    OutageMember,
+    Provider,
+    Resident,
+    Terminal,
+)
 from dispatcher.store.users import Role
 from tests.reports import recompute
-from tests.support import daily_care_standin as standin
 from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running
 
@@ -81,8 +88,10 @@ WEEK: list[tuple[str, str, str, str]] = [
     ("10-20 00:20", "arrive", "T-0102", ""),
     ("10-20 00:40", "close", "T-0102", "help_given"),
     # Tuesday: a missed check-in, a press cancelled at once, a false alarm closed untaken
-    ("10-20 07:00", "missed", "T-0004", ""),
+    ("10-19 23:00", "window", "T-0004", "06:00-07:00"),
+    ("10-20 07:00:30", "missed", "T-0004", ""),
     ("10-20 07:40", "press", "T-0004", "checkin"),
+    ("10-20 08:00", "window", "T-0004", ""),
     ("10-20 08:00", "press", "T-0001", "sos"),
     ("10-20 08:00:10", "press", "T-0001", "cancel"),  # closed by the resident: left out
     ("10-20 10:00", "press", "T-0103", "service"),
@@ -95,8 +104,10 @@ WEEK: list[tuple[str, str, str, str]] = [
     ("10-21 03:04", "take", "T-0003", ""),
     ("10-21 03:20", "arrive", "T-0003", ""),
     ("10-21 03:50", "close", "T-0003", "help_given"),
-    ("10-21 10:00", "missed", "T-0101", ""),
+    ("10-20 22:00", "window", "T-0101", "09:00-10:00"),
+    ("10-21 10:00:30", "missed", "T-0101", ""),
     ("10-21 12:30", "press", "T-0101", "checkin"),
+    ("10-21 13:00", "window", "T-0101", ""),
     ("10-21 15:00", "press", "T-0101", "sos"),
     ("10-21 15:00:59", "take", "T-0101", ""),
     ("10-21 16:10", "close", "T-0101", "help_given"),
@@ -118,33 +129,30 @@ WEEK: list[tuple[str, str, str, str]] = [
     ("10-25 06:31", "take", "T-0004", ""),
     ("10-25 07:15", "arrive", "T-0004", ""),
     ("10-25 07:30", "close", "T-0004", "help_given"),
-    # two terminals go quiet on Sunday evening and are back after midnight
-    ("10-25 20:00", "beat", "T-0002", ""),
-    ("10-25 20:00", "beat", "T-0102", ""),
-    ("10-25 20:30", "quiet", "T-0002 T-0102", ""),
-    ("10-26 01:00", "beat", "T-0002", ""),
-    ("10-26 01:00", "beat", "T-0102", ""),
-    ("10-26 01:00:01", "back", "T-0002 T-0102", ""),
-]
-
-OUTAGES = [
-    # Saturday night in yuhua: two terminals offline with their street's power
-    (
-        "yuhua",
-        [
-            ("T-0101", "offline", at("10-24 21:00"), at("10-24 22:30")),
-            ("T-0103", "offline", at("10-24 21:05"), at("10-24 21:35")),
-        ],
-    ),
-    # Sunday: T-0102 is in an outage while its own offline alarm is open (counted once);
-    # a terminal on battery is not offline
-    (
-        "yuhua",
-        [
-            ("T-0102", "offline", at("10-25 20:40"), at("10-25 21:30")),
-            ("T-0103", "power_lost", at("10-25 20:40"), at("10-25 23:00")),
-        ],
-    ),
+    # Sunday night, heartbeats an hour apart (see SETTINGS): kangqiao's T-0002 goes quiet
+    # alone and gets its own alarm; yuhua's T-0101 and T-0102 go quiet together, one
+    # outage, which T-0103 joins on battery (not offline) and which closes itself
+    ("10-25 19:30", "beat", "T-0002 T-0101 T-0102 T-0103", ""),
+    ("10-25 20:25", "beat", "T-0103", ""),
+    ("10-25 20:30:01", "held", "T-0101 T-0102", ""),
+    ("10-25 20:40", "press", "T-0103", "power_lost"),
+    ("10-25 20:40:01", "alone", "T-0002", ""),
+    ("10-25 20:40:02", "held", "T-0101 T-0102 T-0103", ""),
+    ("10-25 21:20", "beat", "T-0103", ""),
+    ("10-25 21:30", "beat", "T-0102", ""),
+    ("10-25 21:30:01", "held", "T-0101 T-0103", ""),
+    ("10-25 22:15", "beat", "T-0103", ""),
+    ("10-25 22:20", "beat", "T-0102", ""),
+    ("10-25 22:30", "beat", "T-0101", ""),
+    ("10-25 22:30:01", "held", "T-0103", ""),
+    ("10-25 23:00", "press", "T-0103", "power_restored"),
+    ("10-25 23:00:01", "held", "", ""),
+    ("10-25 23:10", "beat", "T-0102 T-0103", ""),
+    ("10-25 23:20", "beat", "T-0101", ""),
+    ("10-26 00:05", "beat", "T-0101 T-0102 T-0103", ""),
+    ("10-26 00:30", "beat", "T-0002", ""),
+    ("10-26 00:30:01", "back", "T-0002", ""),
+    ("10-26 00:55", "beat", "T-0101 T-0102 T-0103", ""),
 ]
 
 
@@ -167,11 +175,23 @@ async def seed(service: Service) -> None:
                 )
                 await session.flush()
                 session.add(Terminal(device_id=device, resident_id=resident, connected=False))
+            session.add(
+                Provider(
+                    id=f"p-{community_id}",
+                    community_id=community_id,
+                    name="老年餐桌",
+                    category="meals",
+                    phone="+8613800000101",
+                )
+            )
 
 
 class Week:
-    def __init__(self, service: Service, clock: ManualClock, peer: RawPeer, api: Any) -> None:
-        self.service, self.clock, self.peer, self.api = service, clock, peer, api
+    def __init__(
+        self, service: Service, clock: ManualClock, peer: RawPeer, api: Any, boss: Any
+    ) -> None:
+        self.service, self.clock, self.peer = service, clock, peer
+        self.api, self.boss = api, boss  # an operator, and a supervisor for check-in windows
 
     async def newest_alarm(self, device: str) -> int:
         async with self.api.get(f"/api/alarms?status=all&q={device}&limit=1") as response:
@@ -182,6 +202,33 @@ class Week:
     async def post(self, path: str, body: dict[str, str] | None = None) -> None:
         async with self.api.post(path, json=body) as response:
             assert response.status == 200, await response.text()
+
+    async def alarm(self, alarm_id: int) -> dict[str, Any]:
+        async with self.api.get(f"/api/alarms/{alarm_id}") as response:
+            assert response.status == 200
+            found: dict[str, Any] = await response.json()
+            return found
+
+    async def open_of(self, device: str, type_: str) -> bool:
+        async with self.service.sessions() as session:
+            found = await session.scalar(
+                select(Alarm.id).where(
+                    Alarm.resident_id == f"r-{device[2:]}",
+                    Alarm.type == type_,
+                    Alarm.status != "resolved",
+                )
+            )
+            return found is not None
+
+    async def outage_holds(self, devices: set[str]) -> bool:
+        """The terminals an open outage holds now are exactly these (none: no outage)."""
+        async with self.service.sessions() as session:
+            held = await session.scalars(
+                select(OutageMember.device_id)
+                .join(Alarm, Alarm.id == OutageMember.alarm_id)
+                .where(OutageMember.left_at.is_(None), Alarm.status != "resolved")
+            )
+            return set(held) == devices
 
     async def offline_alarms(self, *, open_: bool) -> set[str]:
         async with self.service.sessions() as session:
@@ -198,7 +245,7 @@ class Week:
             return terminal.last_seen if terminal else None
 
     async def step(self, when: datetime, what: str, device: str, detail: str) -> None:
-        clock, sessions = self.clock, self.service.sessions
+        clock = self.clock
         if when > clock.now():
             clock.set(when)
         now = clock.now()
@@ -211,30 +258,32 @@ class Week:
             alarm_id = await self.newest_alarm(device)
             await self.post(f"/api/alarms/{alarm_id}/resolve", {"outcome": detail})
         elif what == "arrive":
-            await standin.arrived(sessions, await self.newest_alarm(device), by="w-1", at=now)
+            await self.post(f"/api/alarms/{await self.newest_alarm(device)}/arrived")
         elif what == "service":
             alarm_id = await self.newest_alarm(device)
-            await standin.service_state(
-                sessions, alarm_id, state=detail, provider_id="p-meal-1", at=now
-            )
+            if (await self.alarm(alarm_id))["provider_id"] is None:
+                provider = f"p-{COMMUNITY_OF[device]}"
+                await self.post(f"/api/alarms/{alarm_id}/dispatch", {"provider_id": provider})
+            await self.post(f"/api/alarms/{alarm_id}/service", {"state": detail})
+        elif what == "window":
+            path = f"/api/residents/r-{device[2:]}/checkin"
+            async with self.boss.put(path, json={"window": detail or None}) as response:
+                assert response.status == 200, await response.text()
         elif what == "missed":
-            await standin.missed_checkin(
-                sessions,
-                resident_id=f"r-{device[2:]}",
-                device_id=device,
-                community_id=COMMUNITY_OF[device],
-                at=now,
-            )
+            await wait_for(lambda: self.open_of(device, "missed_checkin"))
+        elif what == "alone":
+            await wait_for(lambda: self.open_of(device, "offline"))
+        elif what == "held":
+            await wait_for(lambda: self.outage_holds(set(device.split())))
         elif what == "beat":
-            beat = {"v": 1, "ts": now.isoformat()}
-            await self.peer.publish(device, "heartbeat", json.dumps(beat))
+            beat = json.dumps({"v": 1, "ts": now.isoformat()})
+            for one in device.split():
+                await self.peer.publish(one, "heartbeat", beat)
 
             async def written() -> bool:
-                return await self.last_seen(device) == now
+                return all([await self.last_seen(one) == now for one in device.split()])
 
             await wait_for(written)
-        elif what == "quiet":
-            await wait_for(lambda: self._offline(set(device.split()), open_=True))
         elif what == "back":
             await wait_for(lambda: self._offline(set(device.split()), open_=False))
         else:
@@ -278,6 +327,9 @@ async def test_a_week_reported_as_the_event_log_tells_it(
         db_url,
         alarms={"cancel_closes_emergency": True},
         http={"token_ttl_s": 30 * 86400},  # one login for the whole week
+        # a heartbeat an hour, missed once, is offline: a night told in a few beats
+        heartbeat={"interval_s": 3600, "offline_after_missed": 1},
+        outage={"min_terminals": 2, "window_s": 600},
     )
     async with running(settings, clock=clock, http=True) as service:
         await seed(service)
@@ -286,12 +338,11 @@ async def test_a_week_reported_as_the_event_log_tells_it(
         async with (
             raw_peer(MOSQUITTO, topic_prefix) as peer,
             api_client(service, "op1") as api,
+            api_client(service, "boss") as boss,
         ):
-            week = Week(service, clock, peer, api)
+            week = Week(service, clock, peer, api, boss)
             for when, what, device, detail in sorted(WEEK, key=lambda s: at(s[0])):
                 await week.step(at(when), what, device, detail)
-        for community_id, members in OUTAGES:
-            await standin.outage(service.sessions, community_id=community_id, members=members)
         async with service.sessions() as session:
             lines = list(await session.scalars(select(EventLog)))
         async with (
@@ -372,7 +423,9 @@ async def test_a_week_reported_as_the_event_log_tells_it(
     assert [row["2026-10-19", "kangqiao"][f] for f in services] == ["1", "1", "0"]
     assert [row["2026-10-20", "yuhua"][f] for f in services] == ["1", "0", "0"]
     assert row["2026-10-20", "kangqiao"]["checkins_missed"] == "1"
+    # offline from when they went down (20:30, an hour after their last beat), not from
+    # when the engine raised it; T-0103 on battery is not offline
     offline = ("terminals_offline", "offline_terminal_minutes")
-    assert [row["2026-10-24", "yuhua"][f] for f in offline] == ["2", "120.0"]
-    assert [row["2026-10-25", "yuhua"][f] for f in offline] == ["1", "210.0"]
-    assert [row["2026-10-26", "kangqiao"][f] for f in offline] == ["1", "60.0"]
+    assert [row["2026-10-25", "yuhua"][f] for f in offline] == ["2", "180.0"]
+    assert [row["2026-10-25", "kangqiao"][f] for f in offline] == ["1", "210.0"]
+    assert [row["2026-10-26", "kangqiao"][f] for f in offline] == ["1", "30.0"]

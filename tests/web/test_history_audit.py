@@ -214,6 +214,10 @@ async def test_every_view_and_edit_of_a_resident_is_in_the_audit(
             "/api/communities/kangqiao/workers",
             {"workers": [{"id": "w-day", "name": "张丽", "phone": "+8613800000001"}]},
         )
+        await boss.put(
+            "/api/residents/r-0001/checkin",
+            {"window": "07:00-10:00", "paused_until": "2026-12-05", "reason": "住院（心内科）"},
+        )
 
         lines = await boss.get("/api/audit?resident_id=r-0001")
         told = [(a["actor"], a["role"], a["action"], a["alarm_id"]) for a in reversed(lines)]
@@ -224,10 +228,14 @@ async def test_every_view_and_edit_of_a_resident_is_in_the_audit(
             ("root", "admin", "view_resident", None),
             ("root", "admin", "edit_resident", None),
             ("root", "admin", "view_resident", None),  # the edit's answer is the card
+            ("boss", "supervisor", "edit_checkin", None),
         ]
         edit = next(a for a in lines if a["action"] == "edit_resident")
         assert edit["detail"] == {"fields": ["medical"], "created": False}
+        checkin = next(a for a in lines if a["action"] == "edit_checkin")
+        assert checkin["detail"] == {"fields": ["paused_until", "reason", "window"]}
         assert "青霉素" not in str(lines)  # what changed, never the value
+        assert "心内科" not in str(lines)
         assert all(a["address"] == "127.0.0.1" and a["at"] for a in lines)
         everyone = await boss.get("/api/audit")
         assert any(
