@@ -18,6 +18,7 @@ from devices.events import AckResult, Rejection, TerminalEvent
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry, raw_text
 from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
 
@@ -80,6 +81,8 @@ async def record_batch(
     if not events:
         return result
 
+    # what is read from here on (open alarms above all) must still hold when this commits
+    await take_write_lock(session)
     device_ids = {e.device_id for e in events}
     # device -> (resident, community) of the terminals that are known
     owners: dict[str, tuple[str | None, str | None]] = {
@@ -165,12 +168,19 @@ async def record_batch(
 
 
 async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str, list[Alarm]]:
+    """The terminals' unresolved alarms, newest first, locked until the commit: a press
+    must not be attached to an alarm that an operator closes meanwhile
+    (`store/actions.py: resolve`). On PostgreSQL the rows are locked, always in the same
+    order, so that two dispatchers cannot deadlock; a resolve that locked one first has
+    committed by the time it is ours, and that alarm is then no longer read as open.
+    SQLite has no row locks: `record_batch` took its one write lock before reading."""
     if not device_ids:
         return {}
     rows = await session.scalars(
         select(Alarm)
         .where(Alarm.device_id.in_(device_ids), Alarm.status != rules.Status.RESOLVED.value)
         .order_by(Alarm.id.desc())
+        .with_for_update()
     )
     found: dict[str, list[Alarm]] = {}
     for alarm in rows:
