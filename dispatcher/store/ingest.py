@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from devices.events import AckResult, Rejection, TerminalEvent
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.rules.rejections import NO_DEVICE, Repeats
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry, raw_text
@@ -38,15 +39,37 @@ class BatchResult:
     changed: list[int] = field(default_factory=list)
 
 
-def _rejection_row(rej: Rejection, now: datetime) -> EventLog:
+def rejection_row(rej: Rejection, now: datetime) -> EventLog:
+    """A rejected message with its payload: `size` is the payload's, `raw_escaped` says
+    that `raw` is escaped (`event_log.raw_bytes` gives the bytes back)."""
+    raw, escaped = raw_text(rej.raw)
+    data: dict[str, Any] = {"topic": rej.topic, "reason": rej.reason, "size": len(rej.raw)}
+    if escaped:
+        data["raw_escaped"] = True
     return log_entry(
         "rejected",
         at=now,
         actor="terminal",
         device_id=rej.device_id,
         event_id=rej.event_id,
-        data={"topic": rej.topic, "reason": rej.reason, "size": len(rej.raw)},
-        raw=raw_text(rej.raw),
+        data=data,
+        raw=raw,
+    )
+
+
+def repeats_row(repeats: Repeats, now: datetime) -> EventLog:
+    """How many more rejections of one terminal were answered but not logged in full."""
+    return log_entry(
+        "rejected_repeats",
+        at=now,
+        actor="terminal",
+        device_id=None if repeats.source == NO_DEVICE else repeats.source,
+        data={
+            "count": repeats.count,
+            "since": repeats.since.isoformat(),
+            "until": repeats.until.isoformat(),
+            "reasons": dict(repeats.reasons),
+        },
     )
 
 
@@ -73,7 +96,7 @@ async def record_batch(
     events = [i for i in items if isinstance(i, TerminalEvent)]
     for item in items:
         if isinstance(item, Rejection):
-            session.add(_rejection_row(item, now))
+            session.add(rejection_row(item, now))
             if item.device_id and item.event_id:
                 result.replies.append(
                     Reply(item.device_id, item.event_id, AckResult.REJECTED, item.reason)
