@@ -42,6 +42,10 @@ from dispatcher.store.ingest import BatchResult, Reply
 
 # at shutdown, how long what was received may take to be committed and acknowledged
 _DRAIN_S = 10.0
+# how long the acks of a batch wait for the broker's PUBACK. Not aiomqtt's 10 s: a PUBACK
+# lost with the broker (a restart) would hold up the next batch that long. An ack not
+# confirmed may be lost; its terminal repeats the event and is answered `duplicate`.
+_ACK_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,6 +267,7 @@ class Listener:
                     protocol_v1.ack_topic(self._mqtt.topic_prefix, reply.device_id),
                     protocol_v1.encode_ack(reply.event_id, reply.result, reply.reason),
                     qos=1,
+                    timeout=_ACK_TIMEOUT_S,
                 )
                 for reply in replies
             ),
