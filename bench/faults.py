@@ -15,11 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.faults import FaultPlan, run_faults
+from tests.support.faults import FaultPlan, FaultReport, run_faults
+
+
+async def _run(plan: FaultPlan, workdir: Path) -> FaultReport:
+    # a SIGTERM stops the run as Ctrl-C does: the services it started are stopped too
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await run_faults(plan, workdir)
 
 
 def main() -> int:
@@ -47,7 +56,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         workdir = args.keep or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
-        report = asyncio.run(run_faults(plan, workdir))
+        report = asyncio.run(_run(plan, workdir))
     print(report.summary())
     return 0 if report.ok else 1
 

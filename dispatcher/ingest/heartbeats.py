@@ -126,6 +126,13 @@ class HeartbeatBatcher:
         if change.online:
             p.last_seen = now
 
+    def report(self, report: Heartbeat | StatusChange, now: datetime, *, retained: bool) -> None:
+        """A heartbeat or a status, as received (retained or not)."""
+        if isinstance(report, StatusChange):
+            self.status(report, now, retained=retained)
+        elif not retained:  # a retained heartbeat is old news, not a sign of life
+            self.heartbeat(report, now)
+
     def rejected(self, rejection: Rejection, now: datetime) -> None:
         """A bad heartbeat or status, to be logged with the next flush."""
         if len(self._rejected) >= _MAX_REJECTED:

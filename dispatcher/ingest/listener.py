@@ -29,7 +29,7 @@ from typing import Self, cast
 import aiomqtt
 
 from devices import protocol_v1
-from devices.events import AckResult, Rejection, TerminalEvent
+from devices.events import AckResult, Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.config import IngestConfig, MqttConfig
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
@@ -169,6 +169,10 @@ class Listener:
                     await client.subscribe(
                         [(f, 1) for f in subscription_filters(self._mqtt, protocol_v1.EVENTS)],
                     )
+                    # a session of an older version also took heartbeats and status, and a
+                    # persistent session keeps its subscriptions: they have a session of
+                    # their own now (liveness.py)
+                    await client.unsubscribe(subscription_filters(self._mqtt, protocol_v1.LIVENESS))
                     self._client = client
                     self._connected.set()
                     self._metrics.mqtt_connected.set(1)
@@ -232,9 +236,9 @@ class Listener:
                 if not received.retained:
                     self._heartbeats.event(decoded, now)
                 to_log.append(decoded)
-            elif not isinstance(decoded, Rejection):
-                # not subscribed to: a broker that sends it anyway is ignored
-                self._log.warning("ignored a %s on %s", type(decoded).__name__, received.topic)
+            elif isinstance(decoded, Heartbeat | StatusChange):
+                # queued for an older version's session before it let go of them
+                self._heartbeats.report(decoded, now, retained=received.retained)
             elif self._repeats.admit(source_of(decoded.device_id), decoded.reason, now):
                 self._log.warning("rejected message on %s: %s", decoded.topic, decoded.reason)
                 to_log.append(decoded)

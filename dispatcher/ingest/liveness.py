@@ -135,12 +135,8 @@ class LivenessListener:
         self.processed += 1
         self._metrics.heartbeats.inc()
         match decoded:
-            case Heartbeat():
-                # a retained heartbeat is old news from the broker, not a sign of life
-                if not message.retain:
-                    self._heartbeats.heartbeat(decoded, now)
-            case StatusChange():
-                self._heartbeats.status(decoded, now, retained=message.retain)
+            case Heartbeat() | StatusChange():
+                self._heartbeats.report(decoded, now, retained=message.retain)
             case Rejection(device_id=device_id, reason=reason):
                 if self._repeats.admit(source_of(device_id), reason, now):
                     self._log.warning("rejected message on %s: %s", decoded.topic, reason)
