@@ -592,7 +592,8 @@ def _check_notifications(
         elif n.status == "permanent_failure" and "interrupted" in (n.last_error or ""):
             states[f"interrupted by a stop, at the provider {times} time(s)"] += 1
         else:
-            states[f"{n.status}, at the provider {times} time(s)"] += 1
+            why = (n.last_error or "").split(":", 1)[0][:60]
+            states[f"{n.status} ({why}), at the provider {times} time(s)"] += 1
     with_sms = {n.alarm_id for n in rows.values()}
     report.figures["SMS notifications"] = ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
     report.figures["alarms closed before their SMS was queued"] = len(set(alarms) - with_sms)
