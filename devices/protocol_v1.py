@@ -89,9 +89,13 @@ def command_topic(prefix: str, device_id: str) -> str:
     return f"{prefix}/terminals/{device_id}/command"
 
 
-def subscription_filters(prefix: str) -> list[str]:
-    """What the backend subscribes to: everything terminals send."""
-    return [f"{prefix}/terminals/+/{kind}" for kind in ("event", "heartbeat", "status")]
+EVENTS = ("event",)
+LIVENESS = ("heartbeat", "status")
+
+
+def subscription_filters(prefix: str, kinds: tuple[str, ...] = EVENTS + LIVENESS) -> list[str]:
+    """What the backend subscribes to: everything terminals send, or only `kinds`."""
+    return [f"{prefix}/terminals/+/{kind}" for kind in kinds]
 
 
 def is_device_id(value: str) -> bool:

@@ -20,12 +20,15 @@ from dispatcher.engine.runner import Engine
 from dispatcher.ingest.broker import EmbeddedBroker
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
+from dispatcher.ingest.liveness import LivenessListener
+from dispatcher.ingest.writer import BatchWriter
 from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
 from dispatcher.notify.twilio import TwilioGateway
 from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
 from dispatcher.notify.worker import Notifier
+from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.db import create_engine, is_sqlite, migrate, session_factory
 from dispatcher.store.ingest import BatchResult
@@ -57,22 +60,45 @@ class Service:
             self.mqtt = self.mqtt.model_copy(update={"password": secrets.token_urlsafe(24)})
         self.engine = create_engine(settings.database.url, echo=settings.database.echo)
         self.sessions = session_factory(self.engine)
+        ingest = settings.ingest
+        # one limit for both paths: the bad input of one terminal, whatever its topic
+        repeats = RepeatLimit(
+            logged_per_window=ingest.rejections_logged,
+            window_s=ingest.rejections_window_s,
+            max_sources=ingest.liveness_topics,
+        )
         self.heartbeats = HeartbeatBatcher(
             self.sessions,
             interval_s=settings.heartbeat.flush_interval_s,
+            clock=self.clock,
+            repeats=repeats,
             logger=log.getChild("heartbeats"),
         )
         self.listener = Listener(
             self.mqtt,
-            settings.ingest,
-            sessions=self.sessions,
+            ingest,
+            writer=BatchWriter(
+                self.sessions,
+                cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
+                metrics=self.metrics,
+                logger=log.getChild("ingest"),
+                tell_contacts=settings.notifications.tell_contacts,
+            ),
             clock=self.clock,
             heartbeats=self.heartbeats,
+            repeats=repeats,
             metrics=self.metrics,
-            cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
             logger=log.getChild("ingest"),
             on_batch=self._on_batch,
-            tell_contacts=settings.notifications.tell_contacts,
+        )
+        self.liveness = LivenessListener(
+            self.mqtt,
+            ingest,
+            clock=self.clock,
+            heartbeats=self.heartbeats,
+            repeats=repeats,
+            metrics=self.metrics,
+            logger=log.getChild("liveness"),
         )
         skip_locked = not is_sqlite(self.engine)
         # the loops poll in the clock's seconds: half a real second under a demo's
@@ -110,7 +136,7 @@ class Service:
                 sessions=self.sessions,
                 clock=self.clock,
                 metrics=self.metrics,
-                broker_ok=lambda: self.listener.connected,
+                broker_ok=lambda: self.broker_connected,
                 on_alarm_changed=self._on_alarm_changed,
                 on_queued=self._on_queued,
             )
@@ -119,6 +145,11 @@ class Service:
         self._run_migrations = run_migrations
         self._stack = contextlib.AsyncExitStack()
         self.http_port: int | None = None
+
+    @property
+    def broker_connected(self) -> bool:
+        """Both sessions up: the events' and the heartbeats'."""
+        return self.listener.connected and self.liveness.connected
 
     def _channels(self) -> Registry:
         notify_log = log.getChild("notify")
@@ -185,8 +216,9 @@ class Service:
                 await stack.enter_async_context(
                     EmbeddedBroker(self.mqtt, sessions=self.sessions, logger=log.getChild("broker"))
                 )
-            # stops after the listener, so its drained batch's liveness is written
+            # stops after the listeners, so their last reports are written
             await stack.enter_async_context(self.heartbeats)
+            await stack.enter_async_context(self.liveness)
             await stack.enter_async_context(self.listener)
             await stack.enter_async_context(self.escalation)
             if self.twilio is not None:

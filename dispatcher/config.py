@@ -125,6 +125,15 @@ class IngestConfig(_Section):
     max_batch: int = 200
     # a batch waits at most this long for more messages after its first one
     batch_window_s: float = 0.005
+    # terminal events waiting to be written, in each of the listener's two queues; past
+    # it a press is dropped before its ack, and its terminal repeats it (listener.py)
+    queue_size: int = Field(default=5000, gt=0)
+    # heartbeat and status topics waiting (two per terminal): the latest of each is kept
+    liveness_topics: int = Field(default=200_000, gt=0)
+    # rejected messages logged with their payload per terminal and window; the others
+    # are answered and counted, and the count is logged when the window is over
+    rejections_logged: int = Field(default=5, ge=1)
+    rejections_window_s: int = Field(default=3600, gt=0)
 
 
 class TwilioConfig(_Section):

@@ -41,6 +41,12 @@ class Metrics:
         self.ingest_queue = Gauge(
             "dispatcher_ingest_queue", "MQTT messages received, not yet processed", registry=r
         )
+        self.ingest_dropped = Counter(
+            "dispatcher_ingest_dropped_total",
+            "MQTT messages dropped unacknowledged because a bounded queue was full",
+            ["path"],
+            registry=r,
+        )
         self.mqtt_connected = Gauge(
             "dispatcher_mqtt_connected", "1 while connected to the broker", registry=r
         )

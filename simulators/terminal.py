@@ -320,9 +320,12 @@ class SimulatedTerminal:
             async with asyncio.timeout(timeout):
                 while True:
                     try:
-                        await self._publish(topic, payload)
-                    except aiomqtt.MqttError as exc:  # repeated below, as a device would
-                        self._log.info("%s: send failed (%s)", self.device_id, exc)
+                        # a send held up (offline, or its PUBACK lost in a broker restart)
+                        # must not keep the terminal from hearing its ack or repeating
+                        async with asyncio.timeout(resend_every):
+                            await self._publish(topic, payload)
+                    except (aiomqtt.MqttError, TimeoutError) as exc:  # repeated, as a device would
+                        self._log.info("%s: send failed (%r)", self.device_id, exc)
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(resend_every):
                             return await asyncio.shield(waiter)

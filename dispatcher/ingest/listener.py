@@ -1,83 +1,92 @@
-"""The MQTT listener: terminal messages in, committed, then acknowledged.
+"""The MQTT listener of terminal events: received, committed, then acknowledged.
 
 Nothing is acknowledged to a terminal before it is committed. aiomqtt answers the
 broker's QoS 1 on receipt, so a crash between receipt and commit loses the broker's
 copy; the terminal then repeats the event until it gets our ack (protocol v1), which
 is what makes the path lossless.
+
+Only events come this way: heartbeats and status have a broker session and a queue of
+their own (`liveness.py`), so that no number of heartbeats can delay a press. The
+queues here are bounded (`ingest.queue_size`): aiomqtt's, filled as messages come off
+the socket, and ours, from which batches are taken. When ours is full, aiomqtt's fills
+up, and a press that finds it full is dropped (`queues.DropWhenFull`). That is safe,
+and the only choice that bounds memory: the press was not acknowledged to its terminal,
+which repeats it until it is; the broker has no copy left to hold back for us (aiomqtt
+acknowledged it on receipt). Both fill only when the database is far behind or away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 import aiomqtt
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices import protocol_v1
-from devices.events import Heartbeat, Rejection, StatusChange, TerminalEvent
+from devices.events import AckResult, Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.config import IngestConfig, MqttConfig
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
-from dispatcher.ingest.mqtt import connect_args, subscription_filters
+from dispatcher.ingest.mqtt import connect_args, payload_bytes, subscription_filters
+from dispatcher.ingest.queues import DropWhenFull
+from dispatcher.ingest.writer import BatchWriter
 from dispatcher.metrics import Metrics
-from dispatcher.store.ingest import BatchResult, Reply, record_batch
+from dispatcher.rules.rejections import RepeatLimit, source_of
+from dispatcher.store.ingest import BatchResult, Reply
 
-# a database outage is retried this many times before a batch is given up; the
-# terminals repeat what was not acknowledged, so giving up loses nothing of theirs
-_DB_ATTEMPTS = 6
 # at shutdown, how long what was received may take to be committed and acknowledged
 _DRAIN_S = 10.0
+# how long the acks of a batch wait for the broker's PUBACK. Not aiomqtt's 10 s: a PUBACK
+# lost with the broker (a restart) would hold up the next batch that long. An ack not
+# confirmed may be lost; its terminal repeats the event and is answered `duplicate`.
+_ACK_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class _Received:
     topic: str
     payload: bytes
+    retained: bool  # sent again by the broker at our subscription: not a sign of life
 
 
 class Listener:
-    """Owns the broker connection and the processing loop; an async context manager."""
+    """Owns the events' broker session and the processing loop; an async context manager."""
 
     def __init__(
         self,
         mqtt: MqttConfig,
         ingest: IngestConfig,
         *,
-        sessions: async_sessionmaker[AsyncSession],
+        writer: BatchWriter,
         clock: Clock,
         heartbeats: HeartbeatBatcher,
+        repeats: RepeatLimit,
         metrics: Metrics,
-        cancel_closes_emergency: bool,
         logger: logging.Logger,
         on_batch: Callable[[BatchResult], None] | None = None,
-        tell_contacts: bool = True,
     ) -> None:
         self._mqtt = mqtt
         self._ingest = ingest
-        self._sessions = sessions
+        self._writer = writer
         self._clock = clock
         self._heartbeats = heartbeats
+        self._repeats = repeats
         self._metrics = metrics
-        self._cancel_closes = cancel_closes_emergency
-        self._tell_contacts = tell_contacts
         self._log = logger
         self._on_batch = on_batch
-        # unbounded on purpose: a full queue would drop presses (STACK-NOTES)
-        self._queue: asyncio.Queue[_Received] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Received] = asyncio.Queue(ingest.queue_size)
         self._client: aiomqtt.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._connected = asyncio.Event()
         self._idle = asyncio.Event()
         self.processed = 0
+        self.dropped = 0
 
     @property
     def connected(self) -> bool:
@@ -95,7 +104,7 @@ class Listener:
 
     async def __aenter__(self) -> Self:
         self._tasks = [
-            asyncio.create_task(self._connection_loop(), name="mqtt-connection"),
+            asyncio.create_task(self._connection_loop(), name="mqtt-events"),
             asyncio.create_task(self._process_loop(), name="mqtt-ingest"),
         ]
         return self
@@ -130,23 +139,49 @@ class Listener:
 
     # -- receiving ---------------------------------------------------------------------
 
+    def _dropped(self, message: aiomqtt.Message) -> None:
+        self.dropped += 1
+        self._metrics.ingest_dropped.labels("events").inc()
+        if self.dropped == 1 or self.dropped % 1000 == 0:
+            self._log.warning(
+                "events queue full: %d presses dropped unacknowledged so far (their "
+                "terminals repeat them); the last on %s",
+                self.dropped,
+                message.topic.value,
+            )
+
     async def _connection_loop(self) -> None:
         delay = self._mqtt.reconnect_min_s
+        # aiomqtt calls it with maxsize=; typed as a class, it is this class with a hook
+        queue_type = cast(
+            "type[asyncio.Queue[aiomqtt.Message]]",
+            functools.partial(DropWhenFull, on_drop=self._dropped),
+        )
         while True:
             try:
-                async with aiomqtt.Client(**connect_args(self._mqtt)) as client:
+                async with aiomqtt.Client(
+                    **connect_args(self._mqtt),
+                    queue_type=queue_type,
+                    max_queued_incoming_messages=self._ingest.queue_size,
+                ) as client:
                     # a batch's acks await their PUBACKs together: no warning past 10
                     client.pending_calls_threshold = self._ingest.max_batch + 100
                     await client.subscribe(
-                        [(f, 1) for f in subscription_filters(self._mqtt)],
+                        [(f, 1) for f in subscription_filters(self._mqtt, protocol_v1.EVENTS)],
                     )
+                    # a session of an older version also took heartbeats and status, and a
+                    # persistent session keeps its subscriptions: they have a session of
+                    # their own now (liveness.py)
+                    await client.unsubscribe(subscription_filters(self._mqtt, protocol_v1.LIVENESS))
                     self._client = client
                     self._connected.set()
                     self._metrics.mqtt_connected.set(1)
                     self._log.info("connected to the MQTT broker as %s", self._mqtt.client_id)
                     delay = self._mqtt.reconnect_min_s
                     async for message in client.messages:
-                        self._queue.put_nowait(_Received(message.topic.value, _bytes(message)))
+                        topic, payload = message.topic.value, payload_bytes(message)
+                        # when ours is full, this waits, and aiomqtt's queue fills
+                        await self._queue.put(_Received(topic, payload, message.retain))
                         self._metrics.ingest_queue.inc()
             except aiomqtt.MqttError as exc:
                 self._log.warning(
@@ -191,85 +226,37 @@ class Listener:
     async def _handle(self, batch: list[_Received]) -> None:
         now = self._clock.now()
         to_log: list[TerminalEvent | Rejection] = []
+        # rejections past their terminal's limit: answered, counted, not logged in full
+        counted: list[Reply] = []
         for received in batch:
             decoded = protocol_v1.decode(
                 received.topic, received.payload, prefix=self._mqtt.topic_prefix
             )
-            if isinstance(decoded, Heartbeat):
-                self._heartbeats.heartbeat(decoded, now)
-                self._metrics.heartbeats.inc()
-            elif isinstance(decoded, StatusChange):
-                self._heartbeats.status(decoded, now)
-                self._metrics.heartbeats.inc()
-            else:
-                if isinstance(decoded, TerminalEvent):
+            if isinstance(decoded, TerminalEvent):
+                if not received.retained:
                     self._heartbeats.event(decoded, now)
-                else:
-                    self._log.warning("rejected message on %s: %s", decoded.topic, decoded.reason)
                 to_log.append(decoded)
+            elif isinstance(decoded, Heartbeat | StatusChange):
+                # queued for an older version's session before it let go of them
+                self._heartbeats.report(decoded, now, retained=received.retained)
+            elif self._repeats.admit(source_of(decoded.device_id), decoded.reason, now):
+                self._log.warning("rejected message on %s: %s", decoded.topic, decoded.reason)
+                to_log.append(decoded)
+            elif decoded.device_id and decoded.event_id:
+                counted.append(
+                    Reply(decoded.device_id, decoded.event_id, AckResult.REJECTED, decoded.reason)
+                )
+        result = BatchResult()
         if to_log:
-            result = await self._commit(to_log, now)
-            await self._send_acks(result.replies)
-            if self._on_batch is not None:
-                self._on_batch(result)
+            result = await self._writer.write(to_log, now)
+        await self._send_acks([*result.replies, *counted])
+        if to_log and self._on_batch is not None:
+            self._on_batch(result)
         self.processed += len(batch)
 
-    async def _commit(self, items: list[TerminalEvent | Rejection], now: datetime) -> BatchResult:
-        started = time.perf_counter()
-        delay = 0.2
-        for attempt in range(1, _DB_ATTEMPTS + 1):
-            try:
-                async with self._sessions.begin() as session:
-                    result = await record_batch(
-                        session,
-                        items,
-                        now=now,
-                        cancel_closes_emergency=self._cancel_closes,
-                        tell_contacts_on_close=self._tell_contacts,
-                    )
-            except IntegrityError:
-                # another dispatcher logged one of these events first: go one by one
-                return await self._commit_one_by_one(items, now)
-            except Exception:
-                if attempt == _DB_ATTEMPTS:
-                    raise
-                self._log.exception("database write failed (attempt %d); retrying", attempt)
-                await asyncio.sleep(delay)
-                delay *= 2
-            else:
-                self._metrics.ingest_batch_seconds.observe(time.perf_counter() - started)
-                return result
-        raise AssertionError("unreachable")
-
-    async def _commit_one_by_one(
-        self, items: list[TerminalEvent | Rejection], now: datetime
-    ) -> BatchResult:
-        merged = BatchResult()
-        for item in items:
-            for _ in range(2):  # a lost race on the unique index means: now a duplicate
-                try:
-                    async with self._sessions.begin() as session:
-                        one = await record_batch(
-                            session,
-                            [item],
-                            now=now,
-                            cancel_closes_emergency=self._cancel_closes,
-                            tell_contacts_on_close=self._tell_contacts,
-                        )
-                    break
-                except IntegrityError:
-                    continue
-            else:
-                continue
-            merged.replies += one.replies
-            merged.opened += one.opened
-            merged.changed += one.changed
-            merged.opened_kinds |= one.opened_kinds
-            merged.closed += one.closed
-            merged.power_changed |= one.power_changed
-        return merged
-
     async def _send_acks(self, replies: list[Reply]) -> None:
+        if not replies:
+            return
         for reply in replies:
             self._metrics.events.labels(reply.result.value).inc()
         client = self._client
@@ -284,6 +271,7 @@ class Listener:
                     protocol_v1.ack_topic(self._mqtt.topic_prefix, reply.device_id),
                     protocol_v1.encode_ack(reply.event_id, reply.result, reply.reason),
                     qos=1,
+                    timeout=_ACK_TIMEOUT_S,
                 )
                 for reply in replies
             ),
@@ -292,12 +280,3 @@ class Listener:
         for reply, outcome in zip(replies, sent, strict=True):
             if isinstance(outcome, Exception):
                 self._log.warning("ack to %s not sent: %r", reply.device_id, outcome)
-
-
-def _bytes(message: aiomqtt.Message) -> bytes:
-    payload = message.payload
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload)
-    if payload is None:
-        return b""
-    return str(payload).encode()

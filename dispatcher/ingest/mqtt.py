@@ -1,5 +1,11 @@
-"""How the dispatcher connects: MQTT 5 with a persistent session on a real broker,
-MQTT 3.1.1 on the embedded one (amqtt speaks nothing newer); TLS for mqtts://."""
+"""How the dispatcher connects: MQTT 5 on a real broker, MQTT 3.1.1 on the embedded one
+(amqtt speaks nothing newer); TLS for mqtts://.
+
+Two sessions per process, so that heartbeats never queue ahead of a press, at the
+broker or here: terminal events on a persistent session (the broker keeps the presses
+sent while we are away), heartbeats and status on a clean one (nothing kept for us
+while we are away: a missed heartbeat is replaced by the next one, and the broker sends
+the retained status of every terminal again when we subscribe)."""
 
 from __future__ import annotations
 
@@ -34,12 +40,18 @@ def tls_context(mqtt: MqttConfig) -> ssl.SSLContext | None:
     return ssl.create_default_context(cafile=mqtt.ca_file)
 
 
-def connect_args(mqtt: MqttConfig) -> dict[str, Any]:
+def liveness_client_id(mqtt: MqttConfig) -> str:
+    # derived from ours: unique per process and stable, never a device id (config.py)
+    return f"{mqtt.client_id}.liveness"
+
+
+def connect_args(mqtt: MqttConfig, *, liveness: bool = False) -> dict[str, Any]:
+    """The events session (persistent), or with `liveness` the heartbeats' (clean)."""
     host, port = broker_address(mqtt)
     args: dict[str, Any] = {
         "hostname": host,
         "port": port,
-        "identifier": mqtt.client_id,
+        "identifier": liveness_client_id(mqtt) if liveness else mqtt.client_id,
         # amqtt keeps no offline queue for anonymous sessions: always name ourselves
         "username": mqtt.username,
         "password": mqtt.password,
@@ -48,7 +60,10 @@ def connect_args(mqtt: MqttConfig) -> dict[str, Any]:
     }
     if mqtt.is_embedded:
         args["protocol"] = aiomqtt.ProtocolVersion.V311
-        args["clean_session"] = False
+        args["clean_session"] = liveness
+    elif liveness:
+        args["protocol"] = aiomqtt.ProtocolVersion.V5
+        args["clean_start"] = True  # and no expiry: the session ends at disconnect
     else:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         # without an expiry an MQTT 5 session ends at disconnect (STACK-NOTES)
@@ -59,9 +74,18 @@ def connect_args(mqtt: MqttConfig) -> dict[str, Any]:
     return args
 
 
-def subscription_filters(mqtt: MqttConfig) -> list[str]:
-    filters = protocol_v1.subscription_filters(mqtt.topic_prefix)
+def subscription_filters(mqtt: MqttConfig, kinds: tuple[str, ...]) -> list[str]:
+    filters = protocol_v1.subscription_filters(mqtt.topic_prefix, kinds)
     if mqtt.shared_group and not mqtt.is_embedded:
         # several dispatchers split the terminals' messages between them
         return [f"$share/{mqtt.shared_group}/{f}" for f in filters]
     return filters
+
+
+def payload_bytes(message: aiomqtt.Message) -> bytes:
+    payload = message.payload
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload)
+    if payload is None:
+        return b""
+    return str(payload).encode()

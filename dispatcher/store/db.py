@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import column, event, false, table, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -41,6 +41,16 @@ def is_postgresql(target: AsyncEngine | AsyncSession | str) -> bool:
     return dialect_name(target) == "postgresql"
 
 
+async def take_write_lock(session: AsyncSession) -> None:
+    """SQLite: start the write transaction now, so that what the session reads next
+    stays true until it commits (SQLite has no row locks; its one writer is the lock).
+    A no-op UPDATE takes the database's write lock; a writer that holds it is waited
+    for (the busy timeout of `create_engine`). PostgreSQL: nothing, lock rows instead."""
+    if is_sqlite(session):
+        alarms = table("alarms", column("id"))
+        await session.execute(update(alarms).where(false()).values(id=alarms.c.id))
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -61,9 +71,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    # WAL lets the dashboard read while ingest writes; NORMAL is durable at each checkpoint
+    # WAL lets the dashboard read while ingest writes. FULL syncs the WAL at every
+    # commit: an ack promises the press is kept, and NORMAL can lose the last commits
+    # in a power cut (it syncs only at checkpoints)
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -19,7 +19,9 @@ from dispatcher.rules import alarms as rules
 from dispatcher.rules.checkins import counts_as_checkin
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.rules.rejections import NO_DEVICE, Repeats
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry, raw_text
 from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
 from dispatcher.store.relatives import tell_contacts
@@ -45,16 +47,47 @@ class BatchResult:
     # a terminal lost or got back its power: the engine's outage check should look
     power_changed: bool = False
 
+    def merge(self, other: BatchResult) -> None:
+        """Add what a batch written in parts did (one by one, after a failed write)."""
+        self.replies += other.replies
+        self.opened += other.opened
+        self.changed += other.changed
+        self.opened_kinds |= other.opened_kinds
+        self.closed += other.closed
+        self.power_changed |= other.power_changed
 
-def _rejection_row(rej: Rejection, now: datetime) -> EventLog:
+
+def rejection_row(rej: Rejection, now: datetime) -> EventLog:
+    """A rejected message with its payload: `size` is the payload's, `raw_escaped` says
+    that `raw` is escaped (`event_log.raw_bytes` gives the bytes back)."""
+    raw, escaped = raw_text(rej.raw)
+    data: dict[str, Any] = {"topic": rej.topic, "reason": rej.reason, "size": len(rej.raw)}
+    if escaped:
+        data["raw_escaped"] = True
     return log_entry(
         "rejected",
         at=now,
         actor="terminal",
         device_id=rej.device_id,
         event_id=rej.event_id,
-        data={"topic": rej.topic, "reason": rej.reason, "size": len(rej.raw)},
-        raw=raw_text(rej.raw),
+        data=data,
+        raw=raw,
+    )
+
+
+def repeats_row(repeats: Repeats, now: datetime) -> EventLog:
+    """How many more rejections of one terminal were answered but not logged in full."""
+    return log_entry(
+        "rejected_repeats",
+        at=now,
+        actor="terminal",
+        device_id=None if repeats.source == NO_DEVICE else repeats.source,
+        data={
+            "count": repeats.count,
+            "since": repeats.since.isoformat(),
+            "until": repeats.until.isoformat(),
+            "reasons": dict(repeats.reasons),
+        },
     )
 
 
@@ -85,7 +118,7 @@ async def record_batch(
     events = [i for i in items if isinstance(i, TerminalEvent)]
     for item in items:
         if isinstance(item, Rejection):
-            session.add(_rejection_row(item, now))
+            session.add(rejection_row(item, now))
             if item.device_id and item.event_id:
                 result.replies.append(
                     Reply(item.device_id, item.event_id, AckResult.REJECTED, item.reason)
@@ -93,6 +126,8 @@ async def record_batch(
     if not events:
         return result
 
+    # what is read from here on (open alarms above all) must still hold when this commits
+    await take_write_lock(session)
     device_ids = {e.device_id for e in events}
     # device -> (resident, community) of the terminals that are known
     owners: dict[str, tuple[str | None, str | None]] = {
@@ -231,12 +266,19 @@ async def _signs_of_life(
 
 
 async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str, list[Alarm]]:
+    """The terminals' unresolved alarms, newest first, locked until the commit: a press
+    must not be attached to an alarm that an operator closes meanwhile
+    (`store/actions.py: resolve`). On PostgreSQL the rows are locked, always in the same
+    order, so that two dispatchers cannot deadlock; a resolve that locked one first has
+    committed by the time it is ours, and that alarm is then no longer read as open.
+    SQLite has no row locks: `record_batch` took its one write lock before reading."""
     if not device_ids:
         return {}
     rows = await session.scalars(
         select(Alarm)
         .where(Alarm.device_id.in_(device_ids), Alarm.status != rules.Status.RESOLVED.value)
         .order_by(Alarm.id.desc())
+        .with_for_update()
     )
     found: dict[str, list[Alarm]] = {}
     for alarm in rows:

@@ -90,3 +90,44 @@ async def test_a_last_will_opens_the_alarm_after_a_period(
         assert await offline_alarms(service) == []
         clock.advance(1)
         await wait_for(lambda: offline_alarms(service))
+
+
+async def test_a_retained_online_does_not_bring_a_hung_terminal_back(
+    db_url: str, settings_for: Callable[..., Settings], topic_prefix: str
+) -> None:
+    """A hung terminal keeps its retained `online` at the broker (no last will while its
+    connection stays up). Each time the dispatcher connects again the broker sends that
+    status again: it must not count as a sign of life, or the offline alarm closes."""
+    settings = settings_for(db_url)
+    clock = ManualClock(AT_3AM)
+    async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+        async with running(settings, clock=clock) as service:
+            city = await seed_city(service.sessions)
+            hung = city.terminals[0]
+            await peer.publish(hung, "status", "online", retain=True)
+            await peer.publish(hung, "heartbeat", BEAT)
+            await wait_for(lambda: beat_seen(service, hung, AT_3AM))
+            clock.advance(180 + HOLD_S)  # three missed beats, then alone for the outage window
+            await wait_for(lambda: offline_alarms(service))
+        try:
+            for _ in range(2):  # the dispatcher restarts, or its connection comes back
+                async with running(settings, clock=clock) as service:
+                    await wait_for(lambda: service.liveness.processed >= 1)  # the retained one
+                    await service.heartbeats.flush()
+                    clock.advance(30)
+                    await service.escalation.run_once()
+                    [alarm] = await offline_alarms(service)
+                    assert alarm.status == "open"
+                    async with service.sessions() as session:
+                        assert (await session.get_one(Terminal, hung)).connected
+
+            # a heartbeat is a sign of life: the alarm closes
+            async with running(settings, clock=clock) as service:
+                back_at = clock.now()
+                await peer.publish(hung, "heartbeat", BEAT)
+                await wait_for(lambda: beat_seen(service, hung, back_at))
+                await service.escalation.run_once()
+                [alarm] = await offline_alarms(service)
+                assert (alarm.status, alarm.outcome) == ("resolved", "device_recovered")
+        finally:
+            await peer.publish(hung, "status", b"", retain=True)  # the broker forgets it

@@ -34,7 +34,7 @@ async def running(
 ) -> AsyncIterator[Service]:
     service = Service(settings, clock=clock or SystemClock(), serve_http=http)
     async with service:
-        await wait_for(lambda: service.listener.connected)
+        await wait_for(lambda: service.broker_connected)
         yield service
 
 

@@ -1,0 +1,75 @@
+"""The two bounded queues that aiomqtt fills as messages come off the socket (its
+`queue_type`), one per broker session of the listener.
+
+aiomqtt acknowledges a QoS 1 message to the broker on receipt, before we have seen it,
+so the broker cannot hold anything back for us: memory is bounded here, by dropping
+what we can afford to drop.
+
+- `DropWhenFull`, for terminal events: when full, a new message is dropped. It has not
+  been acknowledged to its terminal, which repeats it until it is (protocol v1), so
+  nothing is lost, only later. It fills only when the database is far behind or away.
+- `LatestPerTopic`, for heartbeats and status: a message replaces the one of its topic
+  still waiting, since only the latest report of a terminal matters. Its size is bounded
+  by the number of topics (two per terminal); past `maxsize` topics a new topic's message
+  is dropped (the terminal's next heartbeat brings it again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Callable
+
+import aiomqtt
+
+
+class DropWhenFull(asyncio.Queue[aiomqtt.Message]):
+    """A bounded FIFO whose `put_nowait` drops a message when full (and says so through
+    `on_drop`) instead of raising, which aiomqtt would log once per message."""
+
+    def __init__(self, maxsize: int, *, on_drop: Callable[[aiomqtt.Message], None]) -> None:
+        if maxsize <= 0:
+            raise ValueError("an events queue must be bounded")
+        super().__init__(maxsize)
+        self._on_drop = on_drop
+
+    def put_nowait(self, item: aiomqtt.Message) -> None:
+        if self.full():
+            self._on_drop(item)
+            return
+        super().put_nowait(item)
+
+
+class LatestPerTopic(asyncio.Queue[aiomqtt.Message]):
+    """First in, first out by topic; a message replaces the waiting one of its topic,
+    which keeps its place. `maxsize` bounds the topics, never blocking: see the module."""
+
+    def __init__(
+        self,
+        maxsize: int,
+        *,
+        on_drop: Callable[[aiomqtt.Message], None],
+        on_replace: Callable[[], None],
+    ) -> None:
+        if maxsize <= 0:
+            raise ValueError("a liveness queue must be bounded")
+        self._topics = maxsize
+        self._on_drop = on_drop
+        self._on_replace = on_replace
+        super().__init__(0)  # never "full": a replacement always fits
+
+    # asyncio.Queue's storage hooks, as LifoQueue and PriorityQueue override them
+    def _init(self, maxsize: int) -> None:
+        self._queue: collections.OrderedDict[str, aiomqtt.Message] = collections.OrderedDict()
+
+    def _put(self, item: aiomqtt.Message) -> None:
+        topic = item.topic.value
+        if topic in self._queue:
+            self._on_replace()
+        elif len(self._queue) >= self._topics:
+            self._on_drop(item)
+            return
+        self._queue[topic] = item
+
+    def _get(self) -> aiomqtt.Message:
+        return self._queue.popitem(last=False)[1]
