@@ -19,6 +19,7 @@ from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.alarms import AlarmsQuery, Note, Resolve
+from dispatcher.web.schemas.base import AlarmPath
 from dispatcher.web.state import DEPS, liveness_of
 
 _MAX_LIMIT = 1000
@@ -35,17 +36,8 @@ async def list_alarms(request: web.Request) -> list[dict[str, Any]]:
     return [store.alarm_json(a) for a in found]
 
 
-def _alarm_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["alarm_id"])
-    except ValueError:
-        raise web.HTTPNotFound(
-            text='{"error": "no such alarm"}', content_type="application/json"
-        ) from None
-
-
 async def get_alarm(request: web.Request) -> Reply:
-    alarm_id = _alarm_id(request)
+    alarm_id = given(request, AlarmPath).alarm_id
     async with request.app[DEPS].sessions() as session:
         alarm = await store.get_alarm(session=session, alarm_id=alarm_id)
         if alarm is None:
@@ -66,10 +58,7 @@ async def queue(request: web.Request) -> dict[str, Any]:
 
 async def alarm_context(request: web.Request) -> Reply:
     deps = request.app[DEPS]
-    try:
-        alarm_id = int(request.match_info["alarm_id"])
-    except ValueError:
-        return json_error(404, "no such alarm")
+    alarm_id = given(request, AlarmPath).alarm_id
     async with deps.sessions() as session:
         body = await alarm_view.alarm_context(
             session=session,
@@ -86,7 +75,7 @@ async def alarm_context(request: web.Request) -> Reply:
 
 async def _act(request: web.Request, act: Action) -> Reply:
     """Apply an operator's action to the alarm in one transaction; answer its new state."""
-    alarm_id = _alarm_id(request)
+    alarm_id = given(request, AlarmPath).alarm_id
     deps = request.app[DEPS]
     try:
         async with deps.sessions.begin() as session:

@@ -24,7 +24,14 @@ from dispatcher.web import (
 from dispatcher.web.operations import OPERATIONS, Operation
 from dispatcher.web.schemas import alarms, people, terminals
 from dispatcher.web.schemas.auth import Login, Me, Token
-from dispatcher.web.schemas.base import CityInvalid, Invalid
+from dispatcher.web.schemas.base import (
+    AlarmPath,
+    CityInvalid,
+    CommunityPath,
+    DevicePath,
+    Invalid,
+    ResidentPath,
+)
 from dispatcher.web.schemas.health import Health
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
@@ -101,6 +108,7 @@ API: Final = (
         method="GET",
         path="/api/alarms/{alarm_id}",
         handler=alarms_api.get_alarm,
+        path_params=AlarmPath,
         summary="one alarm with its timeline",
         tag="alarms",
         ok=alarms.AlarmDetail,
@@ -110,6 +118,7 @@ API: Final = (
         method="GET",
         path="/api/alarms/{alarm_id}/context",
         handler=alarms_api.alarm_context,
+        path_params=AlarmPath,
         summary="one alarm with resident, terminal, contacts, workers, notifications and timeline",
         tag="alarms",
         ok=alarms.AlarmView,
@@ -119,6 +128,7 @@ API: Final = (
         method="POST",
         path="/api/alarms/{alarm_id}/ack",
         handler=alarms_api.ack_alarm,
+        path_params=AlarmPath,
         summary="the calling user takes the alarm",
         tag="alarms",
         ok=alarms.Alarm,
@@ -128,6 +138,7 @@ API: Final = (
         method="POST",
         path="/api/alarms/{alarm_id}/resolve",
         handler=alarms_api.resolve_alarm,
+        path_params=AlarmPath,
         summary="close the alarm with an outcome",
         tag="alarms",
         body=alarms.Resolve,
@@ -138,6 +149,7 @@ API: Final = (
         method="POST",
         path="/api/alarms/{alarm_id}/notes",
         handler=alarms_api.note_alarm,
+        path_params=AlarmPath,
         summary="add a note to the timeline",
         tag="alarms",
         body=alarms.Note,
@@ -165,6 +177,7 @@ API: Final = (
         method="GET",
         path="/api/terminals/{device_id}",
         handler=terminals_api.get_terminal,
+        path_params=DevicePath,
         summary="one terminal",
         tag="terminals",
         ok=terminals.Terminal,
@@ -183,6 +196,7 @@ API: Final = (
         method="GET",
         path="/api/residents/{resident_id}",
         handler=people_api.get_resident,
+        path_params=ResidentPath,
         summary="a resident's card: terminal, contacts, workers, recent alarms",
         tag="people",
         ok=people.ResidentCard,
@@ -192,8 +206,10 @@ API: Final = (
         method="PUT",
         path="/api/residents/{resident_id}",
         handler=people_api.put_resident,
+        path_params=ResidentPath,
         summary="create or update a resident as a `residents:` row of the city file",
         tag="people",
+        bad_path=400,
         role=Role.ADMIN,
         body=people.ResidentEdit,
         body_rules=CITY_RULES,
@@ -213,6 +229,7 @@ API: Final = (
         method="PUT",
         path="/api/communities/{community_id}/workers",
         handler=people_api.put_workers,
+        path_params=CommunityPath,
         summary="replace a community's workers and their shifts",
         tag="people",
         role=Role.ADMIN,

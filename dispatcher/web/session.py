@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -101,7 +101,22 @@ def login_form_ok(request: web.Request, field: str) -> bool:
 
 
 def safe_next(target: str | None, default: str = "/queue") -> str:
-    """Only a path of this site: never send a user on to another one after login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path of this site: never send a user on to another one after login.
+
+    Browsers drop tabs and newlines inside a URL, trim control characters and spaces at
+    its ends and read a backslash as a slash, so `/\t/evil.example` is `//evil.example`
+    to them: a target with any character that is not printable, or a backslash, is
+    refused, not cleaned. What is left must be a path with no scheme and no host."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not all(c.isprintable() and not c.isspace() for c in target)
+    ):
         return default
-    return target
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    # a Location header is ASCII: other letters (a resident's name in a search) go as UTF-8
+    return quote(target, safe="/?#&=%:@!$'()*+,;~-._")
