@@ -6,7 +6,6 @@ Every page needs a session (else a redirect to the login page) and a role (else 
 
 from __future__ import annotations
 
-import hmac
 import html
 import json
 import logging
@@ -23,6 +22,7 @@ from dispatcher.store import users
 from dispatcher.store.users import Role
 from dispatcher.web import i18n
 from dispatcher.web import session as cookie_session
+from dispatcher.web.forms import form_fields
 from dispatcher.web.login_guard import GUARD, refused
 from dispatcher.web.state import DEPS
 
@@ -224,10 +224,10 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
-    target = cookie_session.safe_next(str(form.get("next", "")))
-    if not cookie_session.login_form_ok(request, str(form.get("csrf", ""))):
+    form = await form_fields(request)
+    username, password = form.get("username", ""), form.get("password", "")
+    target = cookie_session.safe_next(form.get("next", ""))
+    if not cookie_session.login_form_ok(request, form.get("csrf", "")):
         error = i18n.text(request, "login.expired")
         return _login_page(request, target=target, error=error, status=403)
     deps, guard = request.app[DEPS], request.app[GUARD]
@@ -261,9 +261,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     found = await cookie_session.cookie_principal(request)
     if found is not None:
         who, token = found
-        sent = str((await request.post()).get("csrf", ""))
-        expected = cookie_session.csrf_token(token)
-        if not cookie_session.same_origin(request) or not hmac.compare_digest(sent, expected):
+        sent = (await form_fields(request)).get("csrf", "")
+        if not cookie_session.csrf_ok(request, sent, token):
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
         deps = request.app[DEPS]
         async with deps.sessions.begin() as session:

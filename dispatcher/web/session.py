@@ -33,6 +33,17 @@ def csrf_token(session_token: str) -> str:
     return hmac.new(session_token.encode(), b"dispatcher-csrf", hashlib.sha256).hexdigest()
 
 
+def matches(sent: str, expected: str) -> bool:
+    """A constant-time comparison of a token sent with the one expected; as bytes, since
+    `hmac.compare_digest` refuses text that is not ASCII (and a client may send some)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def csrf_ok(request: web.Request, sent: str, session_token: str) -> bool:
+    """A change by a cookie session: from our origin, with the page's CSRF token."""
+    return same_origin(request) and matches(sent, csrf_token(session_token))
+
+
 def same_origin(request: web.Request) -> bool:
     """False when the browser says the request comes from another site. No Origin
     header (curl, a script with a bearer token) is not a browser attack."""
@@ -60,12 +71,12 @@ async def api_principal(request: web.Request) -> users.Principal | None:
     if found is None:
         return None
     principal, token = found
-    if request.method in UNSAFE:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not same_origin(request) or not hmac.compare_digest(sent, csrf_token(token)):
-            raise web.HTTPForbidden(
-                text='{"error": "missing or wrong CSRF token"}', content_type="application/json"
-            )
+    if request.method in UNSAFE and not csrf_ok(
+        request, request.headers.get(CSRF_HEADER, ""), token
+    ):
+        raise web.HTTPForbidden(
+            text='{"error": "missing or wrong CSRF token"}', content_type="application/json"
+        )
     return principal
 
 
@@ -97,7 +108,7 @@ def login_form_token(request: web.Request, response: web.StreamResponse) -> str:
 
 def login_form_ok(request: web.Request, field: str) -> bool:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie, field) and same_origin(request)
+    return bool(cookie) and matches(cookie, field) and same_origin(request)
 
 
 def safe_next(target: str | None, default: str = "/queue") -> str:
