@@ -247,7 +247,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        # a restart, a second engine or a retried pass can never queue the same one twice
+        # a restart, a second engine or a retried pass can never queue the same one twice;
+        # and two different messages (help_coming, then alarm_closed) are never one
         UniqueConstraint(
             "alarm_id",
             "purpose",
@@ -255,6 +256,7 @@ class Notification(Base):
             "step",
             "recipient_key",
             "channel",
+            "message",
             name="uq_notifications_once",
         ),
         Index("ix_notifications_due", "status", "next_attempt_at"),
@@ -271,6 +273,9 @@ class Notification(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     channel: Mapped[str] = mapped_column(String(16))  # dashboard, sms, voice, terminal
+    # which message of its purpose it is, where a purpose has several for one recipient:
+    # a command's type (help_coming, alarm_closed); empty for the others
+    message: Mapped[str] = mapped_column(String(32), default="", server_default="")
     body: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     # pending -> sending -> sent -> delivered | failed | permanent_failure | cancelled
     status: Mapped[str] = mapped_column(String(24), default="pending")

@@ -30,7 +30,11 @@ def base_row(
     now: datetime,
     step: int = 0,
     round_: int = 0,
+    message: str = "",
 ) -> dict[str, Any]:
+    """A row of the outbox; its unique key (alarm, purpose, round, step, recipient,
+    channel, message) says what counts as the same message: queueing it again is
+    nothing."""
     return {
         "alarm_id": alarm_id,
         "purpose": purpose.value,
@@ -41,6 +45,7 @@ def base_row(
         "phone": phone,
         "language": language,
         "channel": channel,
+        "message": message,
         "body": None,
         "status": Status.PENDING.value,
         "attempts": 0,
@@ -71,7 +76,8 @@ def command_row(
     *, alarm_id: int, device_id: str, command: CommandType, now: datetime
 ) -> dict[str, Any]:
     """A command to the terminal (help_coming, alarm_closed), sent after the commit; its
-    words are the catalog's, filled in when it is sent."""
+    words are the catalog's, filled in when it is sent. Each command is a message of its
+    own: one of each type per alarm, whatever the retries."""
     row = base_row(
         alarm_id=alarm_id,
         purpose=Purpose.COMMAND,
@@ -81,6 +87,7 @@ def command_row(
         language="zh-CN",
         channel="terminal",
         now=now,
+        message=command.value,
     )
     row["body"] = {"type": command.value, "device_id": device_id}
     return row
