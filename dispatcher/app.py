@@ -95,6 +95,8 @@ class Service:
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
+            owner=settings.mqtt.client_id,
+            stale_after_s=settings.notifications.claim_stale_s,
         )
         self.web_app = init_app(
             WebDeps(

@@ -156,6 +156,9 @@ class NotificationsConfig(_Section):
     throttle: ThrottleConfig = Field(default_factory=ThrottleConfig)
     sms_max_segments: int = Field(default=2, ge=1, le=10)
     max_attempts: int = Field(default=8, ge=1)
+    # a row claimed for sending this long ago was claimed by a process that stopped
+    # mid-send and has not come back: any process recovers it (longer than any send)
+    claim_stale_s: int = Field(default=600, ge=60)
 
     @model_validator(mode="after")
     def _twilio_complete(self) -> NotificationsConfig:

@@ -279,6 +279,10 @@ class Notification(Base):
     body: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     # pending -> sending -> sent -> delivered | failed | permanent_failure | cancelled
     status: Mapped[str] = mapped_column(String(24), default="pending")
+    # who claimed it for sending (a process's mqtt.client_id) and when: a restarted
+    # process recovers its own interrupted sends, never another's in flight
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -20,9 +20,10 @@ from dispatcher.rules import notifications as notification_rules
 from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
 from dispatcher.rules.replies import Intent, parse_sms
 from dispatcher.store import actions
+from dispatcher.store.alarms import get_alarm
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, Notification, PhoneOptOut
-from dispatcher.store.notifications import mark_failed, move_on_if_step_dead
+from dispatcher.store.notifications import locked, mark_failed, move_on_if_step_dead
 
 log = logging.getLogger("dispatcher.replies")
 
@@ -47,7 +48,7 @@ async def record_status(
     error_code: str | None,
     now: datetime,
 ) -> Outcome:
-    n = await session.get(Notification, notification_id, with_for_update=True)
+    n = await locked(session=session, notification_id=notification_id)
     if n is None or (n.provider_sid and sid and n.provider_sid != sid):
         log.warning("status %r for unknown notification %s (%s)", status, notification_id, sid)
         return Outcome()
@@ -108,6 +109,8 @@ async def take(*, session: AsyncSession, n: Notification, via: str, now: datetim
 async def decline(*, session: AsyncSession, n: Notification, via: str, now: datetime) -> Outcome:
     """The person cannot go: their notifications of this step are over; if nobody of
     the step is left, the next step fires now."""
+    # the alarm's lock before its notifications' (the one lock order)
+    await get_alarm(session=session, alarm_id=n.alarm_id, for_update=True)
     await session.execute(
         update(Notification)
         .where(

@@ -22,6 +22,7 @@ from dispatcher.rules.notifications import (
     after_handover,
     after_interruption,
     gate,
+    interrupted,
     provider_report,
     retry_at,
     step_ended,
@@ -257,3 +258,22 @@ def test_only_the_current_step_of_an_open_alarm_ends(
         )
         is ended
     )
+
+
+def test_interrupted_sends_are_one_s_own_at_start_or_stale() -> None:
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+    def check(by: str | None, ago_s: float | None, *, starting: bool) -> bool:
+        at = None if ago_s is None else now - timedelta(seconds=ago_s)
+        return interrupted(by, at, me="p1", now=now, stale_after_s=600, starting=starting)
+
+    # at start: our own claims, recent or not, and unsigned ones from before claims
+    assert check("p1", 1, starting=True)
+    assert check(None, None, starting=True)
+    # another's recent claim is a send in flight there, at start or later
+    assert not check("p2", 1, starting=True)
+    assert not check("p2", 599, starting=False)
+    # once stale, anyone's; our own recent ones are in flight after the start
+    assert check("p2", 600, starting=False)
+    assert check("p1", 600, starting=False)
+    assert not check("p1", 1, starting=False)
