@@ -5,9 +5,11 @@ Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -109,6 +111,32 @@ class HttpConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 8080
     token_ttl_s: int = 12 * 3600
+    # behind a TLS reverse proxy: the addresses (or networks) of the proxies whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed; nobody else's are
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # the origin browsers use, e.g. https://dispatch.example.gov.cn: the CSRF and Origin
+    # checks compare with it, and https here marks cookies Secure. Empty: this listener
+    public_origin: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise ValueError(f"{value!r} is not an origin like https://dispatch.example.org")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class HeartbeatConfig(_Section):

@@ -241,6 +241,17 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LoginFailure(Base):
+    """Login attempts not known to have succeeded, per user at an address and per address
+    (`dispatcher.rules.login_backoff`); keyed by a hash of what is counted."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Notification(Base):
     """The outbox: one message to one recipient on one channel, written in the same
     transaction as the decision that caused it, sent afterwards by the notifier."""

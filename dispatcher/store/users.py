@@ -40,7 +40,7 @@ class Principal:
     role: Role
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -85,7 +85,7 @@ async def login(
     token = secrets.token_urlsafe(32)
     session.add(
         ApiToken(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_s),
@@ -101,7 +101,7 @@ async def principal_for_token(
         await session.execute(
             select(User.id, User.username, User.role)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > now)
+            .where(ApiToken.token_hash == token_hash(token), ApiToken.expires_at > now)
         )
     ).first()
     if row is None:
@@ -111,4 +111,17 @@ async def principal_for_token(
 
 async def revoke_token(*, session: AsyncSession, token: str) -> None:
     """Logging out: the token (bearer or dashboard session) stops working at once."""
-    await session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+
+
+async def live_tokens(*, session: AsyncSession, hashes: set[str], now: datetime) -> set[str]:
+    """Those of the token hashes whose sessions go on: not logged out, not expired, not
+    ended by a password change."""
+    if not hashes:
+        return set()
+    found = await session.scalars(
+        select(ApiToken.token_hash).where(
+            ApiToken.token_hash.in_(hashes), ApiToken.expires_at > now
+        )
+    )
+    return set(found)

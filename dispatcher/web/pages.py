@@ -20,10 +20,10 @@ from aiohttp import web
 
 from dispatcher.store import users
 from dispatcher.store.users import Role
-from dispatcher.web import i18n
+from dispatcher.web import i18n, live_hub
 from dispatcher.web import session as cookie_session
 from dispatcher.web.forms import form_fields
-from dispatcher.web.login_guard import GUARD, refused
+from dispatcher.web.login_guard import Throttled, log_in
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.web.login")
@@ -230,28 +230,15 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not cookie_session.login_form_ok(request, form.get("csrf", "")):
         error = i18n.text(request, "login.expired")
         return _login_page(request, target=target, error=error, status=403)
-    deps, guard = request.app[DEPS], request.app[GUARD]
-    wait = guard.retry_after(username, request.remote)
-    if wait is not None:
-        refused(request, username, wait)
-        minutes = max(1, math.ceil(wait / 60))
+    token = await log_in(request, username, password)
+    if isinstance(token, Throttled):
+        minutes = max(1, math.ceil(token.wait_s / 60))
         error = i18n.text(request, "login.throttled", minutes=minutes)
         return _login_page(request, target=target, error=error, status=429)
-    async with deps.sessions.begin() as session:
-        token = await users.login(
-            session=session,
-            username=username,
-            password=password,
-            now=deps.clock.now(),
-            ttl_s=deps.settings.http.token_ttl_s,
-        )
     if token is None:
-        guard.failed(username, request.remote)
-        log.warning("failed login for %r from %s", username, request.remote)
         error = i18n.text(request, "login.failed")
         return _login_page(request, target=target, error=error, status=401)
-    guard.succeeded(username)
-    log.info("%s logged in from %s", username, request.remote)
+    deps = request.app[DEPS]
     response = web.Response(status=303, headers={"Location": target})
     cookie_session.start(response, request, token, deps.settings.http.token_ttl_s)
     return response
@@ -268,6 +255,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
         async with deps.sessions.begin() as session:
             await users.revoke_token(session=session, token=token)
         log.info("%s logged out", who.username)
+        live_hub.session_ended(request.app)
     response = web.Response(status=303, headers={"Location": "/login"})
     cookie_session.end(response)
     return response

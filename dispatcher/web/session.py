@@ -46,11 +46,24 @@ def csrf_ok(request: web.Request, sent: str, session_token: str) -> bool:
 
 def same_origin(request: web.Request) -> bool:
     """False when the browser says the request comes from another site. No Origin
-    header (curl, a script with a bearer token) is not a browser attack."""
+    header (curl, a script with a bearer token) is not a browser attack. Ours is
+    `http.public_origin` when set (behind a proxy the Host may be the proxy's choice),
+    else this listener's host."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True
+    public = request.app[DEPS].settings.http.public_origin
+    if public:
+        parts = urlsplit(origin)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}" == public
     return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def secure(request: web.Request) -> bool:
+    """Whether cookies are for HTTPS only: the public origin is https, or this request
+    came over it (directly, or through a trusted proxy)."""
+    public = request.app[DEPS].settings.http.public_origin
+    return public.startswith("https://") or request.secure
 
 
 async def cookie_principal(request: web.Request) -> tuple[users.Principal, str] | None:
@@ -88,7 +101,7 @@ def start(response: web.StreamResponse, request: web.Request, token: str, ttl_s:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=secure(request),
     )
     response.del_cookie(LOGIN_COOKIE, path="/")
 
@@ -101,7 +114,7 @@ def login_form_token(request: web.Request, response: web.StreamResponse) -> str:
     """The login form's CSRF token (double submit: cookie and hidden field agree)."""
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
     response.set_cookie(
-        LOGIN_COOKIE, token, path="/", httponly=True, samesite="Strict", secure=request.secure
+        LOGIN_COOKIE, token, path="/", httponly=True, samesite="Strict", secure=secure(request)
     )
     return token
 
