@@ -31,6 +31,10 @@ def keys(username: str, address: str | None) -> dict[Scope, str]:
     }
 
 
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if is_postgresql(session) else sqlite.insert
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -41,7 +45,7 @@ async def counts(
     """The counts of these rows, locked until the attempt is counted, so that attempts
     sent at once are counted one after the other: the rows are made first (a write,
     which on SQLite takes the database's one write lock), then locked (PostgreSQL)."""
-    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    insert = _insert(session)
     for key in keyed.values():
         await session.execute(
             insert(_TABLE).values(key=key, failures=0, last_at=now).on_conflict_do_nothing()
@@ -56,7 +60,7 @@ async def counts(
 async def count_attempt(*, session: AsyncSession, keyed: dict[Scope, str], now: datetime) -> None:
     """One more attempt not known to have succeeded, on each row (a forgotten count
     starts again at one)."""
-    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    insert = _insert(session)
     for key in keyed.values():
         stmt = insert(_TABLE).values(key=key, failures=1, last_at=now)
         forgotten = _TABLE.c.last_at <= now - FORGET_AFTER
