@@ -67,6 +67,9 @@ async def test_take_then_close_at_once_the_terminal_hears_both_in_order(
                 closed.append(alarm_id)
                 got = await commands_until(peer, heard, str(alarm_id), 2)
                 assert got == ["help_coming", "alarm_closed"], (round_, got)
+            # each once: nothing more reached the terminal meanwhile
+            assert peer.commands.empty()
+            assert all(len(said) == 2 for said in heard.values()), heard
         # and nothing more was ever queued or sent for them: two rows each, delivered
 
         async def terminal_rows() -> dict[int, list[tuple[str, str]]] | None:

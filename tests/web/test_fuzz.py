@@ -36,7 +36,7 @@ MOSQUITTO = ("127.0.0.1", 1883)
 DEMO = Path(__file__).resolve().parents[2] / "simulators" / "demo_city.yaml"
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 # each database: about 30 s of requests on this machine
-EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 
 
 def _text(name: str, where: str = "query") -> dict[str, Any]:
@@ -150,7 +150,7 @@ async def test_generated_requests_get_no_server_error(
         spec["paths"] |= beside_the_api()
         described = tmp_path / "openapi.json"
         described.write_text(json.dumps(spec), encoding="utf-8")
-        report = tmp_path / "report.json"
+        report, requests = tmp_path / "report.json", tmp_path / "requests.har"
         # deterministic: the same requests each run, so a failure here is reproducible
         fuzzer = await asyncio.create_subprocess_exec(
             str(SCHEMATHESIS),
@@ -170,9 +170,11 @@ async def test_generated_requests_get_no_server_error(
             "--generation-allow-x00",
             "true",
             "--report",
-            "json",
+            "json,har",
             "--report-json-path",
             str(report),
+            "--report-har-path",
+            str(requests),
             "--no-color",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -194,7 +196,9 @@ async def test_generated_requests_get_no_server_error(
         and not (r.exc_info and isinstance(r.exc_info[1], BadHttpMessage))
     ]
     assert failed == []
+    sent = json.loads(requests.read_text(encoding="utf-8"))["log"]["entries"]
+    assert all(entry["response"]["status"] < 500 for entry in sent)
     print(
-        f"schemathesis: {found['test_cases']['generated']} test cases, {operations} operations, "
-        f"{found['running_time']:.0f} s, no server error"
+        f"schemathesis: {len(sent)} requests ({found['test_cases']['generated']} test cases) "
+        f"over {operations} operations in {found['running_time']:.0f} s, none answered 5xx"
     )
