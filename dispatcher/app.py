@@ -129,6 +129,8 @@ class Service:
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
             poll_s=poll_s,
+            owner=settings.mqtt.client_id,
+            stale_after_s=settings.notifications.claim_stale_s,
         )
         self.web_app = init_app(
             WebDeps(

@@ -5,10 +5,12 @@ Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -110,6 +112,32 @@ class HttpConfig(_Section):
     host: str = "127.0.0.1"
     port: int = 8080
     token_ttl_s: int = 12 * 3600
+    # behind a TLS reverse proxy: the addresses (or networks) of the proxies whose
+    # X-Forwarded-For and X-Forwarded-Proto are believed; nobody else's are
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # the origin browsers use, e.g. https://dispatch.example.gov.cn: the CSRF and Origin
+    # checks compare with it, and https here marks cookies Secure. Empty: this listener
+    public_origin: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise ValueError(f"{value!r} is not an origin like https://dispatch.example.org")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class HeartbeatConfig(_Section):
@@ -168,6 +196,9 @@ class NotificationsConfig(_Section):
     throttle: ThrottleConfig = Field(default_factory=ThrottleConfig)
     sms_max_segments: int = Field(default=2, ge=1, le=10)
     max_attempts: int = Field(default=8, ge=1)
+    # a row claimed for sending this long ago was claimed by a process that stopped
+    # mid-send and has not come back: any process recovers it (longer than any send)
+    claim_stale_s: int = Field(default=600, ge=60)
 
     @model_validator(mode="after")
     def _twilio_complete(self) -> NotificationsConfig:

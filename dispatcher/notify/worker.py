@@ -32,7 +32,6 @@ from dispatcher.rules.messages import (
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import notifications as store
-from dispatcher.store.models import Notification
 from dispatcher.store.summaries import summarise_held
 
 _BATCH = 50
@@ -99,6 +98,8 @@ class Notifier(PassLoop):
         poll_s: float = 0.5,
         max_attempts: int = 8,
         on_escalation_moved: Callable[[], None] | None = None,
+        owner: str = "notifier",
+        stale_after_s: float = 600.0,
         throttle: Throttle | None = None,
         max_segments: int = 2,
     ) -> None:
@@ -115,13 +116,26 @@ class Notifier(PassLoop):
         self._limit = asyncio.Semaphore(_CONCURRENCY)
         # a permanent failure moved an escalation: the engine should look now
         self._on_escalation_moved = on_escalation_moved
+        # signs this process's claims (its mqtt.client_id: its own, the same after a
+        # restart), so that a restart recovers its own interrupted sends and no other's
+        self._owner = owner
+        self._stale_after_s = stale_after_s
         self.sent = 0
 
     async def starting(self) -> None:
-        async with self._sessions.begin() as session:
-            found = await store.recover_interrupted(session=session, now=self._clock.now())
+        found = await self._recover(starting=True)
         if found:
             self._log.warning("%d notifications were interrupted by the last stop", found)
+
+    async def _recover(self, *, starting: bool) -> int:
+        async with self._sessions.begin() as session:
+            return await store.recover_interrupted(
+                session=session,
+                now=self._clock.now(),
+                owner=self._owner,
+                stale_after_s=self._stale_after_s,
+                starting=starting,
+            )
 
     async def next_due(self) -> datetime | None:
         async with self._sessions() as session:
@@ -130,6 +144,10 @@ class Notifier(PassLoop):
     async def run_once(self) -> int:
         """Send everything due now; returns how many were attempted."""
         attempted = 0
+        # a process that stopped mid-send and has not come back: its rows, once stale
+        stale = await self._recover(starting=False)
+        if stale:
+            self._log.warning("%d notifications of a stopped process recovered", stale)
         if self._throttle is not None:
             async with self._sessions.begin() as session:
                 await summarise_held(
@@ -142,10 +160,11 @@ class Notifier(PassLoop):
                     now=self._clock.now(),
                     limit=_BATCH,
                     skip_locked=self._skip_locked,
+                    owner=self._owner,
                     throttle=self._throttle,
                 )
-            if claimed.moved:
-                self._moved()
+            for notification_id, reason in claimed.refused:
+                await self._write_failure(notification_id, reason)
             messages = [outgoing(m, max_segments=self._max_segments) for m in claimed.outgoing]
             await asyncio.gather(*(self._send(m) for m in messages))
             attempted += len(claimed.outgoing)
@@ -165,7 +184,7 @@ class Notifier(PassLoop):
                     message.recipient_name,
                     exc,
                 )
-                await self._write_failure(message, str(exc))
+                await self._write_failure(message.notification_id, str(exc))
                 return
             except Exception as exc:
                 self._metrics.notifications.labels(message.channel, "retry").inc()
@@ -196,11 +215,13 @@ class Notifier(PassLoop):
             )
         self.sent += 1
 
-    async def _write_failure(self, message: Outgoing, error: str) -> None:
+    async def _write_failure(self, notification_id: int, error: str) -> None:
         async with self._sessions.begin() as session:
-            n = await session.get_one(Notification, message.notification_id)
-            await store.mark_failed(session=session, n=n, error=error, now=self._clock.now())
-        self._moved()
+            moved = await store.fail(
+                session=session, notification_id=notification_id, error=error, now=self._clock.now()
+            )
+        if moved:
+            self._moved()
 
     def _moved(self) -> None:
         if self._on_escalation_moved is not None:

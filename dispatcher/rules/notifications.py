@@ -245,6 +245,25 @@ def retry_at(attempts: int, max_attempts: int, now: datetime) -> datetime | None
     return now + timedelta(seconds=backoff_s(attempts))
 
 
+def interrupted(
+    claimed_by: str | None,
+    claimed_at: datetime | None,
+    *,
+    me: str,
+    now: datetime,
+    stale_after_s: float,
+    starting: bool,
+) -> bool:
+    """Whether a row left `sending` was interrupted: claimed by this process before it
+    (re)started, or by anyone so long ago that no send can still be in flight (its
+    process stopped and has not come back). Another process's recent claim is a send in
+    flight there, not ours to touch. A row claimed before claims were signed counts as
+    our own."""
+    if starting and (claimed_by is None or claimed_by == me):
+        return True
+    return claimed_at is None or (now - claimed_at).total_seconds() >= stale_after_s
+
+
 def after_interruption(channel: str) -> Status:
     """A row found `sending` at start: the process stopped mid-send. An SMS or a call
     may have gone out, so it is failed (the escalation moves on) rather than repeated;

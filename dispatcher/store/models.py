@@ -303,13 +303,25 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LoginFailure(Base):
+    """Login attempts not known to have succeeded, per user at an address and per address
+    (`dispatcher.rules.login_backoff`); keyed by a hash of what is counted."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Notification(Base):
     """The outbox: one message to one recipient on one channel, written in the same
     transaction as the decision that caused it, sent afterwards by the notifier."""
 
     __tablename__ = "notifications"
     __table_args__ = (
-        # a restart, a second engine or a retried pass can never queue the same one twice
+        # a restart, a second engine or a retried pass can never queue the same one twice;
+        # and two different messages (help_coming, then alarm_closed) are never one
         UniqueConstraint(
             "alarm_id",
             "purpose",
@@ -317,6 +329,7 @@ class Notification(Base):
             "step",
             "recipient_key",
             "channel",
+            "message",
             name="uq_notifications_once",
         ),
         Index("ix_notifications_due", "status", "next_attempt_at"),
@@ -347,9 +360,16 @@ class Notification(Base):
     phone: Mapped[str | None] = mapped_column(String(32), index=True)
     language: Mapped[str] = mapped_column(String(16), default="zh-CN")
     channel: Mapped[str] = mapped_column(String(16))  # dashboard, sms, voice, terminal
+    # which message of its purpose it is, where a purpose has several for one recipient:
+    # a command's type (help_coming, alarm_closed); empty for the others
+    message: Mapped[str] = mapped_column(String(32), default="", server_default="")
     body: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     # pending -> sending -> sent -> delivered | failed | permanent_failure | cancelled
     status: Mapped[str] = mapped_column(String(24), default="pending")
+    # who claimed it for sending (a process's mqtt.client_id) and when: a restarted
+    # process recovers its own interrupted sends, never another's in flight
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,8 +1,14 @@
 """The notifier's reads and writes on the outbox; `dispatcher.rules.notifications`
 decides, this stores.
 
-A row is claimed (status `sending`) and committed before anything is sent, so at most
-one attempt is ever in flight, and a stop mid-send is found at the next start.
+A row is claimed (status `sending`, signed with the claiming process and the time) and
+committed before anything is sent, so at most one attempt is ever in flight, and a stop
+mid-send is found at that process's next start (or by any process, once stale).
+
+Locks: a transaction that locks an alarm and notifications takes the alarm first, then
+its notifications, as the operators' actions and the engine do (they lock the alarm,
+then queue rows); `locked` gives a notification that way. So two writers of one alarm
+wait for each other, never deadlock.
 """
 
 from __future__ import annotations
@@ -118,13 +124,15 @@ def to_send(
 @dataclass(slots=True)
 class Claimed:
     outgoing: list[ToSend] = field(default_factory=list)
+    # (notification id, why): claimed, to be failed by the caller after the commit (that
+    # needs the alarm's lock, which comes before the notification's)
+    refused: list[tuple[int, str]] = field(default_factory=list)
     cancelled: int = 0
     held: int = 0
-    moved: bool = False  # a failure here moved an escalation on: wake the engine
 
     @property
     def handled(self) -> int:
-        return len(self.outgoing) + self.cancelled + self.held
+        return len(self.outgoing) + len(self.refused) + self.cancelled + self.held
 
 
 async def claim(
@@ -133,9 +141,12 @@ async def claim(
     now: datetime,
     limit: int,
     skip_locked: bool,
+    owner: str,
     throttle: Throttle | None = None,
 ) -> Claimed:
-    """Take due rows for sending (status `sending`, committed by the caller first)."""
+    """Take due rows for sending (status `sending`, signed by `owner`, committed by the
+    caller first). Only notification rows are locked here (and skipped when another
+    process has them)."""
     query = (
         select(Notification, Alarm, Resident)
         .outerjoin(Alarm, Alarm.id == Notification.alarm_id)
@@ -174,14 +185,16 @@ async def claim(
                 n.updated_at = now
                 claimed.cancelled += 1
             case rules.Fail(reason=reason):
-                claimed.moved |= await mark_failed(session=session, n=n, error=reason, now=now)
-                claimed.cancelled += 1
+                n.status = Status.SENDING
+                n.claimed_by, n.claimed_at = owner, now
+                claimed.refused.append((n.id, reason))
             case rules.Hold():
                 n.status = Status.HELD  # goes out in a summary when the window allows
                 n.updated_at = now
                 claimed.held += 1
             case rules.Send():
                 n.status = Status.SENDING
+                n.claimed_by, n.claimed_at = owner, now
                 n.attempts += 1
                 n.updated_at = now
                 n.sent_at = n.sent_at or now
@@ -231,6 +244,23 @@ def _entry(n: Notification, now: datetime, kind: str, actor: str, **data: Any) -
     )
 
 
+async def locked(*, session: AsyncSession, notification_id: int) -> Notification | None:
+    """The notification, locked for a change, after its alarm (the one lock order); a
+    message about no alarm (a morning list) has only itself to lock."""
+    found = (
+        await session.execute(
+            select(Notification.id, Notification.alarm_id).where(Notification.id == notification_id)
+        )
+    ).first()
+    if found is None:
+        return None
+    if found.alarm_id is not None:
+        await session.execute(select(Alarm.id).where(Alarm.id == found.alarm_id).with_for_update())
+    return await session.get(
+        Notification, notification_id, with_for_update=True, populate_existing=True
+    )
+
+
 async def mark_sent(
     *, session: AsyncSession, notification_id: int, provider_sid: str | None, now: datetime
 ) -> None:
@@ -260,7 +290,9 @@ async def mark_retry(
     *, session: AsyncSession, notification_id: int, error: str, now: datetime, max_attempts: int
 ) -> bool:
     """Back to pending with a backoff; True when it has failed for good instead."""
-    n = await session.get_one(Notification, notification_id, with_for_update=True)
+    n = await locked(session=session, notification_id=notification_id)
+    if n is None:
+        return False
     n.last_error = error[:1000]
     n.updated_at = now
     again = rules.retry_at(n.attempts, max_attempts, now)
@@ -274,6 +306,14 @@ async def mark_retry(
     return False
 
 
+async def fail(*, session: AsyncSession, notification_id: int, error: str, now: datetime) -> bool:
+    """`mark_failed`, locking first (the alarm, then the notification)."""
+    n = await locked(session=session, notification_id=notification_id)
+    if n is None:
+        return False
+    return await mark_failed(session=session, n=n, error=error, now=now)
+
+
 async def mark_failed(
     *,
     session: AsyncSession,
@@ -283,7 +323,8 @@ async def mark_failed(
     actor: str = "notifier",
 ) -> bool:
     """Failed for good. True when that left the alarm's current step with nobody, so
-    the escalation moves on at once instead of waiting out the step."""
+    the escalation moves on at once instead of waiting out the step. The caller holds
+    the alarm's lock, taken before the notification's (`locked`)."""
     n.status = Status.PERMANENT_FAILURE
     n.last_error = error[:1000]
     n.updated_at = now
@@ -339,12 +380,31 @@ async def move_on_if_step_dead(
     return True
 
 
-async def recover_interrupted(*, session: AsyncSession, now: datetime) -> int:
-    """At start: rows left `sending` by a stop mid-send (see `after_interruption`)."""
-    stuck = list(
-        await session.scalars(select(Notification).where(Notification.status == Status.SENDING))
+async def recover_interrupted(
+    *, session: AsyncSession, now: datetime, owner: str, stale_after_s: float, starting: bool
+) -> int:
+    """Rows left `sending` by a stop mid-send: at `owner`'s start its own, and at any
+    time anyone's stale ones (`rules.interrupted`); failed or sent again by channel
+    (`rules.after_interruption`). Returns how many."""
+    found = await session.execute(
+        select(Notification.id, Notification.claimed_by, Notification.claimed_at).where(
+            Notification.status == Status.SENDING
+        )
     )
-    for n in stuck:
+    recovered = 0
+    for notification_id, claimed_by, claimed_at in list(found):
+        if not rules.interrupted(
+            claimed_by,
+            claimed_at,
+            me=owner,
+            now=now,
+            stale_after_s=stale_after_s,
+            starting=starting,
+        ):
+            continue
+        n = await locked(session=session, notification_id=notification_id)
+        if n is None or n.status != Status.SENDING or n.claimed_at != claimed_at:
+            continue  # its send ended meanwhile, or it was claimed again
         if rules.after_interruption(n.channel) is Status.PERMANENT_FAILURE:
             await mark_failed(
                 session=session, n=n, error="interrupted while sending; not repeated", now=now
@@ -352,7 +412,8 @@ async def recover_interrupted(*, session: AsyncSession, now: datetime) -> int:
         else:
             n.status = Status.PENDING
             n.updated_at = now
-    return len(stuck)
+        recovered += 1
+    return recovered
 
 
 async def next_due(*, session: AsyncSession) -> datetime | None:

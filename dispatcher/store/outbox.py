@@ -32,10 +32,13 @@ def base_row(
     round_: int = 0,
     subject: str | None = None,
     body: dict[str, Any] | None = None,
+    message: str = "",
 ) -> dict[str, Any]:
-    """One outbox row. A message about no single alarm has `alarm_id` None and a
-    `subject` (what it is about, e.g. `checkin:kangqiao:2026-12-01`): the same subject,
-    purpose, recipient and channel are queued once."""
+    """One outbox row. Its unique key (alarm, purpose, round, step, recipient, channel,
+    message) says what counts as the same message: queueing it again is nothing. A
+    message about no single alarm has `alarm_id` None and a `subject` (what it is about,
+    e.g. `checkin:kangqiao:2026-12-01`): the same subject, purpose, recipient and channel
+    are queued once."""
     if alarm_id is None and not subject:
         raise ValueError("a message about no alarm needs a subject")
     return {
@@ -49,6 +52,7 @@ def base_row(
         "phone": phone,
         "language": language,
         "channel": channel,
+        "message": message,
         "body": body,
         "status": Status.PENDING.value,
         "attempts": 0,
@@ -87,7 +91,8 @@ def command_row(
     *, alarm_id: int, device_id: str, command: CommandType, now: datetime
 ) -> dict[str, Any]:
     """A command to the terminal (help_coming, alarm_closed), sent after the commit; its
-    words are the catalog's, filled in when it is sent."""
+    words are the catalog's, filled in when it is sent. Each command is a message of its
+    own: one of each type per alarm, whatever the retries."""
     row = base_row(
         alarm_id=alarm_id,
         purpose=Purpose.COMMAND,
@@ -97,9 +102,7 @@ def command_row(
         language="zh-CN",
         channel="terminal",
         now=now,
-        # one of each command per alarm: with one step for all, the unique key took a
-        # close's alarm_closed for the help_coming of its take, and dropped it
-        step=list(CommandType).index(command),
+        message=command.value,
     )
     row["body"] = {"type": command.value, "device_id": device_id}
     return row

@@ -26,6 +26,7 @@ from dispatcher.rules.policy import Channel
 from dispatcher.rules.replies import Action, Intent, parse_sms
 from dispatcher.rules.service import ServiceState
 from dispatcher.store import actions, outbox, service_requests
+from dispatcher.store.alarms import get_alarm
 from dispatcher.store.db import is_postgresql
 from dispatcher.store.escalation import load_supervisors
 from dispatcher.store.event_log import log_entry
@@ -37,7 +38,7 @@ from dispatcher.store.models import (
     PhoneOptOut,
     Resident,
 )
-from dispatcher.store.notifications import mark_failed, move_on_if_step_dead
+from dispatcher.store.notifications import locked, mark_failed, move_on_if_step_dead
 
 log = logging.getLogger("dispatcher.replies")
 
@@ -63,7 +64,7 @@ async def record_status(
     error_code: str | None,
     now: datetime,
 ) -> Outcome:
-    n = await session.get(Notification, notification_id, with_for_update=True)
+    n = await locked(session=session, notification_id=notification_id)
     if n is None or (n.provider_sid and sid and n.provider_sid != sid):
         log.warning("status %r for unknown notification %s (%s)", status, notification_id, sid)
         return Outcome()
@@ -166,6 +167,9 @@ async def act(
 async def decline(*, session: AsyncSession, n: Notification, via: str, now: datetime) -> Outcome:
     """The person cannot go: their notifications of this step are over; if nobody of
     the step is left, the next step fires now."""
+    if n.alarm_id is not None:
+        # the alarm's lock before its notifications' (the one lock order)
+        await get_alarm(session=session, alarm_id=n.alarm_id, for_update=True)
     await session.execute(
         update(Notification)
         .where(

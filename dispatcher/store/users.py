@@ -1,7 +1,10 @@
-"""Dashboard users and their API tokens. Passwords are argon2id hashes."""
+"""Dashboard users and their API tokens. Passwords are argon2id hashes, made and checked
+in a worker thread: each takes tens of milliseconds of CPU, which on the event loop
+would hold up the presses it ingests."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -37,7 +40,7 @@ class Principal:
     role: Role
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -45,12 +48,12 @@ async def add_or_update_user(
     *, session: AsyncSession, username: str, role: Role, password: str, now: datetime
 ) -> bool:
     """Create the user, or set the role and password of an existing one. True if created."""
-    if not username or len(username) > 64:
-        raise ValueError("username must be 1 to 64 characters")
+    if not username or len(username) > 64 or not username.isprintable():
+        raise ValueError("username must be 1 to 64 printable characters")
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
     user = await session.scalar(select(User).where(User.username == username))
-    hashed = _HASHER.hash(password)
+    hashed = await asyncio.to_thread(_HASHER.hash, password)
     if user is None:
         session.add(User(username=username, role=role.value, password_hash=hashed, created_at=now))
         return True
@@ -65,9 +68,16 @@ async def login(
     *, session: AsyncSession, username: str, password: str, now: datetime, ttl_s: int
 ) -> str | None:
     """A new bearer token for good credentials, else None."""
-    user = await session.scalar(select(User).where(User.username == username))
+    # no username has a NUL (see above), and PostgreSQL could not even compare one
+    user = (
+        await session.scalar(select(User).where(User.username == username))
+        if "\x00" not in username
+        else None
+    )
     try:
-        _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password)
+        await asyncio.to_thread(
+            _HASHER.verify, user.password_hash if user else _DUMMY_HASH, password
+        )
     except (VerificationError, InvalidHashError):
         return None
     if user is None:
@@ -75,7 +85,7 @@ async def login(
     token = secrets.token_urlsafe(32)
     session.add(
         ApiToken(
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             user_id=user.id,
             created_at=now,
             expires_at=now + timedelta(seconds=ttl_s),
@@ -91,7 +101,7 @@ async def principal_for_token(
         await session.execute(
             select(User.id, User.username, User.role)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == _token_hash(token), ApiToken.expires_at > now)
+            .where(ApiToken.token_hash == token_hash(token), ApiToken.expires_at > now)
         )
     ).first()
     if row is None:
@@ -101,4 +111,17 @@ async def principal_for_token(
 
 async def revoke_token(*, session: AsyncSession, token: str) -> None:
     """Logging out: the token (bearer or dashboard session) stops working at once."""
-    await session.execute(delete(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    await session.execute(delete(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+
+
+async def live_tokens(*, session: AsyncSession, hashes: set[str], now: datetime) -> set[str]:
+    """Those of the token hashes whose sessions go on: not logged out, not expired, not
+    ended by a password change."""
+    if not hashes:
+        return set()
+    found = await session.scalars(
+        select(ApiToken.token_hash).where(
+            ApiToken.token_hash.in_(hashes), ApiToken.expires_at > now
+        )
+    )
+    return set(found)

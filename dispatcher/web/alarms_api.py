@@ -35,6 +35,7 @@ from dispatcher.web.schemas.alarms import (
     ServiceUpdate,
     StatusFilter,
 )
+from dispatcher.web.schemas.base import AlarmPath
 from dispatcher.web.state import DEPS, liveness_of
 
 _MAX_LIMIT = 1000
@@ -101,17 +102,8 @@ async def alarms_csv(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def _alarm_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["alarm_id"])
-    except ValueError:
-        raise web.HTTPNotFound(
-            text='{"error": "no such alarm"}', content_type="application/json"
-        ) from None
-
-
 async def get_alarm(request: web.Request) -> Reply:
-    alarm_id = _alarm_id(request)
+    alarm_id = given(request, AlarmPath).alarm_id
     async with request.app[DEPS].sessions() as session:
         alarm = await store.get_alarm(session=session, alarm_id=alarm_id)
         if alarm is None:
@@ -134,10 +126,7 @@ async def queue(request: web.Request) -> dict[str, Any]:
 
 async def alarm_context(request: web.Request) -> Reply:
     deps = request.app[DEPS]
-    try:
-        alarm_id = int(request.match_info["alarm_id"])
-    except ValueError:
-        return json_error(404, "no such alarm")
+    alarm_id = given(request, AlarmPath).alarm_id
     async with deps.sessions.begin() as session:
         body = await alarm_view.alarm_context(
             session=session,
@@ -165,7 +154,7 @@ async def alarm_context(request: web.Request) -> Reply:
 
 async def _act(request: web.Request, act: Action) -> Reply:
     """Apply an operator's action to the alarm in one transaction; answer its new state."""
-    alarm_id = _alarm_id(request)
+    alarm_id = given(request, AlarmPath).alarm_id
     deps = request.app[DEPS]
     now = deps.clock.now()
     try:

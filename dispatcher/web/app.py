@@ -11,7 +11,7 @@ from typing import Final
 from aiohttp import web
 
 from dispatcher.store.db import is_postgresql
-from dispatcher.web import auth, live_hub, live_sources, login_guard, routes
+from dispatcher.web import auth, live_hub, live_sources, proxies, routes
 from dispatcher.web.state import DEPS, WebDeps
 
 _CSP: Final = (
@@ -20,10 +20,13 @@ _CSP: Final = (
 )
 
 
-async def _security_headers(_request: web.Request, response: web.StreamResponse) -> None:
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
+    if request.path.startswith("/api/"):
+        # residents' names, addresses and medical notes: never kept by a browser or proxy
+        headers.setdefault("Cache-Control", "no-store")
     if response.content_type == "text/html":
         headers.setdefault("Content-Security-Policy", _CSP)
         headers.setdefault("X-Frame-Options", "DENY")
@@ -56,11 +59,12 @@ async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(deps: WebDeps) -> web.Application:
+    http = deps.settings.http
     app = web.Application(
-        middlewares=[login_guard.middleware, auth.auth_middleware], client_max_size=1024**2
+        middlewares=[proxies.forwarded_middleware(http.trusted_proxies), auth.auth_middleware],
+        client_max_size=1024**2,
     )
     app[DEPS] = deps
-    app[login_guard.GUARD] = login_guard.LoginGuard(deps.clock)
     app[live_hub.LIVE] = live_hub.Hub(deps)
     app.cleanup_ctx.append(_live_feeds)
     app.on_shutdown.append(live_hub.on_shutdown)

@@ -13,6 +13,9 @@ from dispatcher.web.errors import json_error
 from dispatcher.web.state import DEPS
 
 PRINCIPAL = web.RequestKey("principal", users.Principal)
+# the token the caller proved itself with (bearer or session cookie): what keeps a live
+# socket open is that this token still is valid
+TOKEN = web.RequestKey("token", str)
 _PUBLIC = {"/api/login"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -28,6 +31,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         by_cookie = await cookie_session.api_principal(request)
         if by_cookie is not None:
             request[PRINCIPAL] = by_cookie
+            request[TOKEN] = request.cookies[cookie_session.COOKIE]
             return await handler(request)
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -40,6 +44,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     if principal is None:
         return json_error(401, "invalid or expired token", headers={"WWW-Authenticate": "Bearer"})
     request[PRINCIPAL] = principal
+    request[TOKEN] = token.strip()
     return await handler(request)
 
 

@@ -11,6 +11,7 @@ from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
+from dispatcher.web.schemas.base import ResidentPath
 from dispatcher.web.schemas.checkins import CheckinEdit, CheckinsQuery
 from dispatcher.web.state import DEPS
 
@@ -28,7 +29,7 @@ async def today(request: web.Request) -> Reply:
 async def put_checkin(request: web.Request) -> Reply:
     """Set the window and the pause; the answer is the resident's check-in as it stands."""
     deps = request.app[DEPS]
-    resident_id = request.match_info["resident_id"]
+    resident_id = given(request, ResidentPath).resident_id
     sent = given(request, CheckinEdit)
     now = deps.clock.now()
     async with deps.sessions.begin() as session:

@@ -9,6 +9,10 @@ engine, the notifier and other processes change.
 
 A new connection first gets a snapshot of the whole queue, then what changed meanwhile:
 a screen that reconnects has caught up with everything it missed.
+
+A socket lives only as long as the session it was opened with: before each round of
+messages (a change, or the tick) the hub checks every socket's token, and closes those
+logged out, expired or ended by a password change, in this process or another.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ from typing import Protocol
 
 from aiohttp import WSCloseCode, web
 
-from dispatcher.store import queue
+from dispatcher.store import queue, users
 from dispatcher.store import terminals as terminal_store
 from dispatcher.web import session as cookie_session
+from dispatcher.web.auth import TOKEN
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import WebDeps
 
@@ -40,10 +45,11 @@ class Bus(Protocol):
 
 
 class Client:
-    __slots__ = ("backlog", "ready", "ws")
+    __slots__ = ("backlog", "ready", "token_hash", "ws")
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    def __init__(self, ws: web.WebSocketResponse, token_hash: str) -> None:
         self.ws = ws
+        self.token_hash = token_hash
         self.ready = False  # False until its snapshot is sent; changes wait in the backlog
         self.backlog: list[str] = []
 
@@ -94,6 +100,7 @@ class Hub:
             announce, self._announce = self._announce, set()
             announce_terminals, self._announce_terminals = self._announce_terminals, set()
             try:
+                await self._end_lapsed_sessions()
                 await self._publish(alarms, terminals)
                 if self.bus is not None and (announce or announce_terminals):
                     await self.bus.announce(announce, announce_terminals)
@@ -105,6 +112,27 @@ class Hub:
                 self._announce_terminals |= announce_terminals
                 await asyncio.sleep(1.0)
                 self._wake.set()
+
+    async def _end_lapsed_sessions(self) -> None:
+        clients = list(self.clients)
+        if not clients:
+            return
+        async with self.deps.sessions() as session:
+            live = await users.live_tokens(
+                session=session,
+                hashes={c.token_hash for c in clients},
+                now=self.deps.clock.now(),
+            )
+        lapsed = [c for c in clients if c.token_hash not in live]
+        for client in lapsed:
+            self.clients.discard(client)
+        # the screen reconnects, is refused, and goes to the login page
+        await asyncio.gather(
+            *(
+                c.ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
+                for c in lapsed
+            )
+        )
 
     def _tick(self) -> str:
         return json.dumps({"type": "tick", "now": self.deps.clock.now().isoformat()})
@@ -155,9 +183,9 @@ class Hub:
             return False
         return True
 
-    async def join(self, ws: web.WebSocketResponse) -> Client:
+    async def join(self, ws: web.WebSocketResponse, token: str) -> Client:
         """Register, send the snapshot, then what changed while it was being read."""
-        client = Client(ws)
+        client = Client(ws, users.token_hash(token))
         self.clients.add(client)
         try:
             async with self.deps.sessions() as session:
@@ -202,6 +230,13 @@ def touch(app: web.Application, alarm_ids: Iterable[int]) -> None:
         hub.touch(alarm_ids)
 
 
+def session_ended(app: web.Application) -> None:
+    """A session of this process ended (logout): its sockets close now, not at the tick."""
+    hub = app.get(LIVE)
+    if hub is not None and hub.running:
+        hub.touch(())
+
+
 async def socket(request: web.Request) -> web.StreamResponse:
     hub = request.app[LIVE]
     # a page of another site must not read the queue with our operator's cookie
@@ -214,7 +249,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
         return json_error(400, "a WebSocket upgrade is expected here")
     await ws.prepare(request)
     try:
-        client = await hub.join(ws)
+        client = await hub.join(ws, request[TOKEN])
     except Exception:
         log.exception("could not send the queue to a new screen")
         await ws.close(code=WSCloseCode.INTERNAL_ERROR)  # the screen retries

@@ -21,15 +21,6 @@ from dispatcher.web.schemas.base import Error, Invalid
 
 _REF: Final = "#/components/schemas/{model}"
 
-# what each path parameter is; a route with a parameter not listed here fails to describe
-_PATH_PARAMS: Final[dict[str, tuple[str, str]]] = {
-    "alarm_id": ("integer", "the alarm's id"),
-    "device_id": ("string", "the terminal's device id"),
-    "resident_id": ("string", "the resident's id"),
-    "community_id": ("string", "the community's id"),
-}
-
-
 _ERRORS: Final = {
     400: "a query it refuses, or a bad id",
     401: "not logged in",
@@ -57,12 +48,39 @@ def _error_bodies(op: Operation) -> dict[int, Any]:
         found[400] = Invalid
     if op.body is not None:
         found[422] = Invalid
+    if op.path_params is not None:
+        found[op.bad_path] = Error
     found |= dict.fromkeys(op.errors, Error)
     return found | dict(op.error_bodies)
 
 
+def _parameters(where: str, model: dict[str, Any], names: Sequence[str]) -> list[dict[str, Any]]:
+    """A path or query model's properties as parameters (`names`: the path's, in order)."""
+    required = set(model.get("required", ()))
+    properties = model.get("properties", {})
+    if where == "path" and set(names) != set(properties):
+        raise ValueError(f"the path names {names}, its model {sorted(properties)}")
+    described = []
+    for name in names or list(properties):
+        schema = _without_null(properties[name])
+        described.append(
+            {
+                "name": name,
+                "in": where,
+                "required": where == "path" or name in required,
+                "description": schema.pop("description", ""),
+                "schema": schema,
+            }
+        )
+    return described
+
+
 def _operation(
-    op: Operation, schemas: dict[tuple[int, Hashable], Any], index: int, query: dict[str, Any]
+    op: Operation,
+    schemas: dict[tuple[int, Hashable], Any],
+    index: int,
+    path: dict[str, Any],
+    query: dict[str, Any],
 ) -> dict[str, Any]:
     described: dict[str, Any] = {"summary": op.summary, "tags": [op.tag]}
     notes = []
@@ -74,28 +92,7 @@ def _operation(
         )
     if notes:
         described["description"] = " ".join(notes)
-    parameters = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "description": _PATH_PARAMS[name][1],
-            "schema": {"type": _PATH_PARAMS[name][0]},
-        }
-        for name in _path_names(op.path)
-    ]
-    required = set(query.get("required", ()))
-    for name, schema in query.get("properties", {}).items():
-        param_schema = _without_null(schema)
-        parameters.append(
-            {
-                "name": name,
-                "in": "query",
-                "required": name in required,
-                "description": param_schema.pop("description", ""),
-                "schema": param_schema,
-            }
-        )
+    parameters = _parameters("path", path, _path_names(op.path)) + _parameters("query", query, ())
     if parameters:
         described["parameters"] = parameters
     if op.body is not None:
@@ -148,22 +145,30 @@ def description(operations: Sequence[Operation]) -> dict[str, Any]:
             inputs.append(((index, "body"), "validation", TypeAdapter(op.body)))
         if op.query is not None:
             inputs.append(((index, "query"), "validation", TypeAdapter(op.query)))
+        if op.path_params is not None:
+            inputs.append(((index, "path"), "validation", TypeAdapter(op.path_params)))
         for status, body in _error_bodies(op).items():
             inputs.append(((index, status), "serialization", TypeAdapter(body)))
     found, top = TypeAdapter.json_schemas(inputs, ref_template=_REF, schema_generator=_Schemas)
     schemas = {key: schema for (key, _mode), schema in found.items()}
     components: dict[str, Any] = top.get("$defs", {})
     paths: dict[str, dict[str, Any]] = {}
-    queries = set()
+    parameter_models = set()
+
+    def parameters_of(index: int, where: str) -> dict[str, Any]:
+        if (index, where) not in schemas:
+            return {}
+        name = schemas[index, where]["$ref"].rsplit("/", 1)[1]
+        parameter_models.add(name)
+        model: dict[str, Any] = components[name]
+        return model
+
     for index, op in enumerate(operations):
-        query: dict[str, Any] = {}
-        if op.query is not None:
-            name = schemas[index, "query"]["$ref"].rsplit("/", 1)[1]
-            queries.add(name)
-            query = components[name]
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas, index, query)
-    # a query model is written out as parameters, not kept as a schema of its own
-    for name in queries:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(
+            op, schemas, index, parameters_of(index, "path"), parameters_of(index, "query")
+        )
+    # path and query models are written out as parameters, not kept as schemas of their own
+    for name in parameter_models:
         del components[name]
     return {
         "openapi": "3.1.0",

@@ -3,10 +3,12 @@ answers, the role it needs and the errors it may give. One table of them
 (`dispatcher.web.routes.API`) serves the app, checks what clients send and writes the
 description (`dispatcher.web.openapi`), so the three cannot drift apart.
 
-What a handler is given has been checked already: the query against `query` (400 when
-wrong), the body against `body` (422 when wrong), the caller's role against `role`
-(403). It reads them with `given(request, Model)`. What it returns, unless a response
-of its own (an error, a WebSocket, text), is checked against `ok` and written as JSON.
+What a handler is given has been checked already: the path's parameters against
+`path_params` (404 when they name nothing that could exist), the query against `query`
+(400 when wrong), the body against `body` (422 when wrong), the caller's role against
+`role` (403). It reads them with `given(request, Model)`. What it returns, unless a
+response of its own (an error, a WebSocket, text), is checked against `ok` and written
+as JSON.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from dispatcher.store.users import Role
 from dispatcher.web.auth import principal
-from dispatcher.web.errors import json_error, problems
-from dispatcher.web.schemas.base import Answer
+from dispatcher.web.errors import field_name, json_error, problems
+from dispatcher.web.schemas.base import Answer, Path
 
 JSON: Final = "application/json"
 
@@ -31,7 +33,8 @@ Handler = Callable[[web.Request], Awaitable[Reply]]
 
 M = TypeVar("M")
 
-_GIVEN: Final = web.RequestKey("given", object)
+# what the models made of the request, by the model's type (`dict` for `body_rules`)
+_GIVEN: Final = web.RequestKey("given", dict[type, object])
 _OBJECT: Final = TypeAdapter(dict[str, Any])
 
 
@@ -46,6 +49,11 @@ class Operation:
     """The type of a 200 answer's body (a model, `list[Model]`); None when there is none."""
     content: str = JSON
     """The media type of a 200 answer; not JSON means the handler writes it itself."""
+    path_params: type[Path] | None = None
+    """The parameters of `path`; every route with one has it."""
+    bad_path: int = 404
+    """The answer to path parameters the model refuses: nothing such can exist (404), or
+    for a PUT that would create it, a bad id (400)."""
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     body_rules: str | None = None
@@ -74,16 +82,25 @@ class Operation:
         async def serve(request: web.Request) -> web.StreamResponse:
             if self.role is not None and not principal(request).role.at_least(self.role):
                 return json_error(403, f"needs the {self.role.value} role")
+            found: dict[type, object] = {}
+            request[_GIVEN] = found
+            if self.path_params is not None:
+                try:
+                    params = self.path_params.model_validate(dict(request.match_info))
+                except ValidationError as exc:
+                    return json_error(self.bad_path, _path_refused(exc))
+                found[self.path_params] = params
             if self.query is not None:
                 try:
-                    request[_GIVEN] = self.query.model_validate(_first_values(request))
+                    found[self.query] = self.query.model_validate(_first_values(request))
                 except ValidationError as exc:
                     return problems(400, exc)
             if body is not None:
                 try:
-                    request[_GIVEN] = body.validate_json(await request.read())
+                    value = body.validate_json(await request.read())
                 except ValidationError as exc:
                     return problems(422, exc)
+                found[type(value)] = value
             reply = await self.handler(request)
             if isinstance(reply, web.StreamResponse):
                 return reply
@@ -97,16 +114,20 @@ class Operation:
         return serve
 
 
+def _path_refused(exc: ValidationError) -> str:
+    return "; ".join(f"bad {field_name(e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
 def _first_values(request: web.Request) -> dict[str, str]:
     # a parameter given twice counts once, the first time, as `request.query.get` has it
     return {key: request.query[key] for key in request.query}
 
 
 def given(request: web.Request, kind: type[M]) -> M:
-    """What the operation's query or body model made of the request."""
-    value = request[_GIVEN]
+    """What the operation's path, query or body model made of the request."""
+    value = request[_GIVEN].get(kind)
     if not isinstance(value, kind):
-        raise TypeError(f"the route gives {type(value).__name__}, not {kind.__name__}")
+        raise TypeError(f"the route gives no {kind.__name__}")
     return value
 
 

@@ -6,7 +6,6 @@ Every page needs a session (else a redirect to the login page) and a role (else 
 
 from __future__ import annotations
 
-import hmac
 import html
 import json
 import logging
@@ -22,9 +21,10 @@ from aiohttp import web
 from dispatcher.rules import reports
 from dispatcher.store import users
 from dispatcher.store.users import Role
-from dispatcher.web import i18n
+from dispatcher.web import i18n, live_hub
 from dispatcher.web import session as cookie_session
-from dispatcher.web.login_guard import GUARD, refused
+from dispatcher.web.forms import form_fields
+from dispatcher.web.login_guard import Throttled, log_in
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.web.login")
@@ -244,36 +244,21 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
-    target = cookie_session.safe_next(str(form.get("next", "")))
-    if not cookie_session.login_form_ok(request, str(form.get("csrf", ""))):
+    form = await form_fields(request)
+    username, password = form.get("username", ""), form.get("password", "")
+    target = cookie_session.safe_next(form.get("next", ""))
+    if not cookie_session.login_form_ok(request, form.get("csrf", "")):
         error = i18n.text(request, "login.expired")
         return _login_page(request, target=target, error=error, status=403)
-    deps, guard = request.app[DEPS], request.app[GUARD]
-    wait = guard.retry_after(username, request.remote)
-    if wait is not None:
-        refused(request, username, wait)
-        minutes = max(1, math.ceil(wait / 60))
+    token = await log_in(request, username, password)
+    if isinstance(token, Throttled):
+        minutes = max(1, math.ceil(token.wait_s / 60))
         error = i18n.text(request, "login.throttled", minutes=minutes)
         return _login_page(request, target=target, error=error, status=429)
-    async with deps.sessions.begin() as session:
-        token = await users.login(
-            session=session,
-            username=username,
-            password=password,
-            now=deps.clock.now(),
-            ttl_s=deps.settings.http.token_ttl_s,
-        )
     if token is None:
-        guard.failed(username, request.remote)
-        deps.metrics.logins.labels("failed").inc()
-        log.warning("failed login for %r from %s", username, request.remote)
         error = i18n.text(request, "login.failed")
         return _login_page(request, target=target, error=error, status=401)
-    guard.succeeded(username)
-    deps.metrics.logins.labels("ok").inc()
-    log.info("%s logged in from %s", username, request.remote)
+    deps = request.app[DEPS]
     response = web.Response(status=303, headers={"Location": target})
     cookie_session.start(response, request, token, deps.settings.http.token_ttl_s)
     return response
@@ -283,14 +268,14 @@ async def logout(request: web.Request) -> web.StreamResponse:
     found = await cookie_session.cookie_principal(request)
     if found is not None:
         who, token = found
-        sent = str((await request.post()).get("csrf", ""))
-        expected = cookie_session.csrf_token(token)
-        if not cookie_session.same_origin(request) or not hmac.compare_digest(sent, expected):
+        sent = (await form_fields(request)).get("csrf", "")
+        if not cookie_session.csrf_ok(request, sent, token):
             raise web.HTTPForbidden(text="missing or wrong CSRF token")
         deps = request.app[DEPS]
         async with deps.sessions.begin() as session:
             await users.revoke_token(session=session, token=token)
         log.info("%s logged out", who.username)
+        live_hub.session_ended(request.app)
     response = web.Response(status=303, headers={"Location": "/login"})
     cookie_session.end(response)
     return response

@@ -10,7 +10,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from dispatcher.city import edits
-from dispatcher.city.rows import ID_RE, CityDataError
+from dispatcher.city.rows import CityDataError
 from dispatcher.store import residents
 from dispatcher.store.audit import AuditAction
 from dispatcher.store.models import Alarm
@@ -18,7 +18,7 @@ from dispatcher.web import audit_api, live_hub
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import invalid, json_error
 from dispatcher.web.operations import Reply, given
-from dispatcher.web.schemas.base import FieldProblem
+from dispatcher.web.schemas.base import CommunityPath, FieldProblem, ResidentPath
 from dispatcher.web.schemas.people import ResidentsQuery
 from dispatcher.web.state import DEPS
 
@@ -40,7 +40,7 @@ async def search(request: web.Request) -> Reply:
 async def get_resident(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     hb = deps.settings.heartbeat
-    resident_id = request.match_info["resident_id"]
+    resident_id = given(request, ResidentPath).resident_id
     async with deps.sessions.begin() as session:
         body = await residents.card(
             session=session,
@@ -67,9 +67,7 @@ async def put_resident(request: web.Request) -> Reply:
     """Create or update a resident: the fields of a `residents:` row of the city file;
     a given `contacts` list or `terminal` replaces the stored one."""
     deps = request.app[DEPS]
-    resident_id = request.match_info["resident_id"]
-    if not ID_RE.fullmatch(resident_id):
-        return json_error(400, "bad resident id: 1 to 64 of A-Z a-z 0-9 - _")
+    resident_id = given(request, ResidentPath).resident_id
     fields: dict[str, Any] = given(request, dict)
     try:
         async with deps.sessions.begin() as session:
@@ -119,7 +117,7 @@ async def put_workers(request: web.Request) -> Reply:
     """Replace a community's workers and their shifts: `{"workers": [...]}` as in the
     city file."""
     deps = request.app[DEPS]
-    community_id = request.match_info["community_id"]
+    community_id = given(request, CommunityPath).community_id
     body: dict[str, Any] = given(request, dict)
     if "workers" not in body:
         return invalid(422, [FieldProblem(field="workers", message="a list is required")])
@@ -132,7 +130,8 @@ async def put_workers(request: web.Request) -> Reply:
                 current_year=deps.clock.now().astimezone(deps.settings.city.tz).year,
             )
             if report is not None:
-                ids = [w.get("id") for w in body["workers"] if isinstance(w, dict)]
+                # null is an empty list, as in the city file
+                ids = [w.get("id") for w in body["workers"] or [] if isinstance(w, dict)]
                 session.add(
                     audit_api.line(
                         request,

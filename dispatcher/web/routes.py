@@ -28,7 +28,14 @@ from dispatcher.web.operations import OPERATIONS, Operation
 from dispatcher.web.schemas import alarms, checkins, people, terminals
 from dispatcher.web.schemas.audit import AuditLine, AuditQuery
 from dispatcher.web.schemas.auth import Login, Me, Token
-from dispatcher.web.schemas.base import CityInvalid, Invalid
+from dispatcher.web.schemas.base import (
+    AlarmPath,
+    CityInvalid,
+    CommunityPath,
+    DevicePath,
+    Invalid,
+    ResidentPath,
+)
 from dispatcher.web.schemas.health import Health
 from dispatcher.web.schemas.reports import DailyRow, ReportQuery
 
@@ -119,6 +126,7 @@ API: Final = (
         method="GET",
         path="/api/alarms/{alarm_id}",
         handler=alarms_api.get_alarm,
+        path_params=AlarmPath,
         summary="one alarm with its timeline",
         tag="alarms",
         ok=alarms.AlarmDetail,
@@ -128,6 +136,7 @@ API: Final = (
         method="GET",
         path="/api/alarms/{alarm_id}/context",
         handler=alarms_api.alarm_context,
+        path_params=AlarmPath,
         summary="one alarm with resident, terminal, contacts, workers, notifications and timeline",
         tag="alarms",
         ok=alarms.AlarmView,
@@ -137,6 +146,7 @@ API: Final = (
         method="POST",
         path="/api/alarms/{alarm_id}/ack",
         handler=alarms_api.ack_alarm,
+        path_params=AlarmPath,
         summary="the calling user takes the alarm",
         tag="alarms",
         ok=alarms.Alarm,
@@ -146,6 +156,7 @@ API: Final = (
         method="POST",
         path="/api/alarms/{alarm_id}/resolve",
         handler=alarms_api.resolve_alarm,
+        path_params=AlarmPath,
         summary="close the alarm with an outcome",
         tag="alarms",
         body=alarms.Resolve,
@@ -155,6 +166,7 @@ API: Final = (
     Operation(
         method="POST",
         path="/api/alarms/{alarm_id}/arrived",
+        path_params=AlarmPath,
         handler=alarms_api.arrived,
         summary="someone is at the door (the first one sets `arrived_at`)",
         tag="alarms",
@@ -164,6 +176,7 @@ API: Final = (
     Operation(
         method="POST",
         path="/api/alarms/{alarm_id}/dispatch",
+        path_params=AlarmPath,
         handler=alarms_api.dispatch,
         summary="send a service request to a provider of its community (by SMS); the "
         "operator takes it if nobody had",
@@ -175,6 +188,7 @@ API: Final = (
     Operation(
         method="POST",
         path="/api/alarms/{alarm_id}/service",
+        path_params=AlarmPath,
         handler=alarms_api.service_state,
         summary="how far a service request is; `done` closes it (outcome service_done)",
         tag="alarms",
@@ -186,6 +200,7 @@ API: Final = (
         method="POST",
         path="/api/alarms/{alarm_id}/notes",
         handler=alarms_api.note_alarm,
+        path_params=AlarmPath,
         summary="add a note to the timeline",
         tag="alarms",
         body=alarms.Note,
@@ -213,6 +228,7 @@ API: Final = (
         method="GET",
         path="/api/terminals/{device_id}",
         handler=terminals_api.get_terminal,
+        path_params=DevicePath,
         summary="one terminal",
         tag="terminals",
         ok=terminals.Terminal,
@@ -231,6 +247,7 @@ API: Final = (
         method="GET",
         path="/api/residents/{resident_id}",
         handler=people_api.get_resident,
+        path_params=ResidentPath,
         summary="a resident's card: terminal, contacts, workers, recent alarms",
         tag="people",
         ok=people.ResidentCard,
@@ -240,8 +257,10 @@ API: Final = (
         method="PUT",
         path="/api/residents/{resident_id}",
         handler=people_api.put_resident,
+        path_params=ResidentPath,
         summary="create or update a resident as a `residents:` row of the city file",
         tag="people",
+        bad_path=400,
         role=Role.ADMIN,
         body=people.ResidentEdit,
         body_rules=CITY_RULES,
@@ -252,6 +271,7 @@ API: Final = (
     Operation(
         method="PUT",
         path="/api/residents/{resident_id}/checkin",
+        path_params=ResidentPath,
         handler=checkins_api.put_checkin,
         summary="a resident's daily check-in window and pause",
         tag="people",
@@ -302,6 +322,7 @@ API: Final = (
         method="PUT",
         path="/api/communities/{community_id}/workers",
         handler=people_api.put_workers,
+        path_params=CommunityPath,
         summary="replace a community's workers and their shifts",
         tag="people",
         role=Role.ADMIN,

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -33,13 +33,37 @@ def csrf_token(session_token: str) -> str:
     return hmac.new(session_token.encode(), b"dispatcher-csrf", hashlib.sha256).hexdigest()
 
 
+def matches(sent: str, expected: str) -> bool:
+    """A constant-time comparison of a token sent with the one expected; as bytes, since
+    `hmac.compare_digest` refuses text that is not ASCII (and a client may send some)."""
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def csrf_ok(request: web.Request, sent: str, session_token: str) -> bool:
+    """A change by a cookie session: from our origin, with the page's CSRF token."""
+    return same_origin(request) and matches(sent, csrf_token(session_token))
+
+
 def same_origin(request: web.Request) -> bool:
     """False when the browser says the request comes from another site. No Origin
-    header (curl, a script with a bearer token) is not a browser attack."""
+    header (curl, a script with a bearer token) is not a browser attack. Ours is
+    `http.public_origin` when set (behind a proxy the Host may be the proxy's choice),
+    else this listener's host."""
     origin = request.headers.get("Origin")
     if origin is None:
         return True
+    public = request.app[DEPS].settings.http.public_origin
+    if public:
+        parts = urlsplit(origin)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}" == public
     return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
+def secure(request: web.Request) -> bool:
+    """Whether cookies are for HTTPS only: the public origin is https, or this request
+    came over it (directly, or through a trusted proxy)."""
+    public = request.app[DEPS].settings.http.public_origin
+    return public.startswith("https://") or request.secure
 
 
 async def cookie_principal(request: web.Request) -> tuple[users.Principal, str] | None:
@@ -60,12 +84,12 @@ async def api_principal(request: web.Request) -> users.Principal | None:
     if found is None:
         return None
     principal, token = found
-    if request.method in UNSAFE:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not same_origin(request) or not hmac.compare_digest(sent, csrf_token(token)):
-            raise web.HTTPForbidden(
-                text='{"error": "missing or wrong CSRF token"}', content_type="application/json"
-            )
+    if request.method in UNSAFE and not csrf_ok(
+        request, request.headers.get(CSRF_HEADER, ""), token
+    ):
+        raise web.HTTPForbidden(
+            text='{"error": "missing or wrong CSRF token"}', content_type="application/json"
+        )
     return principal
 
 
@@ -77,7 +101,7 @@ def start(response: web.StreamResponse, request: web.Request, token: str, ttl_s:
         path="/",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        secure=secure(request),
     )
     response.del_cookie(LOGIN_COOKIE, path="/")
 
@@ -90,18 +114,33 @@ def login_form_token(request: web.Request, response: web.StreamResponse) -> str:
     """The login form's CSRF token (double submit: cookie and hidden field agree)."""
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
     response.set_cookie(
-        LOGIN_COOKIE, token, path="/", httponly=True, samesite="Strict", secure=request.secure
+        LOGIN_COOKIE, token, path="/", httponly=True, samesite="Strict", secure=secure(request)
     )
     return token
 
 
 def login_form_ok(request: web.Request, field: str) -> bool:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie, field) and same_origin(request)
+    return bool(cookie) and matches(cookie, field) and same_origin(request)
 
 
 def safe_next(target: str | None, default: str = "/queue") -> str:
-    """Only a path of this site: never send a user on to another one after login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """Only a path of this site: never send a user on to another one after login.
+
+    Browsers drop tabs and newlines inside a URL, trim control characters and spaces at
+    its ends and read a backslash as a slash, so `/\t/evil.example` is `//evil.example`
+    to them: a target with any character that is not printable, or a backslash, is
+    refused, not cleaned. What is left must be a path with no scheme and no host."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not all(c.isprintable() and not c.isspace() for c in target)
+    ):
         return default
-    return target
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    # a Location header is ASCII: other letters (a resident's name in a search) go as UTF-8
+    return quote(target, safe="/?#&=%:@!$'()*+,;~-._")

@@ -10,6 +10,7 @@ from dispatcher.store.models import Terminal
 from dispatcher.store.terminals import terminal_json
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
+from dispatcher.web.schemas.base import DevicePath
 from dispatcher.web.schemas.terminals import TerminalsQuery
 from dispatcher.web.state import DEPS, liveness_of
 
@@ -18,7 +19,7 @@ _MAX_TERMINALS = 2000
 
 async def get_terminal(request: web.Request) -> Reply:
     deps = request.app[DEPS]
-    device_id = request.match_info["device_id"]
+    device_id = given(request, DevicePath).device_id
     async with deps.sessions() as session:
         terminal = await session.scalar(select(Terminal).where(Terminal.device_id == device_id))
     if terminal is None:

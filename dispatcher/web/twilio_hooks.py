@@ -21,6 +21,7 @@ from dispatcher.store import replies
 from dispatcher.store.models import Alarm, Notification, Resident
 from dispatcher.store.notifications import alarm_facts
 from dispatcher.web import alarm_events
+from dispatcher.web.forms import form_fields
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.twilio")
@@ -39,7 +40,7 @@ def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]
     async def checked(request: web.Request) -> web.Response:
         deps = request.app[DEPS]
         settings = deps.settings.notifications
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        form = await form_fields(request)
         url = settings.public_url.rstrip("/") + request.path_qs
         signature = request.headers.get("X-Twilio-Signature", "")
         token = settings.twilio.auth_token

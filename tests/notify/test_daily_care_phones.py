@@ -245,6 +245,10 @@ async def test_a_replayed_sms_acts_once_and_a_bare_1_asks_which(phone_city: Phon
     second = await press(pc, pc.city.terminals[1], "sos-which-2")
     pc.clock.advance(60)
     await wait_for(lambda: numbers_texted(pc).count(NIGHT_WORKER) == 2)
+    # both alarms' SMS in his inbox first: what comes after are the answers
+    await pc.standin.wait_for(
+        lambda: sum(m.startswith("【一键通】") for m in inbox(pc, NIGHT_WORKER)) == 2
+    )
 
     await pc.standin.send_inbound_sms(NIGHT_WORKER, OUR_NUMBER, "1")
     question = inbox(pc, NIGHT_WORKER)[-1]

@@ -21,6 +21,7 @@ from dispatcher.rules.notifications import (
     after_handover,
     after_interruption,
     gate,
+    interrupted,
     provider_report,
     retry_at,
     step_ended,
@@ -284,3 +285,22 @@ def test_a_summary_names_apart_what_only_informs() -> None:
     assert summary.held == (1, 2, 3)
     assert summary.alarms == ((23, "王秀英"),)
     assert summary.notes == ("李桂兰", "康桥社区")
+
+
+def test_interrupted_sends_are_one_s_own_at_start_or_stale() -> None:
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+    def check(by: str | None, ago_s: float | None, *, starting: bool) -> bool:
+        at = None if ago_s is None else now - timedelta(seconds=ago_s)
+        return interrupted(by, at, me="p1", now=now, stale_after_s=600, starting=starting)
+
+    # at start: our own claims, recent or not, and unsigned ones from before claims
+    assert check("p1", 1, starting=True)
+    assert check(None, None, starting=True)
+    # another's recent claim is a send in flight there, at start or later
+    assert not check("p2", 1, starting=True)
+    assert not check("p2", 599, starting=False)
+    # once stale, anyone's; our own recent ones are in flight after the start
+    assert check("p2", 600, starting=False)
+    assert check("p1", 600, starting=False)
+    assert not check("p1", 1, starting=False)

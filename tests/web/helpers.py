@@ -61,16 +61,21 @@ async def web_only(
 
 
 async def form_login(
-    client: TestClient[web.Request, web.Application], username: str, password: str = PASSWORD
+    client: TestClient[web.Request, web.Application],
+    username: str,
+    password: str = PASSWORD,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> int:
     """Log in through the login form; the session cookie stays in the client's jar.
     Returns the status of the form's answer (303 on success)."""
-    async with client.get("/login") as page:
+    async with client.get("/login", headers=headers) as page:
         found = _HIDDEN_CSRF.search(await page.text())
     assert found is not None
     async with client.post(
         "/login",
         data={"username": username, "password": password, "csrf": found[1], "next": "/queue"},
+        headers=headers,
         allow_redirects=False,
     ) as response:
         return response.status

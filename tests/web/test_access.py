@@ -1,20 +1,18 @@
 """Who may see what: no session means 401 on every `/api/` path and the login page for
 every page; an operator gets 403 on admin pages and APIs; cookies need CSRF tokens;
-failed logins are rate-limited and logged."""
+every /api/ answer is kept by no cache (the rate limit of failed logins:
+`test_login_backoff.py`)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dispatcher.config import Settings
 from dispatcher.store.users import Role
-from dispatcher.web import login_guard
 from dispatcher.web.pages import PAGES
 from tests.web.helpers import bearer, form_login, page_csrf, web_only
 
@@ -130,27 +128,19 @@ async def test_pages_are_not_framed_and_run_only_our_scripts(
             assert r.headers["Location"] == "/queue"  # never sent on to another site
 
 
-async def test_failed_logins_are_rate_limited_and_logged(
-    sqlite_url: str, settings_for: SettingsFor, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.WARNING)
+async def test_api_answers_are_never_cached(sqlite_url: str, settings_for: SettingsFor) -> None:
     async with web_only(settings_for(sqlite_url)) as w:
         await w.add_user("op1", Role.OPERATOR)
-        for _ in range(login_guard.PER_USER):
-            async with w.client.post(
-                "/api/login", json={"username": "op1", "password": "wrong"}
-            ) as response:
-                assert response.status == 401
-        # now even the right password is refused for a while, on the API and the form
-        async with w.client.post(
-            "/api/login", json={"username": "op1", "password": "password-123"}
-        ) as response:
-            assert response.status == 429
-            assert int(response.headers["Retry-After"]) > 0
-        assert await form_login(w.client, "op1") == 429
-        # another user from elsewhere is not locked out by op1's failures
-        await w.add_user("op2", Role.OPERATOR)
-        assert await form_login(w.client, "op2") == 303
-    messages = [r.getMessage() for r in caplog.records]
-    assert sum("failed login for 'op1'" in m for m in messages) == login_guard.PER_USER
-    assert any("login refused for 'op1'" in m for m in messages)
+        headers = {"Authorization": f"Bearer {await bearer(w.client, 'op1')}"}
+        for path, status in (
+            ("/api/me", 200),
+            ("/api/queue", 200),
+            ("/api/alarms/1", 404),
+            ("/api/alarms?limit=x", 400),
+        ):
+            async with w.client.get(path, headers=headers) as response:
+                assert response.status == status, path
+                assert response.headers["Cache-Control"] == "no-store", path
+        async with w.client.get("/api/me") as response:
+            assert response.status == 401
+            assert response.headers["Cache-Control"] == "no-store"

@@ -2,7 +2,8 @@
 and the other sees who, it is resolved and leaves both queues. A screen that connects
 late gets the whole queue first; a page of another site is refused; the engine's steps
 arrive without anyone telling the hub; on PostgreSQL a second process sees the first
-one's changes through NOTIFY; and shutting down closes every socket."""
+one's changes through NOTIFY; shutting down closes every socket; and a socket closes
+when its session ends."""
 
 from __future__ import annotations
 
@@ -21,12 +22,15 @@ from sqlalchemy import select
 from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
+from dispatcher.store import users
 from dispatcher.store.models import Alarm
 from dispatcher.store.users import Role
 from dispatcher.web import live_hub, live_sources
+from dispatcher.web.state import DEPS
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running
+from tests.web.helpers import bearer, form_login, page_csrf, web_only
 
 MOSQUITTO = ("127.0.0.1", 1883)
 SettingsFor = Callable[..., Settings]
@@ -66,6 +70,11 @@ async def close_code(ws: aiohttp.ClientWebSocketResponse) -> int | None:
             return int(message.data)
         if message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
             return None
+
+
+async def closed(ws: aiohttp.ClientWebSocketResponse, within: float = 5.0) -> int | None:
+    async with asyncio.timeout(within):
+        return await close_code(ws)
 
 
 def alarm(**fields: object) -> Callable[[Message], bool]:
@@ -207,3 +216,47 @@ async def test_a_second_process_hears_the_first_through_notify(
 async def _escalating(service: Service) -> bool:
     async with service.sessions() as session:
         return bool(await session.scalar(select(Alarm.escalation_started)))
+
+
+async def test_a_socket_lives_only_as_long_as_its_session(
+    db_url: str, settings_for: SettingsFor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logged out (here), the password changed (anywhere), or expired: the socket is
+    closed at the next round of messages; the others' screens go on."""
+    monkeypatch.setattr(live_hub, "TICK_S", 0.2)  # a round of messages without changes
+    clock = ManualClock(AT_3AM)
+    async with web_only(settings_for(db_url), clock) as w:
+        for name in ("op1", "op2", "op3", "op4"):
+            await w.add_user(name, Role.OPERATOR)
+        assert await form_login(w.client, "op1") == 303
+        csrf = await page_csrf(w.client)  # op1's page, with its session cookie
+        bearers = {name: await bearer(w.client, name) for name in ("op2", "op3", "op4")}
+
+        def socket(name: str) -> Any:
+            if name == "op1":
+                return w.client.ws_connect("/api/live")
+            return w.client.ws_connect(
+                "/api/live", headers={"Authorization": f"Bearer {bearers[name]}"}
+            )
+
+        async with socket("op1") as op1, socket("op2") as op2, socket("op3") as op3:
+            for ws in (op1, op2, op3):
+                await next_message(ws, lambda m: m["type"] == "snapshot")
+            async with w.client.post("/logout", data={"csrf": csrf}, allow_redirects=False):
+                pass
+            assert await closed(op1) == aiohttp.WSCloseCode.POLICY_VIOLATION
+            async with w.sessions.begin() as session:  # as `dispatcher user add` does
+                await users.add_or_update_user(
+                    session=session,
+                    username="op2",
+                    role=Role.OPERATOR,
+                    password="a-new-password",
+                    now=clock.now(),
+                )
+            assert await closed(op2) == aiohttp.WSCloseCode.POLICY_VIOLATION
+            await next_message(op3, lambda m: m["type"] == "tick")  # op3 goes on
+            async with socket("op4") as op4:
+                await next_message(op4, lambda m: m["type"] == "snapshot")
+                clock.advance(w.app[DEPS].settings.http.token_ttl_s)
+                for ws in (op3, op4):
+                    assert await closed(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION

@@ -20,7 +20,7 @@ from dispatcher.rules.alarms import OPERATOR_OUTCOMES, Outcome, Status
 from dispatcher.rules.outages import Reason
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.service import ServiceState
-from dispatcher.web.schemas.base import Answer, Query, Sent, Time
+from dispatcher.web.schemas.base import Answer, Query, RowId, Sent, Time
 from dispatcher.web.schemas.people import Contact, Resident, Worker
 from dispatcher.web.schemas.terminals import Terminal
 
@@ -226,7 +226,7 @@ class AlarmFilters(Query):
 class AlarmsQuery(AlarmFilters):
     limit: int = 200
     """At most this many (1 to 1000)."""
-    before: int | None = None
+    before: RowId | None = None
     """An alarm's id: the page after it (with `status=resolved` or `all`)."""
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dispatcher.store.audit import AuditAction
-from dispatcher.web.schemas.base import Answer, Query, Time
+from dispatcher.web.schemas.base import Answer, Query, RowId, Time
 
 
 class AuditQuery(Query):
@@ -13,7 +13,7 @@ class AuditQuery(Query):
     """One resident's lines; every line when left out."""
     limit: int = 200
     """At most this many (1 to 1000)."""
-    before: int | None = None
+    before: RowId | None = None
     """A line's id: the page after it."""
 
 

@@ -4,9 +4,34 @@ are sent), how times are written, and the error bodies."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
+
+from dispatcher.city.rows import ID_RE
+
+# the database's ids are signed 64-bit: a larger number names nothing (and cannot be
+# bound as a query argument, on either database)
+ROW_ID_MAX: Final = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
+# the ids of the city file (residents, terminals, communities)
+CityId = Annotated[str, Field(pattern=f"^{ID_RE.pattern}$")]
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL (and no name, note or search has one): refused
+    # here with the field named, rather than failing in the database
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    return value
 
 
 class Answer(BaseModel):
@@ -18,15 +43,53 @@ class Answer(BaseModel):
 
 class Sent(BaseModel):
     """A body a client sends: an unknown field is refused (422), so that a typo such as
-    `nte` for `note` is not dropped in silence."""
+    `nte` for `note` is not dropped in silence; so is text with a NUL character."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_text(cls, value: Any) -> Any:
+        return _no_nul(value)
+
+
+class Query(BaseModel):
+    """Query parameters: unknown ones are ignored (cache busters, tracking); text with a
+    NUL character is refused."""
+
+    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_text(cls, value: Any) -> Any:
+        return _no_nul(value)
+
+
+class Path(BaseModel):
+    """The parameters of a route's path: one that names nothing that could exist (an id
+    past 64 bits, a device id with a slash) is answered as not found, before any query."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
-class Query(BaseModel):
-    """Query parameters: unknown ones are ignored (cache busters, tracking)."""
+class AlarmPath(Path):
+    alarm_id: RowId
+    """The alarm's id."""
 
-    model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
+
+class DevicePath(Path):
+    device_id: CityId
+    """The terminal's device id."""
+
+
+class ResidentPath(Path):
+    resident_id: CityId
+    """The resident's id."""
+
+
+class CommunityPath(Path):
+    community_id: CityId
+    """The community's id."""
 
 
 # ISO 8601 with its offset, written by `datetime.isoformat` as the store always has

@@ -1,0 +1,127 @@
+"""One lock order: a transaction that locks an alarm and its notifications takes the
+alarm first, as the operators' actions and the engine do. Each writer of the notifier
+and of Twilio's reports that may touch both, run while another transaction holds the
+alarm (as an action does), must wait for the alarm with the notification still free:
+then no two of them can ever wait for each other (PostgreSQL; SQLite has one writer)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from dispatcher.rules.notifications import Purpose
+from dispatcher.store import notifications, replies
+from dispatcher.store.db import create_engine, session_factory
+from dispatcher.store.models import Alarm
+from dispatcher.store.outbox import base_row, queue
+from tests.support.city import seed_city
+from tests.support.mqtt import wait_for
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+Sessions = async_sessionmaker[AsyncSession]
+Writer = Callable[[AsyncSession, int], Awaitable[object]]
+
+
+async def _fail(session: AsyncSession, nid: int) -> object:
+    return await notifications.fail(session=session, notification_id=nid, error="x", now=NOW)
+
+
+async def _retry(session: AsyncSession, nid: int) -> object:
+    return await notifications.mark_retry(
+        session=session, notification_id=nid, error="x", now=NOW, max_attempts=1
+    )
+
+
+async def _recover(session: AsyncSession, _nid: int) -> object:
+    return await notifications.recover_interrupted(
+        session=session, now=NOW, owner="dispatcher.1", stale_after_s=600, starting=True
+    )
+
+
+async def _report(session: AsyncSession, nid: int) -> object:
+    return await replies.record_status(
+        session=session, notification_id=nid, sid=None, status="failed", error_code="1", now=NOW
+    )
+
+
+async def _decline(session: AsyncSession, nid: int) -> object:
+    return await replies.key_pressed(session=session, notification_id=nid, digits="2", now=NOW)
+
+
+@pytest.mark.parametrize("writer", [_fail, _retry, _recover, _report, _decline])
+async def test_writers_of_notifications_lock_the_alarm_first(pg_url: str, writer: Writer) -> None:
+    engine = create_engine(pg_url)
+    sessions = session_factory(engine)
+    try:
+        await seed_city(sessions)
+        async with sessions.begin() as session:
+            alarm = Alarm(
+                device_id="T-0001",
+                resident_id="r-0001",
+                kind="emergency",
+                type="sos",
+                status="open",
+                priority=1,
+                created_at=NOW,
+                escalation_started=True,
+                step=1,
+                round=0,
+                next_step_at=NOW + timedelta(seconds=120),
+                escalation_exhausted=False,
+            )
+            session.add(alarm)
+            await session.flush()
+            row = base_row(
+                alarm_id=alarm.id,
+                purpose=Purpose.STEP,
+                recipient_key="worker:w-night",
+                recipient_name="刘军",
+                phone="+8613800000002",
+                language="zh-CN",
+                channel="voice",
+                now=NOW,
+                step=1,
+            )
+            row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
+            await queue(session, [row])
+            alarm_id = alarm.id
+        async with sessions() as session:
+            nid = await session.scalar(text("SELECT id FROM notifications"))
+        assert isinstance(nid, int)
+
+        async with sessions() as holder:  # an operator's action, mid-transaction
+            await holder.execute(select(Alarm.id).where(Alarm.id == alarm_id).with_for_update())
+
+            async def write() -> None:
+                async with sessions.begin() as session:
+                    await writer(session, nid)
+
+            task = asyncio.create_task(write())
+
+            async def waiting_for_a_lock() -> bool:
+                async with sessions() as session:
+                    found = await session.scalar(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE "
+                            "datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                    )
+                return bool(found)
+
+            await wait_for(waiting_for_a_lock)
+            # it waits for the alarm, and holds no lock on the notification meanwhile
+            async with sessions.begin() as probe:
+                await probe.execute(
+                    text("SELECT id FROM notifications WHERE id = :id FOR UPDATE NOWAIT"),
+                    {"id": nid},
+                )
+            assert not task.done()
+            await holder.rollback()
+        await asyncio.wait_for(task, 10)
+    finally:
+        await engine.dispose()
