@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.outages import OUTAGE
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, EventLog, OutageMember
 
@@ -189,8 +190,11 @@ async def member_ids(*, session: AsyncSession, alarm_id: int) -> list[str]:
 async def get_alarm(
     *, session: AsyncSession, alarm_id: int, for_update: bool = False
 ) -> Alarm | None:
+    """`for_update`: locked until the caller commits, on SQLite too (whose only lock is
+    its one writer's), so that two people taking it at once cannot both have it."""
     query = select(Alarm).where(Alarm.id == alarm_id)
     if for_update:
+        await take_write_lock(session)
         query = query.with_for_update()
     alarm: Alarm | None = await session.scalar(query)
     return alarm

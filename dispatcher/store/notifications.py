@@ -26,6 +26,7 @@ from dispatcher.rules.messages import AlarmFacts
 from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
+from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import (
     Alarm,
@@ -254,6 +255,7 @@ async def locked(*, session: AsyncSession, notification_id: int) -> Notification
     ).first()
     if found is None:
         return None
+    await take_write_lock(session)  # SQLite: what is read next stays true until commit
     if found.alarm_id is not None:
         await session.execute(select(Alarm.id).where(Alarm.id == found.alarm_id).with_for_update())
     return await session.get(
@@ -341,6 +343,7 @@ async def move_on_if_step_dead(
     cut short: the next step is due now. True when it moved."""
     if n.purpose != Purpose.STEP:
         return False
+    await take_write_lock(session)
     alarm = await session.get_one(Alarm, n.alarm_id, with_for_update=True)
     await session.flush()
     statuses = await session.scalars(
