@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.config import Settings
+from dispatcher.store.db import create_engine, migrate, session_factory
 from tests.support import databases
 
 MOSQUITTO_URL = "mqtt://127.0.0.1:1883"
@@ -53,6 +55,17 @@ def db_url(
     databases.create_pg_database(name, template=template_name)
     yield databases.pg_url(name)
     databases.drop_pg_database(name)
+
+
+@pytest.fixture
+async def sessions(db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on `db_url` (for tests of the store and the city loader)."""
+    engine = create_engine(db_url)
+    try:
+        await migrate(engine)  # at head already; proves the migrations are the schema
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
