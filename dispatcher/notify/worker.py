@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,6 +37,46 @@ from dispatcher.store.summaries import summarise_held
 _BATCH = 50
 _CONCURRENCY = 20
 _SHUTDOWN_GRACE_S = 15.0
+_STALE_CHECK = timedelta(seconds=60)
+
+
+class HandoverRecorder:
+    """Writes what the provider took, many sends in one transaction: each send waits
+    until its own is committed, and while one transaction writes, the sends that end
+    meanwhile gather for the next. At most one transaction at a time, so the notifier's
+    twenty sends in flight hold one database connection between them, not twenty."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._waiting: list[tuple[store.Handed, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, handed: store.Handed) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((handed, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="notifier-handover")
+        # shielded: a send cut off at shutdown leaves the write of the others to finish
+        await asyncio.shield(done)
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._sessions.begin() as session:
+                    await store.mark_sent(
+                        session=session, handed=[h for h, _ in batch], now=self._clock.now()
+                    )
+            except Exception as exc:
+                # left `sending`: found as interrupted at the next start or once stale
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
 
 
 def wording(row: store.ToSend, *, max_segments: int) -> str:
@@ -120,6 +160,8 @@ class Notifier(PassLoop):
         # restart), so that a restart recovers its own interrupted sends and no other's
         self._owner = owner
         self._stale_after_s = stale_after_s
+        self._stale_checked_at: datetime | None = None
+        self._handed = HandoverRecorder(sessions, clock)
         self.sent = 0
 
     async def starting(self) -> None:
@@ -144,10 +186,14 @@ class Notifier(PassLoop):
     async def run_once(self) -> int:
         """Send everything due now; returns how many were attempted."""
         attempted = 0
-        # a process that stopped mid-send and has not come back: its rows, once stale
-        stale = await self._recover(starting=False)
-        if stale:
-            self._log.warning("%d notifications of a stopped process recovered", stale)
+        # a process that stopped mid-send and has not come back: its rows, once stale.
+        # Looked for once a minute, not every pass: a row is stale after ten
+        now = self._clock.now()
+        if self._stale_checked_at is None or now - self._stale_checked_at >= _STALE_CHECK:
+            self._stale_checked_at = now
+            stale = await self._recover(starting=False)
+            if stale:
+                self._log.warning("%d notifications of a stopped process recovered", stale)
         if self._throttle is not None:
             async with self._sessions.begin() as session:
                 await summarise_held(
@@ -206,13 +252,7 @@ class Notifier(PassLoop):
                     self._moved()
                 return
         self._metrics.notifications.labels(message.channel, "sent").inc()
-        async with self._sessions.begin() as session:
-            await store.mark_sent(
-                session=session,
-                notification_id=message.notification_id,
-                provider_sid=sid,
-                now=self._clock.now(),
-            )
+        await self._handed.record(store.Handed(message.notification_id, sid))
         self.sent += 1
 
     async def _write_failure(self, notification_id: int, error: str) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import escalation as esc
@@ -263,29 +263,60 @@ async def locked(*, session: AsyncSession, notification_id: int) -> Notification
     )
 
 
-async def mark_sent(
-    *, session: AsyncSession, notification_id: int, provider_sid: str | None, now: datetime
-) -> None:
-    n = await session.get_one(Notification, notification_id, with_for_update=True)
-    # a status callback can beat our own write of the SID: never undo what it recorded.
-    # A compare-and-set, since SQLite reads outside the write transaction.
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.status == Status.SENDING)
-        .values(status=rules.after_handover(n.channel))
-    )
-    await session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id)
-        .values(
-            sent_at=func.coalesce(Notification.sent_at, now),
-            updated_at=now,
-            provider_sid=provider_sid,
-            last_error=None,
+@dataclass(frozen=True, slots=True)
+class Handed:
+    """A message the provider took: its notification and the provider's id for it."""
+
+    notification_id: int
+    provider_sid: str | None
+
+
+async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetime) -> None:
+    """Record what the provider took, all in one transaction: under a mass event the
+    notifier hands over hundreds a second, and a transaction each was a third of its
+    work. Locks only these notifications, in id order (the same order in every process),
+    never an alarm: nothing that holds a notification's lock waits for this."""
+    if not handed:
+        return
+    sids = {h.notification_id: h.provider_sid for h in handed}
+    rows = list(
+        await session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(sids))
+            .order_by(Notification.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     )
-    if n.channel != "dashboard":
-        session.add(_entry(n, now, "notification_sent", "notifier", sid=provider_sid))
+    # a status callback can beat our own write of the SID: never undo what it recorded.
+    # A compare-and-set, since SQLite reads outside the write transaction.
+    by_status: dict[Status, list[int]] = {}
+    for n in rows:
+        by_status.setdefault(rules.after_handover(n.channel), []).append(n.id)
+    for status, ids in by_status.items():
+        await session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.status == Status.SENDING)
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        )
+    table = cast(Table, Notification.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            sent_at=func.coalesce(table.c.sent_at, now),
+            updated_at=now,
+            provider_sid=bindparam("b_sid"),
+            last_error=None,
+        ),
+        [{"b_id": n.id, "b_sid": sids[n.id]} for n in rows],
+    )
+    session.add_all(
+        _entry(n, now, "notification_sent", "notifier", sid=sids[n.id])
+        for n in rows
+        if n.channel != "dashboard"
+    )
 
 
 async def mark_retry(
