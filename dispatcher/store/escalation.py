@@ -56,18 +56,81 @@ async def load_directory(
     alarm: Alarm,
     supervisors: tuple[esc.Recipient, ...] | None = None,
 ) -> esc.Directory:
-    """Everyone reachable for `alarm`: its community's workers and providers (an
-    outage has a community and no resident), its resident's contacts; `supervisors`
-    once per pass, the same for all."""
+    """Everyone reachable for `alarm` (`load_directories` of one)."""
     if supervisors is None:
         supervisors = await load_supervisors(session=session)
-    resident = (
-        await session.get(Resident, alarm.resident_id) if alarm.resident_id is not None else None
+    found = await load_directories(session=session, alarms=[alarm], supervisors=supervisors)
+    return found[alarm.id]
+
+
+async def load_directories(
+    *,
+    session: AsyncSession,
+    alarms: list[Alarm],
+    supervisors: tuple[esc.Recipient, ...],
+) -> dict[int, esc.Directory]:
+    """Everyone reachable for each alarm, by its id: its community's workers and
+    providers (an outage has a community and no resident), its resident's contacts;
+    `supervisors` the same for all. Four queries for a whole pass, not five an alarm:
+    a mass event fires thousands of steps, mostly in a few communities."""
+    resident_ids = {a.resident_id for a in alarms if a.resident_id is not None}
+    residents = (
+        {
+            r.id: r
+            for r in await session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))
+        }
+        if resident_ids
+        else {}
     )
-    community_id = resident.community_id if resident is not None else alarm.community_id
-    return await community_directory(
-        session=session, community_id=community_id, supervisors=supervisors, resident=resident
+
+    def community_of(alarm: Alarm) -> str | None:
+        resident = residents.get(alarm.resident_id) if alarm.resident_id is not None else None
+        return resident.community_id if resident is not None else alarm.community_id
+
+    people = await _community_people(
+        session=session,
+        community_ids={c for c in map(community_of, alarms) if c is not None},
+        resident_ids=set(residents),
     )
+    return {
+        a.id: _directory(
+            people,
+            community_id=community_of(a),
+            supervisors=supervisors,
+            resident=residents.get(a.resident_id) if a.resident_id is not None else None,
+        )
+        for a in alarms
+    }
+
+
+@dataclass(slots=True)
+class _People:
+    workers: dict[str, list[Worker]] = field(default_factory=dict)
+    providers: dict[str, list[Provider]] = field(default_factory=dict)
+    contacts: dict[str, list[Contact]] = field(default_factory=dict)
+
+
+async def _community_people(
+    *, session: AsyncSession, community_ids: set[str], resident_ids: set[str]
+) -> _People:
+    people = _People()
+    if community_ids:
+        for w in await session.scalars(
+            select(Worker).where(Worker.community_id.in_(community_ids)).order_by(Worker.id)
+        ):
+            people.workers.setdefault(w.community_id, []).append(w)
+        for p in await session.scalars(
+            select(Provider).where(Provider.community_id.in_(community_ids)).order_by(Provider.id)
+        ):
+            people.providers.setdefault(p.community_id, []).append(p)
+    if resident_ids:
+        for c in await session.scalars(
+            select(Contact)
+            .where(Contact.resident_id.in_(resident_ids))
+            .order_by(Contact.priority, Contact.id)
+        ):
+            people.contacts.setdefault(c.resident_id, []).append(c)
+    return people
 
 
 async def community_directory(
@@ -78,34 +141,43 @@ async def community_directory(
     resident: Resident | None = None,
 ) -> esc.Directory:
     """A community's workers and providers, and the resident's contacts when given."""
+    people = await _community_people(
+        session=session,
+        community_ids={community_id} if community_id is not None else set(),
+        resident_ids={resident.id} if resident is not None else set(),
+    )
+    return _directory(people, community_id=community_id, supervisors=supervisors, resident=resident)
+
+
+def _directory(
+    people: _People,
+    *,
+    community_id: str | None,
+    supervisors: tuple[esc.Recipient, ...],
+    resident: Resident | None,
+) -> esc.Directory:
     if community_id is None:
         return esc.Directory(supervisors=supervisors)
-    workers = await session.scalars(
-        select(Worker).where(Worker.community_id == community_id).order_by(Worker.id)
-    )
-    providers = await session.scalars(
-        select(Provider).where(Provider.community_id == community_id).order_by(Provider.id)
-    )
-    contacts: list[esc.RosterContact] = []
-    if resident is not None:
-        contacts = [
+    contacts = (
+        tuple(
             esc.RosterContact(
                 esc.Recipient(f"contact:{c.id}", c.name, c.phone, c.language or resident.language),
                 c.priority,
             )
-            for c in await session.scalars(
-                select(Contact).where(Contact.resident_id == resident.id).order_by(Contact.priority)
-            )
-        ]
+            for c in people.contacts.get(resident.id, [])
+        )
+        if resident is not None
+        else ()
+    )
     return esc.Directory(
         workers=tuple(
             esc.RosterWorker(esc.Recipient(f"worker:{w.id}", w.name, w.phone), _shifts(w))
-            for w in workers
+            for w in people.workers.get(community_id, [])
         ),
-        contacts=tuple(contacts),
+        contacts=contacts,
         providers=tuple(
             esc.RosterProvider(esc.Recipient(f"provider:{p.id}", p.name, p.phone), p.category)
-            for p in providers
+            for p in people.providers.get(community_id, [])
         ),
         supervisors=supervisors,
         service_default=resident.service_default if resident is not None else None,
@@ -158,8 +230,11 @@ async def run_due(
     # decide for every alarm first, write at the end: on SQLite the first write takes the
     # database's only write lock, and ingest waits for it until this pass commits
     with session.no_autoflush:
+        directories = await load_directories(
+            session=session, alarms=alarms, supervisors=supervisors
+        )
         for alarm in alarms:
-            directory = await load_directory(session=session, alarm=alarm, supervisors=supervisors)
+            directory = directories[alarm.id]
             policy = policies.for_kind(alarm.kind)
             due = alarm.next_step_at or now
             if not alarm.escalation_started:
