@@ -1,5 +1,5 @@
-"""How the dispatcher connects: MQTT 5 on a real broker, MQTT 3.1.1 on the embedded one
-(amqtt speaks nothing newer); TLS for mqtts://.
+"""How the dispatcher connects: the events over MQTT 5 on a real broker, MQTT 3.1.1 on
+the embedded one (amqtt speaks nothing newer) and for the heartbeats; TLS for mqtts://.
 
 Two sessions per process, so that heartbeats never queue ahead of a press, at the
 broker or here: terminal events on a persistent session (the broker keeps the presses
@@ -58,12 +58,13 @@ def connect_args(mqtt: MqttConfig, *, liveness: bool = False) -> dict[str, Any]:
         "keepalive": mqtt.keepalive_s,
         "tls_context": tls_context(mqtt),
     }
-    if mqtt.is_embedded:
+    if mqtt.is_embedded or liveness:
+        # the heartbeats' session is clean and needs nothing of MQTT 5; over MQTT 3.1.1
+        # paho builds no `Properties` for each message received, which was a third of
+        # the CPU of heartbeat ingest (bench/README.md). Mosquitto shares `$share/`
+        # subscriptions with 3.1.1 clients too.
         args["protocol"] = aiomqtt.ProtocolVersion.V311
         args["clean_session"] = liveness
-    elif liveness:
-        args["protocol"] = aiomqtt.ProtocolVersion.V5
-        args["clean_start"] = True  # and no expiry: the session ends at disconnect
     else:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         # without an expiry an MQTT 5 session ends at disconnect (STACK-NOTES)
