@@ -94,7 +94,10 @@ class LivenessListener:
             )
 
     def _replaced(self) -> None:
+        # received and superseded by its terminal's next one: counted as received, the
+        # later one tells what it told
         self.replaced += 1
+        self._metrics.heartbeats.inc()
 
     async def _connection_loop(self) -> None:
         delay = self._mqtt.reconnect_min_s

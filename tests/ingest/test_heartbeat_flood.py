@@ -110,6 +110,12 @@ async def test_an_sos_after_20000_heartbeats_is_acked_and_never_queued_behind_th
                 return (await session.get_one(Terminal, beating)).fw == f"n{HEARTBEATS - 1}"
 
         await wait_for(last_beat_written, within=60)  # the latest heartbeat wins
+        # what operations see counts every heartbeat received, superseded ones too
+        liveness = service.liveness
+        assert liveness.processed + liveness.replaced + liveness.dropped >= HEARTBEATS
+        assert service.metrics.registry.get_sample_value("dispatcher_heartbeats_total") == (
+            liveness.processed + liveness.replaced
+        )
         with capsys.disabled():
             print(
                 f"\nheartbeat flood: {HEARTBEATS} heartbeats published in {flooded_in:.2f} s; "
