@@ -9,6 +9,7 @@ the retained status of every terminal again when we subscribe)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,9 @@ def connect_args(mqtt: MqttConfig, *, liveness: bool = False) -> dict[str, Any]:
         "password": mqtt.password,
         "keepalive": mqtt.keepalive_s,
         "tls_context": tls_context(mqtt),
+        # an ack is one small packet: out now, not held by Nagle's algorithm until the
+        # broker's delayed ACK (up to 40 ms) under a steady trickle of presses
+        "socket_options": ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),),
     }
     if mqtt.is_embedded or liveness:
         # the heartbeats' session is clean and needs nothing of MQTT 5; over MQTT 3.1.1
