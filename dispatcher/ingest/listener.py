@@ -1,18 +1,21 @@
 """The MQTT listener of terminal events: received, committed, then acknowledged.
 
-Nothing is acknowledged to a terminal before it is committed. aiomqtt answers the
-broker's QoS 1 on receipt, so a crash between receipt and commit loses the broker's
-copy; the terminal then repeats the event until it gets our ack (protocol v1), which
-is what makes the path lossless.
+Nothing is acknowledged before it is committed: not to the terminal (our ack), not to
+the broker (its PUBACK, sent by us once the batch is written: `mqtt.puback`). Until
+then the broker keeps its copy, and a crash between receipt and commit loses nothing:
+the broker sends it again to our persistent session, where it is answered `duplicate`
+if it was written after all. The terminal repeats the event until it gets our ack
+(protocol v1) besides.
 
 Only events come this way: heartbeats and status have a broker session and a queue of
 their own (`liveness.py`), so that no number of heartbeats can delay a press. The
 queues here are bounded (`ingest.queue_size`): aiomqtt's, filled as messages come off
-the socket, and ours, from which batches are taken. When ours is full, aiomqtt's fills
-up, and a press that finds it full is dropped (`queues.DropWhenFull`). That is safe,
-and the only choice that bounds memory: the press was not acknowledged to its terminal,
-which repeats it until it is; the broker has no copy left to hold back for us (aiomqtt
-acknowledged it on receipt). Both fill only when the database is far behind or away.
+the socket, and ours, from which batches are taken. The broker sends no more than its
+in-flight window (`max_inflight_messages`) of QoS 1 messages ahead of our PUBACKs, so a
+burst waits at the broker, which persists it. Only QoS 0 presses (or the embedded
+broker, where aiomqtt answers on receipt, since amqtt waits for each PUBACK before it
+sends the next) can find the queues full: such a press is dropped
+(`queues.DropWhenFull`), unacknowledged, and its terminal repeats it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ from devices.events import AckResult, Heartbeat, Rejection, StatusChange, Termin
 from dispatcher.clock import Clock
 from dispatcher.config import IngestConfig, MqttConfig
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
-from dispatcher.ingest.mqtt import connect_args, payload_bytes, subscription_filters
+from dispatcher.ingest.mqtt import (
+    connect_args,
+    payload_bytes,
+    puback,
+    puback_when_processed,
+    subscription_filters,
+)
 from dispatcher.ingest.queues import DropWhenFull
 from dispatcher.ingest.writer import BatchWriter
 from dispatcher.metrics import Metrics
@@ -53,6 +62,11 @@ class _Received:
     topic: str
     payload: bytes
     retained: bool  # sent again by the broker at our subscription: not a sign of life
+    # the broker's delivery, to be answered once processed (`mqtt.puback`): its id, QoS
+    # and the connection it came on (None: answered on receipt already)
+    mid: int = 0
+    qos: int = 0
+    connection: aiomqtt.Client | None = None
 
 
 class Listener:
@@ -159,11 +173,15 @@ class Listener:
         )
         while True:
             try:
-                async with aiomqtt.Client(
+                client = aiomqtt.Client(
                     **connect_args(self._mqtt),
                     queue_type=queue_type,
                     max_queued_incoming_messages=self._ingest.queue_size,
-                ) as client:
+                )
+                answers = None if self._mqtt.is_embedded else client
+                if answers is not None:
+                    puback_when_processed(client)
+                async with client:
                     # a batch's acks await their PUBACKs together: no warning past 10
                     client.pending_calls_threshold = self._ingest.max_batch + 100
                     await client.subscribe(
@@ -181,7 +199,11 @@ class Listener:
                     async for message in client.messages:
                         topic, payload = message.topic.value, payload_bytes(message)
                         # when ours is full, this waits, and aiomqtt's queue fills
-                        await self._queue.put(_Received(topic, payload, message.retain))
+                        await self._queue.put(
+                            _Received(
+                                topic, payload, message.retain, message.mid, message.qos, answers
+                            )
+                        )
                         self._metrics.ingest_queue.inc()
             except aiomqtt.MqttError as exc:
                 self._log.warning(
@@ -222,6 +244,15 @@ class Listener:
                 self._log.exception(
                     "a batch of %d messages failed; terminals will repeat", len(batch)
                 )
+            self._release(batch)
+
+    def _release(self, batch: list[_Received]) -> None:
+        """The broker may forget these: committed (or failed for good, then the terminal
+        repeats). Those of an earlier connection are sent to us again on the new one."""
+        for received in batch:
+            connection = received.connection
+            if received.qos and connection is not None and connection is self._client:
+                puback(connection, received.mid, received.qos)
 
     async def _handle(self, batch: list[_Received]) -> None:
         now = self._clock.now()

@@ -94,3 +94,19 @@ def payload_bytes(message: aiomqtt.Message) -> bytes:
     if payload is None:
         return b""
     return str(payload).encode()
+
+
+def puback_when_processed(client: aiomqtt.Client) -> None:
+    """Answer the broker's QoS 1 deliveries ourselves (`puback`), once what they carried
+    is committed, not on receipt: until then the broker keeps its copy (and sends it
+    again to our persistent session after a crash), and it sends us no more than its
+    in-flight window (`max_inflight_messages`) ahead of what we committed, so a burst
+    waits at the broker, not in our memory. aiomqtt has no API for it yet
+    (empicano/aiomqtt#345); paho's, underneath, is what its maintainers point to."""
+    client._client.manual_ack_set(True)
+
+
+def puback(client: aiomqtt.Client, mid: int, qos: int) -> None:
+    """The broker's delivery `mid` is processed: it may forget it. In the order received
+    (MQTT 3.1.1 §4.6), which the listener keeps by processing batches in order."""
+    client._client.ack(mid, qos)

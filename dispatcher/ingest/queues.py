@@ -1,13 +1,14 @@
 """The two bounded queues that aiomqtt fills as messages come off the socket (its
 `queue_type`), one per broker session of the listener.
 
-aiomqtt acknowledges a QoS 1 message to the broker on receipt, before we have seen it,
-so the broker cannot hold anything back for us: memory is bounded here, by dropping
-what we can afford to drop.
+Memory is bounded here, by dropping what we can afford to drop.
 
 - `DropWhenFull`, for terminal events: when full, a new message is dropped. It has not
   been acknowledged to its terminal, which repeats it until it is (protocol v1), so
-  nothing is lost, only later. It fills only when the database is far behind or away.
+  nothing is lost, only later. QoS 1 events from a real broker never fill it: the
+  listener answers their deliveries only once committed, and the broker sends no more
+  than its in-flight window ahead (`listener.py`). QoS 0 floods and the embedded broker
+  (answered on receipt) can.
 - `LatestPerTopic`, for heartbeats and status: a message replaces the one of its topic
   still waiting, since only the latest report of a terminal matters. Its size is bounded
   by the number of topics (two per terminal); past `maxsize` topics a new topic's message

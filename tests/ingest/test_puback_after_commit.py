@@ -1,0 +1,134 @@
+"""The broker keeps a press until it is committed (issue 12): the dispatcher answers the
+broker's delivery (PUBACK) after the batch's commit, not on receipt. Killed between
+the two, it is sent the press again when it comes back, even by a terminal that never
+repeats it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from dispatcher.store.db import create_engine, session_factory
+from dispatcher.store.models import Alarm, EventLog
+from tests.support.city import seed_city
+from tests.support.mosquitto import free_port
+from tests.support.mqtt import event, raw_peer, wait_for
+
+MOSQUITTO = ("127.0.0.1", 1883)
+
+
+class _Process:
+    """`dispatcher run` on the test's database and prefix, with a fixed client id: a
+    restart resumes its broker session."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dispatcher.cli", "--config", str(self.config), "run"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={k: v for k, v in os.environ.items() if not k.startswith("DISPATCHER_")},
+            )
+
+    def connected(self) -> bool:
+        return "connected to the MQTT broker" in self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def dispatcher_process(pg_url: str, topic_prefix: str, tmp_path: Path) -> Iterator[_Process]:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": {"url": pg_url},
+                "mqtt": {
+                    "url": f"mqtt://{MOSQUITTO[0]}:{MOSQUITTO[1]}",
+                    "topic_prefix": topic_prefix,
+                    "client_id": f"dispatcher.{uuid.uuid4().hex[:8]}",
+                    "credentials_key_file": str(tmp_path / "mqtt-credentials.key"),
+                },
+                "http": {"host": "127.0.0.1", "port": free_port()},
+                "heartbeat": {"offline_alarms": False},
+            }
+        )
+    )
+    process = _Process(config, tmp_path / "dispatcher.log")
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+def _dsn(pg_url: str) -> str:
+    return pg_url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def test_a_press_received_but_not_committed_is_sent_again_after_a_kill(
+    pg_url: str, topic_prefix: str, dispatcher_process: _Process
+) -> None:
+    engine = create_engine(pg_url)
+    try:
+        sessions = session_factory(engine)
+        city = await seed_city(sessions)
+        device = city.terminals[0]
+        dispatcher_process.start()
+        await wait_for(dispatcher_process.connected, within=60)
+
+        blocker = await asyncpg.connect(_dsn(pg_url))
+        try:
+            # the batch can read, but not write its event log line: it waits, received
+            async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+                transaction = blocker.transaction()
+                await transaction.start()
+                await blocker.execute("LOCK TABLE event_log IN EXCLUSIVE MODE")
+
+                async def batch_waiting() -> bool:
+                    waiting = await blocker.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                    )
+                    return bool(waiting)
+
+                await peer.publish(device, "event", event("sos-in-flight"))
+                await wait_for(batch_waiting, within=30)
+                dispatcher_process.kill()  # received, not committed, not acknowledged
+                await transaction.rollback()
+
+                # this peer never repeats the press: only the broker can bring it back
+                dispatcher_process.start()
+                _, ack = await peer.next_ack(within=60)
+                assert ack == {"event_id": "sos-in-flight", "result": "accepted"}
+        finally:
+            await blocker.close()
+
+        async with sessions() as session:
+            logged = await session.scalar(
+                select(func.count())
+                .select_from(EventLog)
+                .where(EventLog.event_id == "sos-in-flight", EventLog.kind == "device_event")
+            )
+            alarms = await session.scalar(
+                select(func.count()).select_from(Alarm).where(Alarm.device_id == device)
+            )
+        assert (logged, alarms) == (1, 1)
+    finally:
+        await engine.dispose()
