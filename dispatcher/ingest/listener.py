@@ -10,12 +10,14 @@ if it was written after all. The terminal repeats the event until it gets our ac
 Only events come this way: heartbeats and status have a broker session and a queue of
 their own (`liveness.py`), so that no number of heartbeats can delay a press. The
 queues here are bounded (`ingest.queue_size`): aiomqtt's, filled as messages come off
-the socket, and ours, from which batches are taken. The broker sends no more than its
-in-flight window (`max_inflight_messages`) of QoS 1 messages ahead of our PUBACKs, so a
-burst waits at the broker, which persists it. Only QoS 0 presses (or the embedded
-broker, where aiomqtt answers on receipt, since amqtt waits for each PUBACK before it
-sends the next) can find the queues full: such a press is dropped
-(`queues.DropWhenFull`), unacknowledged, and its terminal repeats it.
+the socket, and ours, from which batches are taken. A broker should send no more than
+our in-flight window (MQTT 5 Receive Maximum: two batches) of QoS 1 messages ahead of
+our PUBACKs, so that a burst waits at the broker, which persists it; such a press is
+never dropped here, even from a broker that sends past the window (Mosquitto 2.0.11
+does, once PUBACKs come). Only QoS 0 presses (or the embedded broker, where aiomqtt
+answers on receipt, since amqtt waits for each PUBACK before it sends the next) are
+dropped when the queues are full (`queues.DropWhenFull`), unacknowledged: their
+terminals repeat them.
 """
 
 from __future__ import annotations
@@ -166,19 +168,25 @@ class Listener:
 
     async def _connection_loop(self) -> None:
         delay = self._mqtt.reconnect_min_s
-        # aiomqtt calls it with maxsize=; typed as a class, it is this class with a hook
+        # the broker holds what we answer after the commit: such a press is never dropped
+        answered_later = not self._mqtt.is_embedded
+        # aiomqtt calls it with maxsize=; typed as a class, it is this class with hooks
         queue_type = cast(
             "type[asyncio.Queue[aiomqtt.Message]]",
-            functools.partial(DropWhenFull, on_drop=self._dropped),
+            functools.partial(
+                DropWhenFull,
+                on_drop=self._dropped,
+                keep=lambda message: answered_later and message.qos > 0,
+            ),
         )
         while True:
             try:
                 client = aiomqtt.Client(
-                    **connect_args(self._mqtt),
+                    **connect_args(self._mqtt, receive_maximum=2 * self._ingest.max_batch),
                     queue_type=queue_type,
                     max_queued_incoming_messages=self._ingest.queue_size,
                 )
-                answers = None if self._mqtt.is_embedded else client
+                answers = client if answered_later else None
                 if answers is not None:
                     puback_when_processed(client)
                 async with client:

@@ -46,7 +46,9 @@ def liveness_client_id(mqtt: MqttConfig) -> str:
     return f"{mqtt.client_id}.liveness"
 
 
-def connect_args(mqtt: MqttConfig, *, liveness: bool = False) -> dict[str, Any]:
+def connect_args(
+    mqtt: MqttConfig, *, liveness: bool = False, receive_maximum: int = 400
+) -> dict[str, Any]:
     """The events session (persistent), or with `liveness` the heartbeats' (clean)."""
     host, port = broker_address(mqtt)
     args: dict[str, Any] = {
@@ -73,6 +75,11 @@ def connect_args(mqtt: MqttConfig, *, liveness: bool = False) -> dict[str, Any]:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         # without an expiry an MQTT 5 session ends at disconnect (STACK-NOTES)
         props.SessionExpiryInterval = mqtt.session_expiry_s
+        # the broker's in-flight window towards us, which bounds what it sends ahead of
+        # our PUBACKs (`puback_when_processed`). Over MQTT 5 it is ours to say (the
+        # default is 65,535, and Mosquitto's max_inflight_messages is then not applied):
+        # two batches, one being written while the next is received
+        props.ReceiveMaximum = max(1, min(receive_maximum, 65_535))
         args["protocol"] = aiomqtt.ProtocolVersion.V5
         args["clean_start"] = False
         args["properties"] = props

@@ -26,16 +26,28 @@ import aiomqtt
 
 class DropWhenFull(asyncio.Queue[aiomqtt.Message]):
     """A bounded FIFO whose `put_nowait` drops a message when full (and says so through
-    `on_drop`) instead of raising, which aiomqtt would log once per message."""
+    `on_drop`) instead of raising, which aiomqtt would log once per message. A message
+    that `keep` says the broker still holds for us (a QoS 1 delivery we answer once it is
+    committed) is never dropped: it is bounded by the broker's in-flight window, and a
+    broker that sends past it (Mosquitto 2.0.11 does, once PUBACKs come: bench/README.md)
+    must not cost a press."""
 
-    def __init__(self, maxsize: int, *, on_drop: Callable[[aiomqtt.Message], None]) -> None:
+    def __init__(
+        self,
+        maxsize: int,
+        *,
+        on_drop: Callable[[aiomqtt.Message], None],
+        keep: Callable[[aiomqtt.Message], bool] = lambda _: False,
+    ) -> None:
         if maxsize <= 0:
             raise ValueError("an events queue must be bounded")
-        super().__init__(maxsize)
+        super().__init__(0)  # the bound is applied here, to what may be dropped
+        self._limit = maxsize
         self._on_drop = on_drop
+        self._keep = keep
 
     def put_nowait(self, item: aiomqtt.Message) -> None:
-        if self.full():
+        if self.qsize() >= self._limit and not self._keep(item):
             self._on_drop(item)
             return
         super().put_nowait(item)

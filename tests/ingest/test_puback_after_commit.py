@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -18,11 +18,13 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
+from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog
 from tests.support.city import seed_city
 from tests.support.mosquitto import free_port
 from tests.support.mqtt import event, raw_peer, wait_for
+from tests.support.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 
@@ -132,3 +134,33 @@ async def test_a_press_received_but_not_committed_is_sent_again_after_a_kill(
         assert (logged, alarms) == (1, 1)
     finally:
         await engine.dispose()
+
+
+async def test_a_burst_waits_at_the_broker_not_in_our_queue(
+    pg_url: str, settings_for: Callable[..., Settings], topic_prefix: str
+) -> None:
+    # a window of 2 x 5 deliveries ahead of our PUBACKs, queues of 20: a burst of 300
+    # presses while the database holds up every write overflows the queues unless the
+    # broker holds the rest back (the machine's Mosquitto queues up to 1,000 for us)
+    settings = settings_for(pg_url, ingest={"max_batch": 5, "queue_size": 20})
+    presses = 300
+    async with running(settings) as service:
+        city = await seed_city(service.sessions)
+        blocker = await asyncpg.connect(_dsn(pg_url))
+        try:
+            async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+                transaction = blocker.transaction()
+                await transaction.start()
+                await blocker.execute("LOCK TABLE event_log IN EXCLUSIVE MODE")
+                for i in range(presses):
+                    device = city.terminals[i % len(city.terminals)]
+                    await peer.publish(device, "event", event(f"burst-{i}", type_="test"))
+                await transaction.rollback()
+                answers = [await peer.next_ack(within=60) for _ in range(presses)]
+        finally:
+            await blocker.close()
+        assert sorted(a["event_id"] for _, a in answers) == sorted(
+            f"burst-{i}" for i in range(presses)
+        )
+        assert {a["result"] for _, a in answers} == {"accepted"}
+        assert service.listener.dropped == 0

@@ -9,8 +9,8 @@ import pytest
 from dispatcher.ingest.queues import DropWhenFull, LatestPerTopic
 
 
-def message(topic: str, payload: bytes = b"") -> aiomqtt.Message:
-    return aiomqtt.Message(topic, payload, qos=0, retain=False, mid=0, properties=None)
+def message(topic: str, payload: bytes = b"", qos: int = 0) -> aiomqtt.Message:
+    return aiomqtt.Message(topic, payload, qos=qos, retain=False, mid=0, properties=None)
 
 
 def test_a_press_that_does_not_fit_is_dropped_and_reported() -> None:
@@ -20,6 +20,23 @@ def test_a_press_that_does_not_fit_is_dropped_and_reported() -> None:
         queue.put_nowait(message(f"t/{n}"))  # never raises: aiomqtt would log each
     assert [queue.get_nowait().topic.value for _ in range(queue.qsize())] == ["t/0", "t/1"]
     assert dropped == ["t/2", "t/3"]
+
+
+def test_a_press_the_broker_still_holds_for_us_is_never_dropped() -> None:
+    dropped: list[str] = []
+    queue = DropWhenFull(
+        2, on_drop=lambda m: dropped.append(m.topic.value), keep=lambda m: m.qos > 0
+    )
+    for n in range(4):
+        queue.put_nowait(message(f"q1/{n}", qos=1))
+    queue.put_nowait(message("q0", qos=0))  # answered on receipt: its terminal repeats it
+    assert [queue.get_nowait().topic.value for _ in range(queue.qsize())] == [
+        "q1/0",
+        "q1/1",
+        "q1/2",
+        "q1/3",
+    ]
+    assert dropped == ["q0"]
 
 
 async def test_the_latest_heartbeat_of_a_terminal_replaces_the_waiting_one() -> None:
