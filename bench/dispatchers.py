@@ -1,6 +1,10 @@
 """The dispatcher as the benchmarks run it: `dispatcher run` in OS processes of its own,
 configured only by `DISPATCHER_...` environment variables, watched from outside
 (`/healthz`, `/metrics`, `/proc/PID/status`), optionally under `py-spy record`.
+
+With `Setup.split` each dispatcher is two processes, as a city runs them: ingest and
+web (the one watched: health, metrics, RSS, profile) and the engine and the notifier
+(`back`), which the first wakes by PostgreSQL NOTIFY.
 """
 
 from __future__ import annotations
@@ -56,6 +60,9 @@ class Dispatcher:
     profiler: subprocess.Popen[bytes] | None = None
     profile_path: Path | None = None
     rss: list[tuple[float, int]] = field(default_factory=list)
+    # with Setup.split: the engine and notifier process beside this ingest and web one
+    back: subprocess.Popen[bytes] | None = None
+    back_log: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -76,6 +83,8 @@ class Setup:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     profile_dir: Path | None = None
     profile_rate: int = 100
+    # each dispatcher as two processes: ingest,web and engine,notifier
+    split: bool = False
 
 
 def environment(setup: Setup, index: int, http_port: int, shared: bool) -> dict[str, str]:
@@ -106,7 +115,13 @@ def environment(setup: Setup, index: int, http_port: int, shared: bool) -> dict[
     }
     if shared:
         env["DISPATCHER_MQTT__SHARED_GROUP"] = "bench"
+    if setup.split:
+        env["DISPATCHER_RUN__ROLES"] = "ingest,web"
     return env | dict(setup.extra_env)
+
+
+# what `dispatcher run` logs once every part of its roles has started
+_RUNNING = b"running engine,notifier"
 
 
 def start(setup: Setup, count: int, label: str) -> list[Dispatcher]:
@@ -130,10 +145,39 @@ def start(setup: Setup, count: int, label: str) -> list[Dispatcher]:
             wait_healthy(d)
             if setup.profile_dir is not None:
                 profile(d, setup.profile_dir, label, setup.profile_rate)
+        if setup.split:
+            # after the first processes migrated the database: no two migrate at once
+            for d in started:
+                start_back(setup, d, label, shared=count > 1)
     except BaseException:
         stop_all(started)
         raise
     return started
+
+
+def start_back(setup: Setup, d: Dispatcher, label: str, *, shared: bool) -> None:
+    """The engine and notifier process of dispatcher `d`: the same configuration (and
+    client id: its own broker session is `<client id>.commands`), other roles."""
+    env = environment(setup, d.index, d.http_port, shared) | {
+        "DISPATCHER_RUN__ROLES": "engine,notifier"
+    }
+    d.back_log = setup.workdir / f"dispatcher-{label}-{d.index}-engine.log"
+    with d.back_log.open("ab") as out:
+        d.back = subprocess.Popen(
+            [sys.executable, "-m", "dispatcher.cli", "run"],
+            cwd=setup.workdir,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    deadline = time.monotonic() + 60
+    while _RUNNING not in d.back_log.read_bytes():
+        if d.back.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"engine process of dispatcher {d.index} did not start:\n"
+                f"{d.back_log.read_text()[-3000:]}"
+            )
+        time.sleep(0.2)
 
 
 def wait_healthy(d: Dispatcher, within: float = 60) -> None:
@@ -182,11 +226,12 @@ def stop_all(dispatchers: list[Dispatcher]) -> None:
                 d.profiler.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 d.profiler.kill()
-    for d in dispatchers:
-        if d.proc.poll() is None:
-            d.proc.terminate()
-    for d in dispatchers:
-        stop(d.proc, timeout=30)
+    procs = [p for d in dispatchers for p in (d.proc, d.back) if p is not None]
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        stop(proc, timeout=30)
 
 
 def metrics(d: Dispatcher) -> dict[str, float]:
