@@ -61,8 +61,7 @@ class Dispatcher:
     profile_path: Path | None = None
     rss: list[tuple[float, int]] = field(default_factory=list)
     # with Setup.split: the engine and notifier process beside this ingest and web one
-    back: subprocess.Popen[bytes] | None = None
-    back_log: Path | None = None
+    back: Dispatcher | None = None
 
     @property
     def pid(self) -> int:
@@ -120,10 +119,6 @@ def environment(setup: Setup, index: int, http_port: int, shared: bool) -> dict[
     return env | dict(setup.extra_env)
 
 
-# what `dispatcher run` logs once every part of its roles has started
-_RUNNING = b"running engine,notifier"
-
-
 def start(setup: Setup, count: int, label: str) -> list[Dispatcher]:
     """`count` processes (a shared subscription when more than one), each ready (its
     /healthz answers ok: database reachable, broker connected) before this returns."""
@@ -156,28 +151,22 @@ def start(setup: Setup, count: int, label: str) -> list[Dispatcher]:
 
 
 def start_back(setup: Setup, d: Dispatcher, label: str, *, shared: bool) -> None:
-    """The engine and notifier process of dispatcher `d`: the same configuration (and
-    client id: its own broker session is `<client id>.commands`), other roles."""
-    env = environment(setup, d.index, d.http_port, shared) | {
-        "DISPATCHER_RUN__ROLES": "engine,notifier"
-    }
-    d.back_log = setup.workdir / f"dispatcher-{label}-{d.index}-engine.log"
-    with d.back_log.open("ab") as out:
-        d.back = subprocess.Popen(
+    """The engine and notifier process of dispatcher `d`: the same configuration and
+    client id (its broker session is `<client id>.commands`; the ingest process has no
+    notifier to sign claims with the id), other roles, its own /healthz and /metrics."""
+    port = free_port()
+    env = environment(setup, d.index, port, shared) | {"DISPATCHER_RUN__ROLES": "engine,notifier"}
+    log = setup.workdir / f"dispatcher-{label}-{d.index}-engine.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
             [sys.executable, "-m", "dispatcher.cli", "run"],
             cwd=setup.workdir,
             env=env,
             stdout=out,
             stderr=out,
         )
-    deadline = time.monotonic() + 60
-    while _RUNNING not in d.back_log.read_bytes():
-        if d.back.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(
-                f"engine process of dispatcher {d.index} did not start:\n"
-                f"{d.back_log.read_text()[-3000:]}"
-            )
-        time.sleep(0.2)
+    d.back = Dispatcher(d.index, proc, port, log)
+    wait_healthy(d.back)
 
 
 def wait_healthy(d: Dispatcher, within: float = 60) -> None:
@@ -226,7 +215,7 @@ def stop_all(dispatchers: list[Dispatcher]) -> None:
                 d.profiler.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 d.profiler.kill()
-    procs = [p for d in dispatchers for p in (d.proc, d.back) if p is not None]
+    procs = [p.proc for d in dispatchers for p in (d, d.back) if p is not None]
     for proc in procs:
         if proc.poll() is None:
             proc.terminate()

@@ -39,7 +39,7 @@ from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, migrate
 from dispatcher.store.ingest import BatchResult
 from dispatcher.wakes import WakeBus
 from dispatcher.web import live_hub
-from dispatcher.web.app import init_app
+from dispatcher.web.app import init_app, init_ops_app
 from dispatcher.web.state import WebDeps
 
 log = logging.getLogger("dispatcher")
@@ -153,17 +153,18 @@ class Service:
             owner=settings.mqtt.client_id,
             stale_after_s=settings.notifications.claim_stale_s,
         )
-        self.web_app = init_app(
-            WebDeps(
-                settings=settings,
-                sessions=self.sessions,
-                clock=self.clock,
-                metrics=self.metrics,
-                broker_ok=lambda: self.broker_connected,
-                on_alarm_changed=self._on_alarm_changed,
-                on_queued=self._on_queued,
-            )
+        deps = WebDeps(
+            settings=settings,
+            sessions=self.sessions,
+            clock=self.clock,
+            metrics=self.metrics,
+            broker_ok=lambda: self.broker_connected,
+            on_alarm_changed=self._on_alarm_changed,
+            on_queued=self._on_queued,
         )
+        self.web_app = init_app(deps)
+        # without the web role: /healthz and /metrics alone, on http.host and http.port
+        self._http_app = self.web_app if "web" in self.roles else init_ops_app(deps)
         # the wake-ups for roles served by other processes: PostgreSQL NOTIFY
         self.wakes: WakeBus | None = None
         if self.split and is_postgresql(self.engine):
@@ -173,7 +174,7 @@ class Service:
                 local={role: wake for role, wake in local.items() if role in self.roles},
                 logger=log.getChild("wakes"),
             )
-        self._serve_http = serve_http and "web" in self.roles
+        self._serve_http = serve_http
         self._run_migrations = run_migrations
         self._stack = contextlib.AsyncExitStack()
         self.http_port: int | None = None
@@ -320,7 +321,7 @@ class Service:
                 log.warning("no wake-up connection yet; the loops poll until there is")
 
     async def _start_http(self) -> None:
-        runner = web.AppRunner(self.web_app, access_log=None)
+        runner = web.AppRunner(self._http_app, access_log=None)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)
         http = self.settings.http
@@ -328,7 +329,8 @@ class Service:
         await site.start()
         # the bound port, when port 0 asked the system for a free one
         self.http_port = int(runner.addresses[0][1])
-        log.info("dashboard and API on http://%s:%s", http.host, self.http_port)
+        what = "dashboard and API" if "web" in self.roles else "health and metrics"
+        log.info("%s on http://%s:%s", what, http.host, self.http_port)
 
     async def __aexit__(
         self,

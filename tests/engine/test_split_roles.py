@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 from sqlalchemy import select
@@ -41,7 +42,7 @@ DEADLINE_S = 15.0
 async def split(settings: Settings) -> AsyncIterator[tuple[Service, Service]]:
     """The two processes of one machine, on one configuration."""
     front = Service(settings, roles=FRONT, poll_s=LONG_POLL_S)
-    back = Service(settings, roles=BACK, poll_s=LONG_POLL_S, serve_http=False)
+    back = Service(settings, roles=BACK, poll_s=LONG_POLL_S)
     async with front, back:
         await wait_for(lambda: front.broker_connected and back.broker_connected)
         yield front, back
@@ -118,6 +119,29 @@ async def test_the_wake_ups_come_back_after_the_listening_connection_is_cut(
         await wait_for(lambda: back.escalation.passes >= passes + 1, within=10)
         await press(topic_prefix, city.terminals[1], "sos-after-cut")
         await wait_for(lambda: first_step_sent(back), within=DEADLINE_S)
+
+
+async def test_each_process_answers_for_its_own_broker_sessions(
+    pg_url: str, settings_for: SettingsFor
+) -> None:
+    async with split(settings_for(pg_url)) as (front, back):
+        async with aiohttp.ClientSession() as client:
+            for service in (front, back):
+                base = f"http://127.0.0.1:{service.http_port}"
+                async with client.get(f"{base}/healthz") as health:
+                    assert health.status == 200, await health.text()
+                async with client.get(f"{base}/metrics") as metrics:
+                    assert "dispatcher_mqtt_connected 1.0" in await metrics.text()
+            # the engine's process serves no dashboard and no API
+            async with client.get(f"http://127.0.0.1:{back.http_port}/api/alarms") as api:
+                assert api.status == 404
+        assert back.commands is not None
+        # its commands session gone, the engine's process says so
+        await back.commands.__aexit__(None, None, None)
+        url = f"http://127.0.0.1:{back.http_port}/healthz"
+        async with aiohttp.ClientSession() as client, client.get(url) as health:
+            assert health.status == 503
+            assert (await health.json())["broker"] == "not connected"
 
 
 def test_split_roles_are_refused_on_sqlite_and_the_embedded_broker(
