@@ -309,6 +309,7 @@ class Service:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            log.info("wake-ups of other processes: %d sent, %d heard", wakes.sent, wakes.heard)
 
         # stops last of the loops: the notifier's last wake-ups of the engine still go
         self._stack.push_async_callback(stop)

@@ -157,6 +157,16 @@ def test_split_roles_are_refused_on_sqlite_and_the_embedded_broker(
         Service(load_settings(), roles=BACK)
 
 
+def test_roles_from_the_environment_are_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_url = "postgresql+asyncpg://postgres@127.0.0.1/never_opened"
+    monkeypatch.setenv("DISPATCHER_RUN__ROLES", "notifier, engine")
+    settings = load_settings(database={"url": pg_url}, mqtt={"url": "mqtt://127.0.0.1:1883"})
+    assert settings.run.role_set == BACK
+    monkeypatch.setenv("DISPATCHER_RUN__ROLES", "engine,scheduler")
+    with pytest.raises(ValueError, match="unknown roles scheduler"):
+        load_settings(database={"url": pg_url}, mqtt={"url": "mqtt://127.0.0.1:1883"})
+
+
 def test_all_roles_are_the_one_process_default(settings_for: SettingsFor, tmp_path: Path) -> None:
     listed = load_settings(run={"roles": ["notifier", "engine", "web", "ingest"]})
     assert listed.run.roles == "ingest,web,engine,notifier"
