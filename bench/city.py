@@ -95,6 +95,11 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    ap.add_argument(
+        "--split",
+        action="store_true",
+        help="each dispatcher as two processes: ingest,web and engine,notifier (NOTIFY)",
+    )
     ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
     ap.add_argument(
         "--profile",
@@ -166,6 +171,7 @@ async def main(args: argparse.Namespace) -> bool:
                     sink_port,
                     profile_dir=args.profile.resolve() if args.profile else None,
                     profile_rate=args.profile_rate,
+                    split=args.split,
                 )
                 run = Run(setup, city, SinkLog(sink_log))
                 for name in [n for n in SCENARIOS if n in args.scenarios]:

@@ -1,6 +1,10 @@
 """The dispatcher as the benchmarks run it: `dispatcher run` in OS processes of its own,
 configured only by `DISPATCHER_...` environment variables, watched from outside
 (`/healthz`, `/metrics`, `/proc/PID/status`), optionally under `py-spy record`.
+
+With `Setup.split` each dispatcher is two processes, as a city runs them: ingest and
+web (the one watched: health, metrics, RSS, profile) and the engine and the notifier
+(`back`), which the first wakes by PostgreSQL NOTIFY.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ class Dispatcher:
     profiler: subprocess.Popen[bytes] | None = None
     profile_path: Path | None = None
     rss: list[tuple[float, int]] = field(default_factory=list)
+    # with Setup.split: the engine and notifier process beside this ingest and web one
+    back: Dispatcher | None = None
 
     @property
     def pid(self) -> int:
@@ -76,6 +82,8 @@ class Setup:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     profile_dir: Path | None = None
     profile_rate: int = 100
+    # each dispatcher as two processes: ingest,web and engine,notifier
+    split: bool = False
 
 
 def environment(setup: Setup, index: int, http_port: int, shared: bool) -> dict[str, str]:
@@ -106,6 +114,8 @@ def environment(setup: Setup, index: int, http_port: int, shared: bool) -> dict[
     }
     if shared:
         env["DISPATCHER_MQTT__SHARED_GROUP"] = "bench"
+    if setup.split:
+        env["DISPATCHER_RUN__ROLES"] = "ingest,web"
     return env | dict(setup.extra_env)
 
 
@@ -130,10 +140,33 @@ def start(setup: Setup, count: int, label: str) -> list[Dispatcher]:
             wait_healthy(d)
             if setup.profile_dir is not None:
                 profile(d, setup.profile_dir, label, setup.profile_rate)
+        if setup.split:
+            # after the first processes migrated the database: no two migrate at once
+            for d in started:
+                start_back(setup, d, label, shared=count > 1)
     except BaseException:
         stop_all(started)
         raise
     return started
+
+
+def start_back(setup: Setup, d: Dispatcher, label: str, *, shared: bool) -> None:
+    """The engine and notifier process of dispatcher `d`: the same configuration and
+    client id (its broker session is `<client id>.commands`; the ingest process has no
+    notifier to sign claims with the id), other roles, its own /healthz and /metrics."""
+    port = free_port()
+    env = environment(setup, d.index, port, shared) | {"DISPATCHER_RUN__ROLES": "engine,notifier"}
+    log = setup.workdir / f"dispatcher-{label}-{d.index}-engine.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dispatcher.cli", "run"],
+            cwd=setup.workdir,
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
+    d.back = Dispatcher(d.index, proc, port, log)
+    wait_healthy(d.back)
 
 
 def wait_healthy(d: Dispatcher, within: float = 60) -> None:
@@ -182,11 +215,12 @@ def stop_all(dispatchers: list[Dispatcher]) -> None:
                 d.profiler.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 d.profiler.kill()
-    for d in dispatchers:
-        if d.proc.poll() is None:
-            d.proc.terminate()
-    for d in dispatchers:
-        stop(d.proc, timeout=30)
+    procs = [p.proc for d in dispatchers for p in (d, d.back) if p is not None]
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        stop(proc, timeout=30)
 
 
 def metrics(d: Dispatcher) -> dict[str, float]:

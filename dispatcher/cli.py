@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from dispatcher import logs, report_command
 from dispatcher.app import Service
 from dispatcher.clock import Clock, ScaledClock, SystemClock
-from dispatcher.config import Settings, load_settings
+from dispatcher.config import ROLES, Role, Settings, load_settings, parse_roles, split_refused
 from dispatcher.mqtt_accounts import commands as mqtt_accounts
 from dispatcher.store import users
 from dispatcher.store.db import create_engine, migrate, session_factory
@@ -32,8 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="migrate if needed, then serve everything")
+    run = sub.add_parser("run", help="migrate if needed, then serve everything (or --roles)")
     run.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    run.add_argument(
+        "--roles",
+        type=_roles,
+        default=None,
+        metavar="ROLE,...",
+        help=f"serve only these of {','.join(ROLES)} (default: run.roles, all four); "
+        "a share of them needs PostgreSQL and an external broker",
+    )
     sub.add_parser("migrate", help="apply the database migrations")
     load = sub.add_parser("load", help="add or update the city data of a YAML file")
     load.add_argument("file", type=Path)
@@ -64,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _roles(value: str) -> frozenset[Role]:
+    try:
+        return frozenset(parse_roles(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(
@@ -85,7 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
-        return asyncio.run(_run(settings))
+        # the command line wins over the file and the environment
+        roles: frozenset[Role] = args.roles or settings.run.role_set
+        refused = split_refused(settings, roles)
+        if refused:
+            print(f"dispatcher: {refused}", file=sys.stderr)
+            return 2
+        return asyncio.run(_run(settings, roles))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "load":
@@ -122,7 +143,7 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def _run(settings: Settings) -> int:
+async def _run(settings: Settings, roles: frozenset[Role]) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -136,8 +157,8 @@ async def _run(settings: Settings) -> int:
             start.isoformat(),
             settings.clock.speed,
         )
-    async with Service(settings, clock=clock):
-        log.info("running; Ctrl-C to stop")
+    async with Service(settings, clock=clock, roles=roles):
+        log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
         await stop.wait()
         log.info("stopping")
     return 0

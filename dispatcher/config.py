@@ -290,6 +290,61 @@ class ClockConfig(_Section):
         return self.start is not None or self.speed != 1.0
 
 
+# the parts of `dispatcher run`, in the order they are started
+Role = Literal["ingest", "web", "engine", "notifier"]
+ROLES: tuple[Role, ...] = ("ingest", "web", "engine", "notifier")
+
+
+def parse_roles(value: object) -> tuple[Role, ...]:
+    """`ingest,web` (the command line, the environment) or a YAML list, in ROLES' order."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        # a ValueError: pydantic reports it as a validation error, a TypeError it does not
+        raise ValueError("roles: a comma list like ingest,web or a list")  # noqa: TRY004
+    names = {str(item).strip() for item in items} - {""}
+    unknown = sorted(names - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown roles {', '.join(unknown)}: choose among {', '.join(ROLES)}")
+    if not names:
+        raise ValueError(f"roles: at least one of {', '.join(ROLES)}")
+    return tuple(r for r in ROLES if r in names)
+
+
+class RunConfig(_Section):
+    # what this process of `dispatcher run` serves: all four (one process, the embedded
+    # default), or a share of them in a city's processes on PostgreSQL and Mosquitto
+    roles: str = ",".join(ROLES)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _known_roles(cls, value: object) -> str:
+        return ",".join(parse_roles(value))
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(parse_roles(self.roles))
+
+
+def split_refused(settings: Settings, roles: frozenset[str]) -> str | None:
+    """Why these roles cannot run as a share of the service with these settings, if
+    they cannot: SQLite has one writer and the embedded broker lives in its process,
+    so the embedded default is one process."""
+    if roles >= set(ROLES):
+        return None
+    reasons = []
+    if settings.database.url.startswith("sqlite"):
+        reasons.append("SQLite (one writer, one process): set database.url to PostgreSQL")
+    if settings.mqtt.is_embedded:
+        reasons.append("the embedded MQTT broker (it lives in the process): set mqtt.url")
+    if not reasons:
+        return None
+    return (
+        f"roles {','.join(r for r in ROLES if r in roles)} split the service across "
+        f"processes, which cannot be done with {'; nor with '.join(reasons)}; "
+        "or run all roles in one process"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DISPATCHER_",
@@ -310,6 +365,14 @@ class Settings(BaseSettings):
     outage: OutageConfig = Field(default_factory=OutageConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig)
     escalation: EscalationPolicies = Field(default_factory=default_policies)
+    run: RunConfig = Field(default_factory=RunConfig)
+
+    @model_validator(mode="after")
+    def _split_needs_a_city_stack(self) -> Settings:
+        refused = split_refused(self, self.run.role_set)
+        if refused:
+            raise ValueError(refused)
+        return self
 
     @model_validator(mode="after")
     def _client_id_per_process(self) -> Settings:

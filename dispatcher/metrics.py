@@ -48,7 +48,9 @@ class Metrics:
             registry=r,
         )
         self.mqtt_connected = Gauge(
-            "dispatcher_mqtt_connected", "1 while connected to the broker", registry=r
+            "dispatcher_mqtt_connected",
+            "1 while every broker session of the process is up (a process needing none: 1)",
+            registry=r,
         )
         self.alarms_opened = Counter(
             "dispatcher_alarms_opened_total", "Alarms opened, by kind", ["kind"], registry=r

@@ -58,6 +58,14 @@ async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
                 await task
 
 
+def init_ops_app(deps: WebDeps) -> web.Application:
+    """Health and metrics only, for a process without the web role."""
+    app = web.Application()
+    app[DEPS] = deps
+    routes.add_ops_routes(app)
+    return app
+
+
 def init_app(deps: WebDeps) -> web.Application:
     http = deps.settings.http
     app = web.Application(

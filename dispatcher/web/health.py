@@ -47,5 +47,7 @@ async def metrics(request: web.Request) -> web.Response:
     except Exception:
         log.warning("metrics: the database could not be read", exc_info=True)
     deps.metrics.refresh(figures)
+    # what /healthz says: every broker session this process needs (none: 1)
+    deps.metrics.mqtt_connected.set(1 if deps.broker_ok() else 0)
     body = generate_latest(deps.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -335,6 +335,15 @@ API: Final = (
 )
 
 
+def add_ops_routes(app: web.Application) -> None:
+    """`/healthz` and `/metrics` alone: a process without the web role (`dispatcher run
+    --roles engine,notifier`) is watched as the others are."""
+    ops = tuple(op for op in API if op.tag == "ops")
+    app[OPERATIONS] = ops
+    for op in ops:
+        app.router.add_get(op.path, op.serve())
+
+
 def add_routes(app: web.Application) -> None:
     r = app.router
     app[OPERATIONS] = API
