@@ -138,6 +138,11 @@ class Hub:
         return json.dumps({"type": "tick", "now": self.deps.clock.now().isoformat()})
 
     async def _publish(self, alarm_ids: set[int], device_ids: set[str]) -> None:
+        if not self.clients:
+            # nobody watching: nothing to read (a mass event touches thousands of alarms
+            # a second); who joins gets a snapshot, and nothing is taken for sent
+            self._sent.clear()
+            return
         messages: list[str] = []
         if alarm_ids or device_ids:
             deps = self.deps
