@@ -15,11 +15,37 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiomqtt
+from paho.mqtt import __version__ as paho_version
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from devices import protocol_v1
 from dispatcher.config import MqttConfig
+
+
+def _share_property_tables() -> bool:
+    """paho 2.x builds the name and type tables of MQTT 5 properties anew for every
+    `Properties` object: one for each PUBLISH received and for each PUBACK of our acks,
+    a quarter of the CPU of event ingest (bench/README.md). The tables are only ever
+    read: build them once and share them. Applied at import, to paho 2 only; True when
+    applied. Tested in tests/ingest/test_mqtt_settings.py."""
+    if not paho_version.startswith("2.") or getattr(Properties, "_tables_shared", False):
+        return False
+    template = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+    types, names, properties = template.types, template.names, template.properties
+
+    def shared_init(self: Properties, packet_type: int) -> None:
+        self.packetType = packet_type
+        self.types = types
+        self.names = names
+        self.properties = properties
+
+    Properties.__init__ = shared_init  # type: ignore[method-assign]
+    Properties._tables_shared = True  # type: ignore[attr-defined]
+    return True
+
+
+_share_property_tables()
 
 
 def broker_address(mqtt: MqttConfig) -> tuple[str, int]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
+from paho.mqtt.exception import MQTTException
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from dispatcher.config import Settings
@@ -45,3 +49,22 @@ def test_mqtts_means_tls_with_the_configured_ca(tmp_path: Path) -> None:
         broker_address(_mqtt(url="http://broker.example").mqtt)
     with pytest.raises(ValidationError, match="tls_port needs certfile and keyfile"):
         _mqtt(embedded={"tls_port": 8884})
+
+
+def test_mqtt5_properties_share_their_tables_and_still_pack_and_read_back() -> None:
+    # dispatcher.ingest.mqtt, imported above, shared the tables at its import
+    make: Any = Properties
+    first, second = make(PacketTypes.PUBLISH), make(PacketTypes.CONNECT)
+    assert first.names is second.names
+    assert first.properties is second.properties
+    # each object keeps its own values and packet type
+    second.SessionExpiryInterval = 600
+    second.ReceiveMaximum = 400
+    first.UserProperty = ("k", "v")
+    assert not hasattr(first, "ReceiveMaximum")
+    read = make(PacketTypes.CONNECT)
+    read.unpack(second.pack())
+    assert (read.SessionExpiryInterval, read.ReceiveMaximum) == (600, 400)
+    # a property of another packet type is still refused
+    with pytest.raises(MQTTException, match="does not apply"):
+        first.SessionExpiryInterval = 1
