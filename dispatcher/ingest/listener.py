@@ -43,6 +43,7 @@ from dispatcher.ingest.mqtt import (
     payload_bytes,
     puback,
     puback_when_processed,
+    publish_unconfirmed,
     subscription_filters,
 )
 from dispatcher.ingest.queues import DropWhenFull
@@ -53,10 +54,6 @@ from dispatcher.store.ingest import BatchResult, Reply
 
 # at shutdown, how long what was received may take to be committed and acknowledged
 _DRAIN_S = 10.0
-# how long the acks of a batch wait for the broker's PUBACK. Not aiomqtt's 10 s: a PUBACK
-# lost with the broker (a restart) would hold up the next batch that long. An ack not
-# confirmed may be lost; its terminal repeats the event and is answered `duplicate`.
-_ACK_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +187,6 @@ class Listener:
                 if answers is not None:
                     puback_when_processed(client)
                 async with client:
-                    # a batch's acks await their PUBACKs together: no warning past 10
-                    client.pending_calls_threshold = self._ingest.max_batch + 100
                     await client.subscribe(
                         [(f, 1) for f in subscription_filters(self._mqtt, protocol_v1.EVENTS)],
                     )
@@ -303,19 +298,22 @@ class Listener:
             # the terminals repeat until acknowledged; they will be answered `duplicate`
             self._log.warning("broker gone before %d acks could be sent", len(replies))
             return
-        # all at once: one at a time waits for the PUBACK, a turn of the event loop, per ack
-        sent = await asyncio.gather(
-            *(
-                client.publish(
-                    protocol_v1.ack_topic(self._mqtt.topic_prefix, reply.device_id),
-                    protocol_v1.encode_ack(reply.event_id, reply.result, reply.reason),
-                    qos=1,
-                    timeout=_ACK_TIMEOUT_S,
-                )
-                for reply in replies
-            ),
-            return_exceptions=True,
-        )
-        for reply, outcome in zip(replies, sent, strict=True):
-            if isinstance(outcome, Exception):
-                self._log.warning("ack to %s not sent: %r", reply.device_id, outcome)
+        # handed to the session together, not each awaited: an ack not confirmed may be
+        # lost (a broker restart); its terminal repeats the event and is answered again
+        unsent = [
+            reply
+            for reply in replies
+            if not publish_unconfirmed(
+                client,
+                protocol_v1.ack_topic(self._mqtt.topic_prefix, reply.device_id),
+                protocol_v1.encode_ack(reply.event_id, reply.result, reply.reason),
+                qos=1,
+            )
+        ]
+        if unsent:
+            self._log.warning(
+                "%d acks not sent (connection lost), the first to %s; their terminals "
+                "repeat and are answered again",
+                len(unsent),
+                unsent[0].device_id,
+            )
