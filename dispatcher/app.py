@@ -168,7 +168,9 @@ class Service:
         # the wake-ups for roles served by other processes: PostgreSQL NOTIFY
         self.wakes: WakeBus | None = None
         if self.split and is_postgresql(self.engine):
-            local = {"engine": self.escalation.wake, "notifier": self.notifier.wake}
+            # from another process, the engine wakes for alarms: a change of terminals
+            # or check-ins is seen within the second (`Engine.loop_pass`)
+            local = {"engine": self.escalation.wake_for_alarms, "notifier": self.notifier.wake}
             self.wakes = WakeBus(
                 settings.database.url,
                 local={role: wake for role, wake in local.items() if role in self.roles},
@@ -231,7 +233,14 @@ class Service:
         for alarm_id, outcome, device_id in result.closed:
             log.info("alarm %d closed: %s", alarm_id, outcome, extra=about(alarm_id, device_id))
         wake: set[Role] = set()
-        if result.opened or result.power_changed:
+        if "engine" in self.roles:
+            # new alarms need their first steps, not a look at every terminal (the loop
+            # looks once a second anyway); a power report does
+            if result.power_changed:
+                self.escalation.wake()
+            elif result.opened:
+                self.escalation.wake_for_alarms()
+        elif result.opened or result.power_changed:
             wake.add("engine")
         if result.changed:
             wake.add("notifier")

@@ -40,6 +40,10 @@ class PassLoop:
         """Do everything due now; returns how much was done."""
         raise NotImplementedError
 
+    async def loop_pass(self) -> int:
+        """A pass of the loop: `run_once` unless a loop knows how to do less."""
+        return await self.run_once()
+
     async def next_due(self) -> datetime | None:
         """The earliest time anything becomes due, if known."""
         raise NotImplementedError
@@ -80,7 +84,7 @@ class PassLoop:
             started = self._clock.now()
             until = started + timedelta(seconds=self._poll_s)
             try:
-                await self.run_once()
+                await self.loop_pass()
                 self.passes += 1
                 due = await self.next_due()
                 if due is not None:

@@ -2,18 +2,20 @@
 
 Each pass: terminals that are down (their own alarms, or one outage for many), missed
 check-ins and the morning check-in lists, then the escalation steps due (so an alarm
-opened in the pass fires its first step in it). Deadlines live in the database
-(`alarms.next_step_at`, `residents.checkin_due_at`, terminals' liveness); `PassLoop`
-decides when to look again: at the earliest due time, at once when woken (a new alarm,
-an ack), and at least every `poll_s` so that work of another process is not missed.
-"""
+opened in the pass fires its first step in it). The loop, woken by every new alarm,
+looks at terminals and check-ins only when they may have changed: once a second of
+the clock, when one comes due, or when woken for them (`loop_pass`, `wake`). Deadlines
+live in the database (`alarms.next_step_at`, `residents.checkin_due_at`, terminals'
+liveness); `PassLoop` decides when to look again: at the earliest due time, at once
+when woken (a new alarm, an ack), and at least every `poll_s` so that work of another
+process is not missed."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,6 +30,10 @@ from dispatcher.store import escalation as store
 from dispatcher.store.outages import Liveness, Thresholds, check_down_terminals
 
 _BATCH = 100
+# the loop looks at terminals and check-ins at most this often (clock seconds), besides
+# when one comes due: they change with time, not with each alarm that wakes the engine,
+# and in a city of 100,000 terminals one look costs PostgreSQL ~100 ms
+_TERMINALS_EVERY = timedelta(seconds=1)
 # down terminals are grouped per community in one decision: read them all at once
 _DOWN_LIMIT = 20000
 _GRACE_S = 10.0
@@ -55,6 +61,9 @@ class Engine(PassLoop):
         self._sessions = sessions
         self._metrics = metrics
         self._skip_locked = skip_locked
+        self._terminals_at: datetime | None = None  # the last look at terminals, check-ins
+        self._terminals_woken = False
+        self.terminal_looks = 0  # passes that looked at terminals and check-ins
         self.fired = 0
         self.queued = 0
         # when a down terminal's own alarm becomes due (not stored: the pass recomputes it)
@@ -68,12 +77,39 @@ class Engine(PassLoop):
     async def run_once(self) -> int:
         """Do everything due now; returns how many alarms moved."""
         async with self._one_pass:
-            return await self._pass()
+            return await self._pass(terminals=True)
 
-    async def _pass(self) -> int:
-        touched = await self._terminals_and_checkins()
-        if touched and self.on_alarms is not None:
-            self.on_alarms(touched)
+    async def loop_pass(self) -> int:
+        """The loop's pass: the escalation steps due, and terminals and check-ins when
+        they may have changed (`_TERMINALS_EVERY`, one came due, `wake`)."""
+        now = self._clock.now()
+        terminals = (
+            self._terminals_at is None
+            or self._terminals_woken
+            or now - self._terminals_at >= _TERMINALS_EVERY
+            or (self._down_due is not None and self._down_due <= now)
+        )
+        async with self._one_pass:
+            return await self._pass(terminals=terminals)
+
+    def wake(self) -> None:
+        """Look at everything at once: terminals and check-ins too (a power report, a
+        check-in window changed, an operator's action)."""
+        self._terminals_woken = True
+        super().wake()
+
+    def wake_for_alarms(self) -> None:
+        """New alarms: their first steps at once; terminals and check-ins in their time."""
+        super().wake()
+
+    async def _pass(self, *, terminals: bool) -> int:
+        if terminals:
+            self._terminals_woken = False
+            self._terminals_at = self._clock.now()
+            self.terminal_looks += 1
+            touched = await self._terminals_and_checkins()
+            if touched and self.on_alarms is not None:
+                self.on_alarms(touched)
         moved = 0
         while True:
             # each batch reads the clock: waits, log times and lag count from the firing,
