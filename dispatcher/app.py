@@ -169,7 +169,7 @@ class Service:
         self.wakes: WakeBus | None = None
         if self.split and is_postgresql(self.engine):
             # from another process, the engine wakes for alarms: a change of terminals
-            # or check-ins is seen within the second (`Engine.loop_pass`)
+            # or check-ins is seen at its next poll (`Engine.loop_pass`)
             local = {"engine": self.escalation.wake_for_alarms, "notifier": self.notifier.wake}
             self.wakes = WakeBus(
                 settings.database.url,
@@ -235,7 +235,7 @@ class Service:
         wake: set[Role] = set()
         if "engine" in self.roles:
             # new alarms need their first steps, not a look at every terminal (the loop
-            # looks once a second anyway); a power report does
+            # looks at each poll anyway); a power report does
             if result.power_changed:
                 self.escalation.wake()
             elif result.opened:
