@@ -5,10 +5,11 @@ Memory is bounded here, by dropping what we can afford to drop.
 
 - `DropWhenFull`, for terminal events: when full, a new message is dropped. It has not
   been acknowledged to its terminal, which repeats it until it is (protocol v1), so
-  nothing is lost, only later. QoS 1 events from a real broker never fill it: the
-  listener answers their deliveries only once committed, and the broker sends no more
-  than its in-flight window ahead (`listener.py`). QoS 0 floods and the embedded broker
-  (answered on receipt) can.
+  nothing is lost, only later. QoS 1 events from a real broker are never dropped (`keep`):
+  the listener answers their deliveries only once committed, and the broker should send
+  no more than its in-flight window ahead (`listener.py`); one that sends more makes
+  the queue longer, not lossy. QoS 0 floods and the embedded broker (answered on
+  receipt) can fill it.
 - `LatestPerTopic`, for heartbeats and status: a message replaces the one of its topic
   still waiting, since only the latest report of a terminal matters. Its size is bounded
   by the number of topics (two per terminal); past `maxsize` topics a new topic's message
