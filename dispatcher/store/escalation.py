@@ -50,19 +50,6 @@ async def load_supervisors(*, session: AsyncSession) -> tuple[esc.Recipient, ...
     )
 
 
-async def load_directory(
-    *,
-    session: AsyncSession,
-    alarm: Alarm,
-    supervisors: tuple[esc.Recipient, ...] | None = None,
-) -> esc.Directory:
-    """Everyone reachable for `alarm` (`load_directories` of one)."""
-    if supervisors is None:
-        supervisors = await load_supervisors(session=session)
-    found = await load_directories(session=session, alarms=[alarm], supervisors=supervisors)
-    return found[alarm.id]
-
-
 async def load_directories(
     *,
     session: AsyncSession,
@@ -284,9 +271,13 @@ async def run_ack_overdue(
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     count = 0
-    for alarm in await session.scalars(query):
-        directory = await load_directory(session=session, alarm=alarm)
-        alerts = esc.supervisors_alert(directory, step=esc.ACK_OVERDUE_STEP)
+    alarms = list(await session.scalars(query))
+    if not alarms:
+        return 0
+    supervisors = await load_supervisors(session=session)
+    directories = await load_directories(session=session, alarms=alarms, supervisors=supervisors)
+    for alarm in alarms:
+        alerts = esc.supervisors_alert(directories[alarm.id], step=esc.ACK_OVERDUE_STEP)
         rows = [
             outbox.notification_row(n, alarm_id=alarm.id, purpose=Purpose.ACK_OVERDUE, now=now)
             for n in alerts
