@@ -96,17 +96,23 @@ async def test_a_press_received_but_not_committed_is_sent_again_after_a_kill(
         await wait_for(dispatcher_process.connected, within=60)
 
         blocker = await asyncpg.connect(_dsn(pg_url))
+        # asked outside the blocker's transaction: inside one, PostgreSQL shows the same
+        # snapshot of pg_stat_activity until it ends, so a batch that had not yet reached
+        # the lock at the first look was never seen waiting (4 failures in 7 runs)
+        watcher = await asyncpg.connect(_dsn(pg_url))
         try:
             # the batch can read, but not write its event log line: it waits, received
             async with raw_peer(MOSQUITTO, topic_prefix) as peer:
                 transaction = blocker.transaction()
                 await transaction.start()
                 await blocker.execute("LOCK TABLE event_log IN EXCLUSIVE MODE")
+                blocker_pid = blocker.get_server_pid()
 
                 async def batch_waiting() -> bool:
-                    waiting = await blocker.fetchval(
+                    waiting = await watcher.fetchval(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                        " AND wait_event_type = 'Lock' AND pid <> $1",
+                        blocker_pid,
                     )
                     return bool(waiting)
 
@@ -121,6 +127,7 @@ async def test_a_press_received_but_not_committed_is_sent_again_after_a_kill(
                 assert ack == {"event_id": "sos-in-flight", "result": "accepted"}
         finally:
             await blocker.close()
+            await watcher.close()
 
         async with sessions() as session:
             logged = await session.scalar(
