@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dispatcher.mqtt_accounts.passwords import mosquitto_hash
-from dispatcher.rules.topic_access import mosquitto_acl
+from dispatcher.broker_accounts.passwords import mosquitto_hash
+from dispatcher.broker_accounts.topics import mosquitto_acl
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"

@@ -24,7 +24,7 @@ from bench.dispatchers import Dispatcher, Setup
 from bench.observe import SinkLog
 from bench.report import Report
 from devices import protocol_v1 as p
-from dispatcher.city.load import load_city
+from dispatcher.city_file.load import load_city
 from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.store.models import Alarm, Notification

@@ -59,7 +59,7 @@ from bench.engine_bench import fresh_database, percentile
 from devices import protocol_v1 as p
 from devices.events import EventType, Heartbeat, PowerSource, TerminalEvent
 from dispatcher.app import Service
-from dispatcher.city.load import load_city
+from dispatcher.city_file.load import load_city
 from dispatcher.config import Settings
 from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.store.db import create_engine, migrate, session_factory
@@ -349,7 +349,7 @@ class Bench:
         opened = {(d, OPENS[kind]) for d, _, kind in events if kind in OPENS}
         attached = sum(1 for *_, kind in events if kind in OPENS) - len(opened)
         print(f"(a) events: {n} distinct sos/service/test events from {len(terminals)} terminals")
-        engine, notifier = self.service.escalation, self.service.notifier
+        engine, notifier = self.service.engine, self.service.notifier
         fired, sent = engine.fired, notifier.sent
         report = await self.load(event_messages(events), acks=True)
         took = report.last_ack - report.first_publish
@@ -418,7 +418,7 @@ class Bench:
                 .where(Notification.status == "pending")
                 .values(status="cancelled", updated_at=now)
             )
-        engine, notifier = self.service.escalation, self.service.notifier
+        engine, notifier = self.service.engine, self.service.notifier
         seen = (-1, -1)
         while seen != (engine.fired, notifier.sent):
             seen = (engine.fired, notifier.sent)
@@ -518,7 +518,7 @@ async def main(args: argparse.Namespace) -> bool:
             async with Service(settings, serve_http=False) as service:
                 await until(lambda: service.broker_connected, 15, "the MQTT connection")
                 print(
-                    f"ingest bench on {service.engine.dialect.name}: {len(terminals)} terminals "
+                    f"ingest bench on {service.database.dialect.name}: {len(terminals)} terminals "
                     f"(seeded in {seeded:.2f} s), own Mosquitto on port {port}, "
                     f"{args.publishers} publishers, {args.in_flight} in flight, "
                     f"liveness flush every {args.flush_interval:g} s"

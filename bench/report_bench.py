@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from dispatcher.config import CityConfig
 from dispatcher.rules.reports import day_start
-from dispatcher.store import reports
 from dispatcher.store.db import create_engine, migrate, session_factory
+from dispatcher.views import reports
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/{name}"

@@ -19,24 +19,24 @@ from typing import Self
 from aiohttp import web
 
 from dispatcher.clock import Clock, SystemClock
-from dispatcher.config import ROLES, Role, Settings, split_refused
+from dispatcher.config import ROLES, ProcessRole, Settings, split_refused
 from dispatcher.engine.runner import Engine
-from dispatcher.ingest.broker import EmbeddedBroker
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
 from dispatcher.ingest.liveness import LivenessListener
+from dispatcher.ingest.transaction import BatchResult
 from dispatcher.ingest.writer import BatchWriter
 from dispatcher.logs import about
 from dispatcher.metrics import Metrics
+from dispatcher.mqtt.commands import CommandPublisher
+from dispatcher.mqtt.embedded import EmbeddedBroker
 from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
-from dispatcher.notify.mqtt_commands import CommandPublisher
 from dispatcher.notify.twilio import TwilioGateway
 from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
 from dispatcher.notify.worker import Notifier
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, migrate, session_factory
-from dispatcher.store.ingest import BatchResult
 from dispatcher.wakes import WakeBus
 from dispatcher.web import live_hub
 from dispatcher.web.app import init_app, init_ops_app
@@ -58,11 +58,11 @@ class Service:
         clock: Clock | None = None,
         serve_http: bool = True,
         run_migrations: bool = True,
-        roles: frozenset[Role] | None = None,
+        roles: frozenset[ProcessRole] | None = None,
         poll_s: float | None = None,
     ) -> None:
         self.settings = settings
-        self.roles: frozenset[Role] = settings.run.role_set if roles is None else roles
+        self.roles: frozenset[ProcessRole] = settings.run.role_set if roles is None else roles
         refused = split_refused(settings, self.roles)
         if refused:
             raise ValueError(refused)
@@ -73,8 +73,8 @@ class Service:
         self.mqtt = settings.mqtt
         if self.mqtt.is_embedded and not self.mqtt.password:
             self.mqtt = self.mqtt.model_copy(update={"password": secrets.token_urlsafe(24)})
-        self.engine = create_engine(settings.database.url, echo=settings.database.echo)
-        self.sessions = session_factory(self.engine)
+        self.database = create_engine(settings.database.url, echo=settings.database.echo)
+        self.sessions = session_factory(self.database)
         ingest = settings.ingest
         # one limit for both paths: the bad input of one terminal, whatever its topic
         repeats = RepeatLimit(
@@ -115,12 +115,12 @@ class Service:
             metrics=self.metrics,
             logger=log.getChild("liveness"),
         )
-        skip_locked = not is_sqlite(self.engine)
+        skip_locked = not is_sqlite(self.database)
         # the loops poll in the clock's seconds: half a real second under a demo's
         # faster clock too, not a busy loop (tests of the wake-ups make it long)
         if poll_s is None:
             poll_s = 0.5 * settings.clock.speed
-        self.escalation = Engine(
+        self.engine = Engine(
             settings,
             sessions=self.sessions,
             clock=self.clock,
@@ -135,7 +135,7 @@ class Service:
         self.commands: CommandPublisher | None = None
         if "notifier" in self.roles and "ingest" not in self.roles:
             self.commands = CommandPublisher(self.mqtt, logger=log.getChild("notify"))
-        self.escalation.on_alarms = self._on_engine_alarms
+        self.engine.on_alarms = self._on_engine_alarms
         self.twilio: TwilioGateway | None = None
         throttle = settings.notifications.throttle
         self.notifier = Notifier(
@@ -167,10 +167,10 @@ class Service:
         self._http_app = self.web_app if "web" in self.roles else init_ops_app(deps)
         # the wake-ups for roles served by other processes: PostgreSQL NOTIFY
         self.wakes: WakeBus | None = None
-        if self.split and is_postgresql(self.engine):
+        if self.split and is_postgresql(self.database):
             # from another process, the engine wakes for alarms: a change of terminals
             # or check-ins is seen at its next poll (`Engine.loop_pass`)
-            local = {"engine": self.escalation.wake_for_alarms, "notifier": self.notifier.wake}
+            local = {"engine": self.engine.wake_for_alarms, "notifier": self.notifier.wake}
             self.wakes = WakeBus(
                 settings.database.url,
                 local={role: wake for role, wake in local.items() if role in self.roles},
@@ -232,14 +232,14 @@ class Service:
             log.info("alarm %d opened: %s", alarm_id, kind, extra=about(alarm_id, device_id))
         for alarm_id, outcome, device_id in result.closed:
             log.info("alarm %d closed: %s", alarm_id, outcome, extra=about(alarm_id, device_id))
-        wake: set[Role] = set()
+        wake: set[ProcessRole] = set()
         if "engine" in self.roles:
             # new alarms need their first steps, not a look at every terminal (the loop
             # looks at each poll anyway); a power report does
             if result.power_changed:
-                self.escalation.wake()
+                self.engine.wake()
             elif result.opened:
-                self.escalation.wake_for_alarms()
+                self.engine.wake_for_alarms()
         elif result.opened or result.power_changed:
             wake.add("engine")
         if result.changed:
@@ -247,10 +247,10 @@ class Service:
         self._wake(wake)
         live_hub.touch(self.web_app, [*result.opened, *result.changed])
 
-    def _wake(self, roles: set[Role]) -> None:
+    def _wake(self, roles: set[ProcessRole]) -> None:
         """Wake the engine or the notifier, in this process or (NOTIFY) the others."""
         if "engine" in roles and "engine" in self.roles:
-            self.escalation.wake()
+            self.engine.wake()
         if "notifier" in roles and "notifier" in self.roles:
             self.notifier.wake()
         elsewhere = roles - self.roles
@@ -278,9 +278,9 @@ class Service:
         stops them in the reverse order."""
         stack = self._stack
         try:
-            stack.push_async_callback(self.engine.dispose)
+            stack.push_async_callback(self.database.dispose)
             if self._run_migrations:
-                await migrate(self.engine)
+                await migrate(self.database)
             roles = self.roles
             if self.wakes is not None:
                 await self._start_wakes(self.wakes)
@@ -296,7 +296,7 @@ class Service:
                 await stack.enter_async_context(self.liveness)
                 await stack.enter_async_context(self.listener)
             if "engine" in roles:
-                await stack.enter_async_context(self.escalation)
+                await stack.enter_async_context(self.engine)
             if "notifier" in roles:
                 if self.commands is not None:
                     await stack.enter_async_context(self.commands)

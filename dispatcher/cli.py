@@ -16,11 +16,18 @@ from pydantic import ValidationError
 
 from dispatcher import logs, report_command
 from dispatcher.app import Service
+from dispatcher.broker_accounts import commands as mqtt_accounts
 from dispatcher.clock import Clock, ScaledClock, SystemClock
-from dispatcher.config import ROLES, Role, Settings, load_settings, parse_roles, split_refused
-from dispatcher.mqtt_accounts import commands as mqtt_accounts
-from dispatcher.store import users
+from dispatcher.config import (
+    ROLES,
+    ProcessRole,
+    Settings,
+    load_settings,
+    parse_roles,
+    split_refused,
+)
 from dispatcher.store.db import create_engine, migrate, session_factory
+from dispatcher.users import accounts as users
 
 log = logging.getLogger("dispatcher")
 
@@ -72,7 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _roles(value: str) -> frozenset[Role]:
+def _roles(value: str) -> frozenset[ProcessRole]:
     try:
         return frozenset(parse_roles(value))
     except ValueError as exc:
@@ -101,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
         # the command line wins over the file and the environment
-        roles: frozenset[Role] = args.roles or settings.run.role_set
+        roles: frozenset[ProcessRole] = args.roles or settings.run.role_set
         refused = split_refused(settings, roles)
         if refused:
             print(f"dispatcher: {refused}", file=sys.stderr)
@@ -143,7 +150,7 @@ def _read_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def _run(settings: Settings, roles: frozenset[Role]) -> int:
+async def _run(settings: Settings, roles: frozenset[ProcessRole]) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -175,8 +182,8 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _load(settings: Settings, file: Path) -> int:
-    from dispatcher.city.load import load_file  # noqa: PLC0415
-    from dispatcher.city.rows import CityDataError  # noqa: PLC0415
+    from dispatcher.city_file.load import load_file  # noqa: PLC0415
+    from dispatcher.city_file.rows import CityDataError  # noqa: PLC0415
 
     engine = create_engine(settings.database.url)
     try:

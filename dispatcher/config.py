@@ -291,11 +291,11 @@ class ClockConfig(_Section):
 
 
 # the parts of `dispatcher run`, in the order they are started
-Role = Literal["ingest", "web", "engine", "notifier"]
-ROLES: tuple[Role, ...] = ("ingest", "web", "engine", "notifier")
+ProcessRole = Literal["ingest", "web", "engine", "notifier"]
+ROLES: tuple[ProcessRole, ...] = ("ingest", "web", "engine", "notifier")
 
 
-def parse_roles(value: object) -> tuple[Role, ...]:
+def parse_roles(value: object) -> tuple[ProcessRole, ...]:
     """`ingest,web` (the command line, the environment) or a YAML list, in ROLES' order."""
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
@@ -321,7 +321,7 @@ class RunConfig(_Section):
         return ",".join(parse_roles(value))
 
     @property
-    def role_set(self) -> frozenset[Role]:
+    def role_set(self) -> frozenset[ProcessRole]:
         return frozenset(parse_roles(self.roles))
 
 

@@ -13,7 +13,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from dispatcher.store.ops_figures import OpsFigures
+from dispatcher.views.ops_figures import OpsFigures
 
 
 class Metrics:

@@ -11,8 +11,8 @@ from typing import TextIO
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Settings
 from dispatcher.rules import reports as rules
-from dispatcher.store import reports as store
 from dispatcher.store.db import create_engine, session_factory
+from dispatcher.views import reports as store
 
 DEFAULT_DAYS = 7
 

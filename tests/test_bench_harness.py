@@ -105,7 +105,7 @@ def test_a_profile_is_summed_by_package_and_function(tmp_path: Path) -> None:
     assert "4 samples" in text
     assert "75.0%  sqlalchemy" in text
     assert "25.0%  dispatcher/ingest" in text
-    assert "75.0%  mark_sent (dispatcher/store/notifications.py)" in text
+    assert "75.0%  mark_sent (dispatcher/store/deliveries.py)" in text
 
 
 def test_a_failed_check_is_reported_and_a_missed_target_is_not_a_failure() -> None:

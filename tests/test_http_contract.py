@@ -9,7 +9,7 @@ from collections.abc import Callable
 import aiohttp
 
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running

@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
+from dispatcher.engine import checkins
+from dispatcher.engine import escalation as store
+from dispatcher.engine.outages import Liveness, Thresholds, check_down_terminals
 from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.policy import AlarmKind
-from dispatcher.store import checkins
-from dispatcher.store import escalation as store
-from dispatcher.store.outages import Liveness, Thresholds, check_down_terminals
 
 _BATCH = 100
 # the loop looks at terminals and check-ins at most this often (clock seconds), besides

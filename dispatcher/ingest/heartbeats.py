@@ -30,8 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.events import Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
+from dispatcher.ingest.transaction import rejection_row, repeats_row
 from dispatcher.rules.rejections import RepeatLimit
-from dispatcher.store.ingest import rejection_row, repeats_row
 from dispatcher.store.models import Terminal
 
 _TABLE = cast("Table", Terminal.__table__)

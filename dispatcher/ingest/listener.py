@@ -37,8 +37,12 @@ from devices import protocol_v1
 from devices.events import AckResult, Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.config import IngestConfig, MqttConfig
+from dispatcher.ingest.buffers import DropWhenFull
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
-from dispatcher.ingest.mqtt import (
+from dispatcher.ingest.transaction import BatchResult, Reply
+from dispatcher.ingest.writer import BatchWriter
+from dispatcher.metrics import Metrics
+from dispatcher.mqtt.connect import (
     connect_args,
     payload_bytes,
     puback,
@@ -46,11 +50,7 @@ from dispatcher.ingest.mqtt import (
     publish_unconfirmed,
     subscription_filters,
 )
-from dispatcher.ingest.queues import DropWhenFull
-from dispatcher.ingest.writer import BatchWriter
-from dispatcher.metrics import Metrics
 from dispatcher.rules.rejections import RepeatLimit, source_of
-from dispatcher.store.ingest import BatchResult, Reply
 
 # at shutdown, how long what was received may take to be committed and acknowledged
 _DRAIN_S = 10.0

@@ -22,15 +22,15 @@ from devices import protocol_v1
 from devices.events import Heartbeat, Rejection, StatusChange
 from dispatcher.clock import Clock
 from dispatcher.config import IngestConfig, MqttConfig
+from dispatcher.ingest.buffers import LatestPerTopic
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
-from dispatcher.ingest.mqtt import (
+from dispatcher.metrics import Metrics
+from dispatcher.mqtt.connect import (
     connect_args,
     liveness_client_id,
     payload_bytes,
     subscription_filters,
 )
-from dispatcher.ingest.queues import LatestPerTopic
-from dispatcher.metrics import Metrics
 from dispatcher.rules.rejections import RepeatLimit, source_of
 
 

@@ -26,9 +26,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.events import AckResult, Rejection, TerminalEvent
+from dispatcher.ingest.transaction import BatchResult, Reply, record_batch
 from dispatcher.metrics import Metrics
 from dispatcher.store.event_log import log_entry
-from dispatcher.store.ingest import BatchResult, Reply, record_batch
 
 Item = TerminalEvent | Rejection
 

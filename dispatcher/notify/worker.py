@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.clock import Clock
 from dispatcher.metrics import Metrics
+from dispatcher.notify.bundles import summarise_held
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
 from dispatcher.notify.errors import PermanentFailure
 from dispatcher.passloop import PassLoop
@@ -31,8 +32,7 @@ from dispatcher.rules.messages import (
 )
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.throttle import Throttle
-from dispatcher.store import notifications as store
-from dispatcher.store.summaries import summarise_held
+from dispatcher.store import deliveries as store
 
 _BATCH = 50
 _CONCURRENCY = 20

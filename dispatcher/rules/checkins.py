@@ -49,6 +49,17 @@ class Window:
         return (end - start) % (24 * 60)
 
 
+def readable_window(text: str | None) -> Window | None:
+    """A stored window, or None when there is none or it cannot be read (the city file
+    and the API check windows; a bad one must not stop the engine's pass)."""
+    if not text:
+        return None
+    try:
+        return parse_window(text)
+    except ValueError:
+        return None
+
+
 def parse_window(text: str) -> Window:
     """ "HH:MM-HH:MM" (24-hour, local); ValueError saying what is wrong."""
     found = _WINDOW.match(text.strip())

@@ -108,7 +108,7 @@ def command_row(
     return row
 
 
-async def queue(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+async def add(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
     """Insert the rows, skipping any already queued (the unique key); returns how many
     were new."""
     if not rows:

@@ -15,13 +15,16 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatcher.actions import alarms as actions
+from dispatcher.actions import service as service_requests
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.reports import day_start
-from dispatcher.store import actions, alarm_view, history, service_requests
 from dispatcher.store import alarms as store
-from dispatcher.store import queue as queue_store
 from dispatcher.store.audit import AuditAction
 from dispatcher.store.models import Alarm
+from dispatcher.views import alarm as alarm_view
+from dispatcher.views import history
+from dispatcher.views import operators_queue as queue_store
 from dispatcher.web import alarm_events, audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
@@ -120,7 +123,7 @@ async def queue(request: web.Request) -> dict[str, Any]:
     """The unresolved alarms as the live snapshot has them: for clients without a socket."""
     deps = request.app[DEPS]
     async with deps.sessions() as session:
-        alarms = await queue_store.queue(session=session)
+        alarms = await queue_store.lines(session=session)
     return {"now": deps.clock.now().isoformat(), "alarms": alarms}
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatcher.rules.access import may_read_medical
 from dispatcher.store import audit
 from dispatcher.store.models import AuditEntry
-from dispatcher.store.residents import has_unresolved_alarm
+from dispatcher.views.residents import has_unresolved_alarm
 from dispatcher.web.auth import principal
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.audit import AuditQuery

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from dispatcher.store import users
+from dispatcher.users import accounts as users
 from dispatcher.web import session as cookie_session
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import DEPS

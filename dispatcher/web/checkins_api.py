@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from dispatcher.store import checkins
+from dispatcher.city_file.edits import set_checkin
 from dispatcher.store.audit import AuditAction
+from dispatcher.views import checkins
 from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
@@ -33,7 +34,7 @@ async def put_checkin(request: web.Request) -> Reply:
     sent = given(request, CheckinEdit)
     now = deps.clock.now()
     async with deps.sessions.begin() as session:
-        resident = await checkins.set_checkin(
+        resident = await set_checkin(
             session=session, resident_id=resident_id, fields=sent.model_dump(exclude_unset=True)
         )
         if resident is None:

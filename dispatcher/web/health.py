@@ -9,7 +9,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from dispatcher.store.ops_figures import OpsFigures, ops_figures
+from dispatcher.views.ops_figures import OpsFigures, ops_figures
 from dispatcher.web.operations import Reply, answer
 from dispatcher.web.schemas.health import Health
 from dispatcher.web.state import DEPS

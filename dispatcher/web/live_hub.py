@@ -27,8 +27,9 @@ from typing import Protocol
 
 from aiohttp import WSCloseCode, web
 
-from dispatcher.store import queue, users
-from dispatcher.store import terminals as terminal_store
+from dispatcher.users import accounts as users
+from dispatcher.views import operators_queue
+from dispatcher.views import terminals as terminal_store
 from dispatcher.web import session as cookie_session
 from dispatcher.web.auth import TOKEN
 from dispatcher.web.errors import json_error
@@ -147,7 +148,7 @@ class Hub:
         if alarm_ids or device_ids:
             deps = self.deps
             async with deps.sessions() as session:
-                items = await queue.queue_items(session=session, alarm_ids=alarm_ids)
+                items = await operators_queue.queue_items(session=session, alarm_ids=alarm_ids)
                 terminals = await terminal_store.terminal_items(
                     session=session, device_ids=device_ids, now=deps.clock.now(), liveness=_hb(deps)
                 )
@@ -194,7 +195,7 @@ class Hub:
         self.clients.add(client)
         try:
             async with self.deps.sessions() as session:
-                alarms = await queue.queue(session=session)
+                alarms = await operators_queue.lines(session=session)
         except BaseException:
             self.clients.discard(client)
             raise

@@ -20,8 +20,8 @@ from typing import Any, Final
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from dispatcher.store import queue
-from dispatcher.store import terminals as terminal_store
+from dispatcher.views import operators_queue
+from dispatcher.views import terminals as terminal_store
 from dispatcher.web.live_hub import Hub
 
 log = logging.getLogger("dispatcher.web.live")
@@ -123,7 +123,7 @@ class Follower:
         deps = self._hub.deps
         hb = deps.settings.heartbeat
         async with deps.sessions() as session:
-            revs = await queue.revisions(session=session)
+            revs = await operators_queue.revisions(session=session)
             trouble = None
             if self.looks % self._terminals_every == 0:
                 trouble = await terminal_store.problem_terminals(

@@ -1,5 +1,5 @@
 """Logging in, for the API and the login form alike, with failed attempts counted in
-the database (`dispatcher.store.login_failures`) and slowed down by
+the database (`dispatcher.users.login_failures`) and slowed down by
 `dispatcher.rules.login_backoff`: past a few failures of one user from one address, or
 many from one address, the next attempt waits (429 with Retry-After), whatever the
 password, and the refusal is logged.
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from dispatcher.rules.login_backoff import retry_after
-from dispatcher.store import login_failures, users
+from dispatcher.users import accounts as users
+from dispatcher.users import login_failures
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.web.login")

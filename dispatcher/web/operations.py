@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import field_name, json_error, problems
 from dispatcher.web.schemas.base import Answer, Path

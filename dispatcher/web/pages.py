@@ -19,8 +19,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from dispatcher.rules import reports
-from dispatcher.store import users
-from dispatcher.store.users import Role
+from dispatcher.users import accounts as users
+from dispatcher.users.accounts import Role
 from dispatcher.web import i18n, live_hub
 from dispatcher.web import session as cookie_session
 from dispatcher.web.forms import form_fields

@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from dispatcher.city import edits
-from dispatcher.city.rows import CityDataError
-from dispatcher.store import residents
+from dispatcher.city_file import edits
+from dispatcher.city_file.rows import CityDataError
 from dispatcher.store.audit import AuditAction
 from dispatcher.store.models import Alarm
+from dispatcher.views import residents
 from dispatcher.web import audit_api, live_hub
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import invalid, json_error

@@ -7,7 +7,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from dispatcher.rules import reports as rules
-from dispatcher.store import reports as store
+from dispatcher.views import reports as store
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.reports import ReportQuery

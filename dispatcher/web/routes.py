@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web import (
     alarms_api,
     audit_api,

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from dispatcher.store import users
+from dispatcher.users import accounts as users
 from dispatcher.web.state import DEPS
 
 COOKIE: Final = "dispatcher_session"

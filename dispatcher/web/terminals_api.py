@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from dispatcher.store import terminals
 from dispatcher.store.models import Terminal
-from dispatcher.store.terminals import terminal_json
+from dispatcher.views import terminals
+from dispatcher.views.terminals import terminal_json
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.base import DevicePath

@@ -16,10 +16,10 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dispatcher import catalog
 from dispatcher.config import TwilioConfig
+from dispatcher.phones import replies
 from dispatcher.rules.messages import voice_text
-from dispatcher.store import replies
+from dispatcher.store.deliveries import alarm_facts
 from dispatcher.store.models import Alarm, Notification, Resident
-from dispatcher.store.notifications import alarm_facts
 from dispatcher.web import alarm_events
 from dispatcher.web.forms import form_fields
 from dispatcher.web.state import DEPS

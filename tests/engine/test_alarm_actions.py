@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.rules.escalation import ACK_OVERDUE_STEP
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import (
@@ -128,7 +128,7 @@ async def test_taken_but_not_resolved_in_time_alerts_the_supervisors_once(
         async with api_client(service, "op1") as api, api.post(f"/api/alarms/{alarm.id}/ack"):
             pass
         clock.advance(1799)
-        await service.escalation.run_once()
+        await service.engine.run_once()
         assert await outbox(service, purpose="ack_overdue") == []
         clock.advance(1)
         await wait_for(lambda: outbox(service, purpose="ack_overdue"))
@@ -138,6 +138,6 @@ async def test_taken_but_not_resolved_in_time_alerts_the_supervisors_once(
         ]
         assert await outbox(service, purpose="ack_overdue") == expected
         clock.advance(3600)
-        await service.escalation.run_once()
+        await service.engine.run_once()
         assert await outbox(service, purpose="ack_overdue") == expected
         assert "ack_overdue" in await timeline_kinds(service, alarm.id)

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from dispatcher.app import Service
+from dispatcher.city_file.edits import set_checkin
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from dispatcher.store import checkins
 from dispatcher.store.models import Alarm, Notification, Resident
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
@@ -38,7 +38,7 @@ async def missed(service: Service) -> list[Alarm]:
 
 async def set_window(service: Service, resident_id: str, **fields: object) -> None:
     async with service.sessions.begin() as session:
-        assert await checkins.set_checkin(session=session, resident_id=resident_id, fields=fields)
+        assert await set_checkin(session=session, resident_id=resident_id, fields=fields)
 
 
 async def due_at(service: Service, resident_id: str) -> datetime | None:
@@ -62,7 +62,7 @@ async def test_two_days_of_checkins(
         for resident in city.residents:
             await set_window(service, resident, window="07:00-10:00")
         await set_window(service, three, paused_until=date(2026, 12, 1), reason="住院")
-        service.escalation.wake()
+        service.engine.wake()
         for resident in city.residents:  # the engine sets each deadline: today's end
             await wait_for(lambda r=resident: deadline_is(service, r, at(1, 10)))
 
@@ -79,7 +79,7 @@ async def test_two_days_of_checkins(
             await press(city.terminals[1], "low_battery")
 
             clock.set(at(1, 9, 59, 59))
-            await service.escalation.run_once()
+            await service.engine.run_once()
             assert await missed(service) == []
             clock.set(at(1, 10))  # 居民2 did not press; 居民3 is in hospital
             [alarm] = await wait_for(lambda: missed(service))
@@ -88,7 +88,7 @@ async def test_two_days_of_checkins(
             assert alarm.created_at == at(1, 10)  # within 60 s of the window's end: at once
             await wait_for(lambda: _kinds_include(service, alarm.id, "step_fired"))
             for _ in range(3):  # once a day, not once a pass
-                await service.escalation.run_once()
+                await service.engine.run_once()
             assert len(await missed(service)) == 1
             assert await due_at(service, two) == at(2, 10)
 
@@ -103,7 +103,7 @@ async def test_two_days_of_checkins(
                 "paused": 1,
                 "waiting": 0,
             }
-            await service.escalation.run_once()
+            await service.engine.run_once()
             assert len(await _summaries(service)) == 1  # once a day
 
             clock.set(at(1, 10, 45))  # 居民2 presses late: her missed check-in closes

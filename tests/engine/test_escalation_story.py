@@ -12,7 +12,7 @@ from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.rules.escalation import EXHAUSTED_STEP
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import (
@@ -98,7 +98,7 @@ async def test_nobody_answers_at_3am_and_the_chain_runs_to_the_supervisors(
         for wait_s, queued in story:
             clock.advance(wait_s - 1)
             # one second early: nothing more may fire, even on a pass of our own
-            await service.escalation.run_once()
+            await service.engine.run_once()
             assert await outbox(service) == expected
             clock.advance(1)
             expected = expected + queued
@@ -162,7 +162,7 @@ async def test_an_ack_during_step_2_stops_the_chain_and_tells_the_terminal(
         for _ in range(6):  # well past every later step of both rounds
             clock.advance(300)
             # a pass of our own, after the clock moved (passes are idempotent)
-            await service.escalation.run_once()
+            await service.engine.run_once()
         assert await outbox(service, purpose="step") == before
         assert all(s.step <= 2 for s in before)
         kinds = await timeline_kinds(service, alarm.id)
@@ -203,7 +203,7 @@ async def test_a_restart_mid_escalation_resumes_on_time_without_requeueing(
     clock.advance(100)  # the dispatcher is down for 100 s of step 1's 120 s wait
 
     async with running(settings, clock=clock) as service:
-        await service.escalation.run_once()
+        await service.engine.run_once()
         assert await outbox(service) == before  # nothing queued again, nothing early
         clock.advance(20)
         await wait_for(lambda: _has(service, Sent(0, 2, "contact:1", "voice")))

@@ -49,7 +49,7 @@ async def test_three_missed_heartbeats_open_a_device_alarm_that_closes_itself(
             await wait_for(lambda: beat_seen(service, beating, AT_3AM))
 
             clock.advance(179 + HOLD_S)
-            await service.escalation.run_once()
+            await service.engine.run_once()
             assert await offline_alarms(service) == []
             clock.advance(1)  # three 60 s periods without a word, and the outage window
             await wait_for(lambda: offline_alarms(service))
@@ -57,13 +57,13 @@ async def test_three_missed_heartbeats_open_a_device_alarm_that_closes_itself(
             assert (alarm.device_id, alarm.kind, alarm.status) == (beating, "device", "open")
             # a terminal that never sent a heartbeat raises nothing
             assert silent_always not in {a.device_id for a in await offline_alarms(service)}
-            await service.escalation.run_once()
+            await service.engine.run_once()
             assert len(await offline_alarms(service)) == 1  # once, not once a pass
 
             back_at = clock.now()
             await peer.publish(beating, "heartbeat", BEAT)
             await wait_for(lambda: beat_seen(service, beating, back_at))
-        await service.escalation.run_once()
+        await service.engine.run_once()
         [alarm] = await offline_alarms(service)
         assert (alarm.status, alarm.outcome) == ("resolved", "device_recovered")
 
@@ -86,7 +86,7 @@ async def test_a_last_will_opens_the_alarm_after_a_period(
 
             await wait_for(said_offline)
         clock.advance(59 + HOLD_S)
-        await service.escalation.run_once()
+        await service.engine.run_once()
         assert await offline_alarms(service) == []
         clock.advance(1)
         await wait_for(lambda: offline_alarms(service))
@@ -115,7 +115,7 @@ async def test_a_retained_online_does_not_bring_a_hung_terminal_back(
                     await wait_for(lambda: service.liveness.processed >= 1)  # the retained one
                     await service.heartbeats.flush()
                     clock.advance(30)
-                    await service.escalation.run_once()
+                    await service.engine.run_once()
                     [alarm] = await offline_alarms(service)
                     assert alarm.status == "open"
                     async with service.sessions() as session:
@@ -126,7 +126,7 @@ async def test_a_retained_online_does_not_bring_a_hung_terminal_back(
                 back_at = clock.now()
                 await peer.publish(hung, "heartbeat", BEAT)
                 await wait_for(lambda: beat_seen(service, hung, back_at))
-                await service.escalation.run_once()
+                await service.engine.run_once()
                 [alarm] = await offline_alarms(service)
                 assert (alarm.status, alarm.outcome) == ("resolved", "device_recovered")
         finally:

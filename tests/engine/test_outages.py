@@ -18,7 +18,7 @@ from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, OutageMember, Terminal
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running, timeline_kinds
@@ -74,7 +74,7 @@ async def test_forty_terminals_losing_power_make_one_outage(
 
             for quarter in range(4):  # ten more every 15 s: 40 within a minute
                 await send(peer, forty[quarter * 10 : quarter * 10 + 10], "event", lost)
-                await service.escalation.run_once()
+                await service.engine.run_once()
                 clock.advance(15)
             [outage] = await wait_for(lambda: alarms(service))
             assert (outage.kind, outage.type, outage.status) == ("device", "outage", "open")
@@ -89,7 +89,7 @@ async def test_forty_terminals_losing_power_make_one_outage(
             # terminal of the outage raised an alarm of its own
             clock.advance(600)
             for _ in range(2):
-                await service.escalation.run_once()
+                await service.engine.run_once()
             assert [a.type for a in await alarms(service)] == ["outage"]
             assert await held(service) == 40
 
@@ -109,7 +109,7 @@ async def test_forty_terminals_losing_power_make_one_outage(
                 )
                 await send(peer, forty[:39], "heartbeat", BEAT)
                 await wait_for(lambda: beats_seen(service, forty[:39], back_at))
-                await service.escalation.run_once()  # the clock stands still: look now
+                await service.engine.run_once()  # the clock stands still: look now
                 assert await held(service) == 1
                 async with api.get("/api/alarms?status=open") as response:
                     [line] = await response.json()
@@ -120,7 +120,7 @@ async def test_forty_terminals_losing_power_make_one_outage(
                 )
                 await send(peer, forty[39:], "heartbeat", BEAT)
                 await wait_for(lambda: beats_seen(service, forty[39:], back_at))
-                await service.escalation.run_once()
+                await service.engine.run_once()
                 closed = await wait_for(lambda: _resolved(service, outage.id))
         assert (closed.outcome, closed.resolved_by) == ("resolved_itself", "engine")
         kinds = await timeline_kinds(service, outage.id)
@@ -137,7 +137,7 @@ async def test_one_terminal_losing_power_raises_its_own_after_the_window(
         async with raw_peer(MOSQUITTO, topic_prefix) as peer:
             await send(peer, city.terminals, "event", lambda d: event("lost", "power_lost"))
             clock.advance(119)
-            await service.escalation.run_once()
+            await service.engine.run_once()
             assert await alarms(service) == []
             clock.advance(1)
             [alarm] = await wait_for(lambda: alarms(service))

@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from dispatcher import cli
 from dispatcher.app import Service
-from dispatcher.config import Role, Settings, load_settings
+from dispatcher.config import ProcessRole, Settings, load_settings
 from dispatcher.store.models import Notification
-from dispatcher.store.users import Role as UserRole
+from dispatcher.users.accounts import Role as UserRole
 from dispatcher.wakes import CHANNEL
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
@@ -30,8 +30,8 @@ pytestmark = pytest.mark.postgres
 
 MOSQUITTO = ("127.0.0.1", 1883)
 SettingsFor = Callable[..., Settings]
-FRONT: frozenset[Role] = frozenset({"ingest", "web"})
-BACK: frozenset[Role] = frozenset({"engine", "notifier"})
+FRONT: frozenset[ProcessRole] = frozenset({"ingest", "web"})
+BACK: frozenset[ProcessRole] = frozenset({"engine", "notifier"})
 # the back process looks by itself only this often: what it does sooner, a NOTIFY woke
 LONG_POLL_S = 3600.0
 # far below the poll, and above a loaded CI machine's worst pass
@@ -75,7 +75,7 @@ async def test_a_press_ingested_in_one_process_is_escalated_by_the_other_at_once
         assert back.wakes.heard >= 1
         assert front.wakes.sent >= 1
         # the front process has neither loop running
-        assert front.escalation.passes == 0
+        assert front.engine.passes == 0
         assert front.notifier.passes == 0
 
 
@@ -102,7 +102,7 @@ async def test_the_wake_ups_come_back_after_the_listening_connection_is_cut(
     async with split(settings_for(pg_url)) as (front, back):
         assert back.wakes is not None
         city = await seed_city(front.sessions)
-        passes = back.escalation.passes
+        passes = back.engine.passes
         conn = await asyncpg.connect(pg_url.replace("postgresql+asyncpg", "postgresql"))
         try:
             # as a database restart would: the server ends the LISTENing session
@@ -116,7 +116,7 @@ async def test_the_wake_ups_come_back_after_the_listening_connection_is_cut(
         assert cut == 1
         await wait_for(lambda: back.wakes is not None and back.wakes.connections >= 2, within=10)
         # the reconnection makes the loops look at once; the press comes after that look
-        await wait_for(lambda: back.escalation.passes >= passes + 1, within=10)
+        await wait_for(lambda: back.engine.passes >= passes + 1, within=10)
         await press(topic_prefix, city.terminals[1], "sos-after-cut")
         await wait_for(lambda: first_step_sent(back), within=DEADLINE_S)
 

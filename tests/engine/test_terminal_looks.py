@@ -21,7 +21,7 @@ async def test_new_alarms_wake_the_steps_and_a_power_report_the_terminals(
 ) -> None:
     clock = ManualClock(datetime(2026, 11, 29, 19, 0, tzinfo=UTC))
     async with running(settings_for(db_url), clock=clock) as service:
-        engine = service.escalation
+        engine = service.engine
         city = await seed_city(service.sessions)
         await wait_for(lambda: engine.terminal_looks >= 1)
         async with raw_peer(MOSQUITTO, topic_prefix) as peer:

@@ -13,7 +13,7 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from dispatcher.config import Settings
-from dispatcher.ingest.mqtt import broker_address, connect_args
+from dispatcher.mqtt.connect import broker_address, connect_args
 from tests.support.certs import make_certificates
 
 
@@ -52,7 +52,7 @@ def test_mqtts_means_tls_with_the_configured_ca(tmp_path: Path) -> None:
 
 
 def test_mqtt5_properties_share_their_tables_and_still_pack_and_read_back() -> None:
-    # dispatcher.ingest.mqtt, imported above, shared the tables at its import
+    # dispatcher.mqtt.connect, imported above, shared the tables at its import
     make: Any = Properties
     first, second = make(PacketTypes.PUBLISH), make(PacketTypes.CONNECT)
     assert first.names is second.names

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiomqtt
 import pytest
 
-from dispatcher.ingest.queues import DropWhenFull, LatestPerTopic
+from dispatcher.ingest.buffers import DropWhenFull, LatestPerTopic
 
 
 def message(topic: str, payload: bytes = b"", qos: int = 0) -> aiomqtt.Message:

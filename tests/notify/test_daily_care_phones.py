@@ -10,7 +10,7 @@ import aiohttp
 from sqlalchemy import select, update
 
 from dispatcher.store.models import Alarm, Contact, EventLog, Provider, Resident
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.notify.conftest import NIGHT_WORKER, OUR_NUMBER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import alarm, numbers_texted, press, spec_clean
 from tests.support.mqtt import event, raw_peer, wait_for
@@ -108,7 +108,7 @@ async def test_the_default_provider_gets_the_request_at_once_and_answers_1_then_
         ("done", "sms", "康桥老年餐桌"),
     ]
     pc.clock.advance(3600)  # the workers' step never comes: it was taken
-    await pc.service.escalation.run_once()
+    await pc.service.engine.run_once()
     assert NIGHT_WORKER not in numbers_texted(pc)
     spec_clean(pc)
 

@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.phones import replies
 from dispatcher.rules.notifications import Purpose
-from dispatcher.store import notifications, replies
+from dispatcher.store import deliveries as notifications
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm
-from dispatcher.store.outbox import base_row, queue
+from dispatcher.store.outbox import add, base_row
 from tests.support.city import seed_city
 from tests.support.mqtt import wait_for
 
@@ -88,7 +89,7 @@ async def test_writers_of_notifications_lock_the_alarm_first(pg_url: str, writer
                 step=1,
             )
             row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
-            await queue(session, [row])
+            await add(session, [row])
             alarm_id = alarm.id
         async with sessions() as session:
             nid = await session.scalar(text("SELECT id FROM notifications"))

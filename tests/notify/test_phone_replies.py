@@ -7,7 +7,7 @@ import aiohttp
 from sqlalchemy import select
 
 from dispatcher.store.models import EventLog, Notification, PhoneOptOut
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.notify.conftest import NIGHT_WORKER, OUR_NUMBER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import alarm, numbers_called, numbers_texted, press, spec_clean
 from tests.support.mqtt import wait_for

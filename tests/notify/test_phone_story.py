@@ -82,7 +82,7 @@ async def test_worker_does_not_answer_and_contact_1_presses_1(phone_city: PhoneC
 
     for _ in range(4):  # long past every later step: nobody else is called
         pc.clock.advance(300)
-        await pc.service.escalation.run_once()
+        await pc.service.engine.run_once()
     assert contact2 not in numbers_called(pc) + numbers_texted(pc)
     assert numbers_called(pc).count(contact1) == 1
     async with pc.service.sessions() as session:

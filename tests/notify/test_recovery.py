@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from dispatcher.rules.notifications import Purpose
 from dispatcher.store.db import create_engine, session_factory
+from dispatcher.store.deliveries import recover_interrupted
 from dispatcher.store.models import Alarm, Notification
-from dispatcher.store.notifications import recover_interrupted
-from dispatcher.store.outbox import base_row, queue
+from dispatcher.store.outbox import add, base_row
 from tests.support.city import seed_city
 
 NOW = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
@@ -69,7 +69,7 @@ async def test_interrupted_sends_are_failed_or_repeated_by_channel(db_url: str) 
             )
             for row in rows:
                 row["status"] = "sending"
-            await queue(session, rows)
+            await add(session, rows)
             alarm_id = alarm.id
 
         async with sessions.begin() as session:
@@ -144,7 +144,7 @@ async def test_a_restart_recovers_its_own_and_stale_sends_never_another_s_in_fli
                     "claimed_at": NOW - timedelta(seconds=ago),
                 }
                 rows.append(row)
-            await queue(session, rows)
+            await add(session, rows)
 
         async def recover(owner: str, *, starting: bool) -> int:
             async with sessions.begin() as session:

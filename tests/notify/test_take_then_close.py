@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from dispatcher.config import Settings
 from dispatcher.store.models import Notification
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running

@@ -38,7 +38,7 @@ from dispatcher.store.models import (
     Resident,
     Terminal,
 )
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.reports import recompute
 from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running

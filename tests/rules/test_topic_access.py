@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from dispatcher.rules.topic_access import (
+from dispatcher.broker_accounts.topics import (
     TERMINAL_READS,
     TERMINAL_WRITES,
     DispatcherLogin,
@@ -18,7 +18,7 @@ from dispatcher.rules.topic_access import (
     mosquitto_acl,
 )
 
-PREFIX = "city/eldercare"
+PREFIX = "city_file/eldercare"
 ME, OTHER = TerminalLogin("T-0001"), TerminalLogin("T-0002")
 KINDS = (*TERMINAL_WRITES, *TERMINAL_READS, "other")
 DEVICES = ("T-0001", "T-0002", "+", "#", "bad id")

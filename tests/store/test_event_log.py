@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.events import Rejection
+from dispatcher.ingest.transaction import rejection_row
 from dispatcher.store.event_log import RAW_KEEP_BYTES, log_entry, raw_bytes, raw_text, storable
-from dispatcher.store.ingest import rejection_row
 from dispatcher.store.models import EventLog
 
 Sessions = async_sessionmaker[AsyncSession]

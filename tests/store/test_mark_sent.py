@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.rules.notifications import Status
+from dispatcher.store.deliveries import Handed, mark_sent
 from dispatcher.store.models import EventLog, Notification
-from dispatcher.store.notifications import Handed, mark_sent
 
 Sessions = async_sessionmaker[AsyncSession]
 CLAIMED = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)

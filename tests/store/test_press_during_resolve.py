@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.events import AckResult, EventType, TerminalEvent
-from dispatcher.store import actions
-from dispatcher.store.ingest import BatchResult, record_batch
+from dispatcher.actions import alarms as actions
+from dispatcher.ingest.transaction import BatchResult, record_batch
 from dispatcher.store.models import Alarm, EventLog
 from tests.support.city import seed_city
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.broker_accounts import store as terminal_accounts
+from dispatcher.broker_accounts.commands import AccountsError, broker_passwords, credentials
+from dispatcher.broker_accounts.passwords import verify
 from dispatcher.config import MqttConfig
-from dispatcher.mqtt_accounts.commands import AccountsError, broker_passwords, credentials
-from dispatcher.mqtt_accounts.passwords import verify
-from dispatcher.store import terminal_accounts
 from dispatcher.store.models import Terminal, TerminalAccount
 
 Sessions = async_sessionmaker[AsyncSession]

@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatcher.store import users
+from dispatcher.users import accounts as users
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

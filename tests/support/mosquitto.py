@@ -15,9 +15,9 @@ from pathlib import Path
 
 import aiomqtt
 
+from dispatcher.broker_accounts import commands, secret_key
 from dispatcher.clock import SystemClock
 from dispatcher.config import Settings
-from dispatcher.mqtt_accounts import commands, secret_key
 from dispatcher.store.db import create_engine, session_factory
 from tests.support.certs import Certificates, make_certificates
 

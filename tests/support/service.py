@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from dispatcher.app import Service
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Settings
-from dispatcher.store import users
 from dispatcher.store.models import Alarm, EventLog, Notification, User
+from dispatcher.users import accounts as users
 from tests.support.mqtt import wait_for
 
 

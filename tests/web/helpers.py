@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
-from dispatcher.store import users
 from dispatcher.store.db import create_engine, session_factory
+from dispatcher.users import accounts as users
 from dispatcher.web.app import init_app
 from dispatcher.web.state import WebDeps
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web.pages import PAGES
 from tests.web.helpers import bearer, form_login, page_csrf, web_only
 

@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web.openapi import description
 from dispatcher.web.routes import API
 from dispatcher.web.schemas.people import (

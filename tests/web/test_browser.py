@@ -24,7 +24,7 @@ from devices.events import EventType
 from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.store.models import Resident
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web import live_hub
 from simulators.terminal import SimulatedTerminal
 from tests.support.city import seed_city

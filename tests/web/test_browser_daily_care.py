@@ -18,7 +18,7 @@ from devices.events import EventType
 from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.store.models import Provider, Resident
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from simulators.terminal import SimulatedTerminal
 from tests.support.city import seed_city
 from tests.support.service import add_user, running

@@ -25,9 +25,9 @@ import aiohttp
 import pytest
 from aiohttp.http_exceptions import BadHttpMessage
 
-from dispatcher.city.load import load_file
+from dispatcher.city_file.load import load_file
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import add_user, running
 

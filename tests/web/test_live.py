@@ -22,9 +22,9 @@ from sqlalchemy import select
 from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from dispatcher.store import users
 from dispatcher.store.models import Alarm
-from dispatcher.store.users import Role
+from dispatcher.users import accounts as users
+from dispatcher.users.accounts import Role
 from dispatcher.web import live_hub, live_sources
 from dispatcher.web.state import DEPS
 from tests.support.city import seed_city

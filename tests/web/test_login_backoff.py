@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.rules.login_backoff import FREE, Scope
-from dispatcher.store import login_failures
-from dispatcher.store.users import Role
+from dispatcher.users import login_failures
+from dispatcher.users.accounts import Role
 from tests.web.helpers import PASSWORD, WebOnly, form_login, web_only
 
 SettingsFor = Callable[..., Settings]

@@ -15,9 +15,9 @@ import yaml
 from aiohttp import web
 from openapi_spec_validator import validate
 
-from dispatcher.city.load import load_file
+from dispatcher.city_file.load import load_file
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web.openapi import description
 from dispatcher.web.routes import API
 from tests.support.mqtt import event, raw_peer, wait_for

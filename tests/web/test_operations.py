@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.logs import JsonFormatter, mask_phones
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.support.mqtt import event, raw_peer, wait_for
 from tests.support.service import add_user, api_client, running

@@ -10,7 +10,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.web.helpers import bearer, web_only
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from dispatcher.config import Settings
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web import session as cookie_session
 from tests.web.helpers import PASSWORD, web_only
 

@@ -14,7 +14,7 @@ from dispatcher.config import Settings
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import open_alarm
 from dispatcher.store.models import EventLog
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from tests.support.city import seed_city
 from tests.web.helpers import WebOnly, bearer, web_only
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatcher.store.users import Role
+from dispatcher.users.accounts import Role
 from dispatcher.web.schemas.base import Answer, Sent
 
 

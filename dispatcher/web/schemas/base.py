@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from dispatcher.city.rows import ID_RE
+from dispatcher.city_file.rows import ID_RE
 
 # the database's ids are signed 64-bit: a larger number names nothing (and cannot be
 # bound as a query argument, on either database)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
-from dispatcher.city.rows import REASON_MAX
+from dispatcher.city_file.rows import REASON_MAX
 from dispatcher.rules.checkins import TodayState, parse_window
 from dispatcher.web.schemas.base import Answer, Query, Sent, Time
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from dispatcher.city.rows import (
+from dispatcher.city_file.rows import (
     ADDRESS_MAX,
     CONTACT_CHANNELS,
     E164_RE,
