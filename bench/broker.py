@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from dispatcher.broker_accounts.passwords import mosquitto_hash
 from dispatcher.broker_accounts.topics import mosquitto_acl
+from harness.ports import free_port, listening
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
@@ -47,18 +47,6 @@ class Broker:
     def load_login(self) -> list[str]:
         """mosquitto_pub/mosquitto_sub arguments that log in as the load."""
         return ["-h", self.host, "-p", str(self.port), "-u", LOAD_USER, "-P", LOAD_PASSWORD]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-        return True
-    return False
 
 
 def _config(workdir: Path, port: int) -> str:

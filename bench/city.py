@@ -42,12 +42,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from bench import city_scenarios as s
-from bench.broker import free_port, own_mosquitto, stop
+from bench.broker import own_mosquitto, stop
 from bench.city_run import Run, seed
 from bench.dispatchers import Setup
 from bench.engine_bench import fresh_database
 from bench.observe import SinkLog, start_sink
 from bench.profile_summary import summarise
+from harness.ports import free_port
 
 Scenario = Callable[[Run, argparse.Namespace], Awaitable[None]]
 SCENARIOS: dict[str, Scenario] = {

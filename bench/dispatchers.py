@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.broker import DISPATCHER_PASSWORD, DISPATCHER_USER, PREFIX, Broker, free_port, stop
+from bench.broker import DISPATCHER_PASSWORD, DISPATCHER_USER, PREFIX, Broker, stop
+from harness.ports import free_port
 
 ACCOUNT_SID = "AC" + "0" * 32
 # how long the broker keeps a stopped dispatcher's session (production: a week)

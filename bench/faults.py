@@ -7,7 +7,7 @@ figures, and exits non-zero when a promise was broken.
 A PostgreSQL cluster, a Mosquitto (deploy/mosquitto.conf) and `dispatcher run` processes
 of its own, simulated terminals over TLS with their accounts, the Twilio stand-in; faults
 in turn (kill -9 of a dispatcher, broker restart, database restart) spread over the
-presses; then everything reconciled. See tests/support/faults.py.
+presses; then everything reconciled. See harness/faults.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.support.faults import FaultPlan, FaultReport, run_faults
+from harness.faults import FaultPlan, FaultReport, run_faults
 
 
 async def _run(plan: FaultPlan, workdir: Path) -> FaultReport:

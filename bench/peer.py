@@ -34,21 +34,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.broker import (
-    LOAD_PASSWORD,
-    LOAD_USER,
-    PEER_PREFIX,
-    Broker,
-    free_port,
-    own_mosquitto,
-    stop,
-)
+from bench.broker import LOAD_PASSWORD, LOAD_USER, PEER_PREFIX, Broker, own_mosquitto, stop
 from bench.city_run import Publisher, Run, publish, seed, sos_stream
 from bench.city_scenarios import contact_phones, wait_for
 from bench.dispatchers import Setup
 from bench.engine_bench import fresh_database
 from bench.observe import AckCollector, SinkLog, ms, percentile, rate, read_sent, start_sink
 from bench.report import Report
+from harness.ports import free_port
 
 PEER = "mqtt-alerts==0.4.7"
 PEER_VENV = Path(__file__).resolve().parents[1] / "var" / "bench-peer" / "venv"

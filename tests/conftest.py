@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, migrate, session_factory
-from tests.support import databases
+from harness import databases
 
 MOSQUITTO_URL = "mqtt://127.0.0.1:1883"
 

@@ -91,7 +91,8 @@ ROOMS: dict[str, tuple[str, ...]] = {
     ),
     "web": ("ingest", "notify", "mqtt", "engine.runner"),
 }
-SHELL = tuple(f"dispatcher.{room}" for room in ROOMS if room != "rules") + (
+SHELL = (
+    *tuple(f"dispatcher.{room}" for room in ROOMS if room != "rules"),
     *TOP,
     "dispatcher.config",
     "dispatcher.clock",
@@ -107,7 +108,7 @@ def test_rules_import_nothing_of_the_shell(path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "room, path",
+    ("room", "path"),
     [(room, p) for room in ROOMS if room != "rules" for p in _modules(f"dispatcher/{room}")],
     ids=lambda v: _name(v) if isinstance(v, Path) else "",
 )

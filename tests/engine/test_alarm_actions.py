@@ -11,9 +11,9 @@ from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.rules.escalation import ACK_OVERDUE_STEP
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import (
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import (
     Sent,
     add_user,
     api_client,

@@ -15,9 +15,9 @@ from dispatcher.city_file.edits import set_checkin
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, Notification, Resident
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running, timeline_kinds
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import running, timeline_kinds
 
 MOSQUITTO = ("127.0.0.1", 1883)
 TZ = ZoneInfo("Asia/Shanghai")

@@ -16,9 +16,9 @@ from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, Terminal
-from tests.support.city import seed_city
-from tests.support.mqtt import raw_peer, wait_for
-from tests.support.service import running
+from harness.city import seed_city
+from harness.mqtt import raw_peer, wait_for
+from harness.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -19,9 +19,9 @@ from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, OutageMember, Terminal
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
-from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, running, timeline_kinds
+from harness.city import seed_city
+from harness.mqtt import RawPeer, event, raw_peer, wait_for
+from harness.service import add_user, api_client, running, timeline_kinds
 
 MOSQUITTO = ("127.0.0.1", 1883)
 AT_2AM = datetime(2026, 12, 1, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

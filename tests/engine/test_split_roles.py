@@ -22,9 +22,9 @@ from dispatcher.config import ProcessRole, Settings, load_settings
 from dispatcher.store.models import Notification
 from dispatcher.users.accounts import Role as UserRole
 from dispatcher.wakes import CHANNEL
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, only_alarm
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import add_user, api_client, only_alarm
 
 pytestmark = pytest.mark.postgres
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 

@@ -4,7 +4,7 @@ have run out the outbox holds exactly what the policy says, no row twice, none m
 with each step fired by one engine only and both engines having done part of the work.
 
 Once with two engines in this process, each on its own connection pool, and once with
-the second engine in a process of its own (`tests/support/engine_process.py`).
+the second engine in a process of its own (`harness/engine_process.py`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from dispatcher.metrics import Metrics
 from dispatcher.rules.escalation import EXHAUSTED_STEP
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, Contact, EventLog, Notification, User, Worker
-from tests.support.city import seed_city
-from tests.support.engine_process import POLL_S, short_settings
-from tests.support.mqtt import wait_for
+from harness.city import seed_city
+from harness.engine_process import POLL_S, short_settings
+from harness.mqtt import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -227,7 +227,7 @@ async def engine_process(url: str, run_dir: Path) -> AsyncIterator[Path]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.support.engine_process",
+        "harness.engine_process",
         url,
         str(run_dir),
         "--timeout",

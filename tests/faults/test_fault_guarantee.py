@@ -2,7 +2,7 @@
 from 100 terminals to two dispatcher processes sharing the subscription, while 5 of each
 fault happen (kill -9 of a dispatcher, Mosquitto restart, PostgreSQL restart). Then:
 every press acked, each logged once, one alarm per SOS, no notification queued or sent
-twice (`tests/support/faults.py`). The figures are printed.
+twice (`harness/faults.py`). The figures are printed.
 
 The long form, by hand: `python -m bench.faults --presses 50000 --faults 20`."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.faults import FaultPlan, run_faults
+from harness.faults import FaultPlan, run_faults
 
 pytestmark = pytest.mark.postgres
 

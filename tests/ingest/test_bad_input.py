@@ -16,9 +16,9 @@ from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.event_log import raw_bytes
 from dispatcher.store.models import Alarm, EventLog
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import count, running
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import count, running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 SettingsFor = Callable[..., Settings]

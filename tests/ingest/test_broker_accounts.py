@@ -21,12 +21,13 @@ from devices.events import AckResult, CommandType
 from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.store.models import EventLog, Terminal
+from harness.certs import make_certificates
+from harness.city import SmallCity, seed_city
+from harness.mosquitto import OwnMosquitto, issue_credentials, logs_in
+from harness.mqtt import event, raw_peer, wait_for
+from harness.ports import free_port
+from harness.service import count, running
 from simulators.terminal import LoginRefusedError, SimulatedTerminal
-from tests.support.certs import make_certificates
-from tests.support.city import SmallCity, seed_city
-from tests.support.mosquitto import OwnMosquitto, free_port, issue_credentials, logs_in
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import count, running
 
 DISPATCHER_PASSWORD = "dispatcher-secret-1"
 

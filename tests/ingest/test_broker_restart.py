@@ -14,10 +14,10 @@ import pytest
 
 from dispatcher.app import Service
 from dispatcher.config import Settings
-from tests.support.city import SmallCity, seed_city
-from tests.support.mosquitto import MOSQUITTO, OwnMosquitto, issue_credentials, logs_in
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running
+from harness.city import SmallCity, seed_city
+from harness.mosquitto import MOSQUITTO, OwnMosquitto, issue_credentials, logs_in
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import running
 
 DISPATCHER_PASSWORD = "dispatcher-secret-1"
 

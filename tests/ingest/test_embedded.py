@@ -10,10 +10,11 @@ from pathlib import Path
 
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm
-from tests.support.city import seed_city
-from tests.support.mosquitto import free_port, issue_credentials
-from tests.support.mqtt import event, raw_peer
-from tests.support.service import count, running
+from harness.city import seed_city
+from harness.mosquitto import issue_credentials
+from harness.mqtt import event, raw_peer
+from harness.ports import free_port
+from harness.service import count, running
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from devices.events import EventType
 from dispatcher.app import Service
 from dispatcher.config import Settings
-from tests.support.city import seed_city
-from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
-from tests.support.service import running
+from harness.city import seed_city
+from harness.mqtt import RawPeer, event, raw_peer, wait_for
+from harness.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))

@@ -20,10 +20,10 @@ import pytest
 
 from dispatcher.config import Settings
 from dispatcher.store.models import Terminal
-from tests.support.city import seed_city
-from tests.support.mosquitto import MOSQUITTO, OwnMosquitto, issue_credentials, logs_in
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running
+from harness.city import seed_city
+from harness.mosquitto import MOSQUITTO, OwnMosquitto, issue_credentials, logs_in
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import running
 
 HEARTBEATS = 20_000
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, Terminal
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
 
 MOSQUITTO = ("127.0.0.1", 1883)
 SettingsFor = Callable[..., Settings]

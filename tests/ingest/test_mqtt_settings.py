@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from dispatcher.config import Settings
 from dispatcher.mqtt.connect import broker_address, connect_args
-from tests.support.certs import make_certificates
+from harness.certs import make_certificates
 
 
 def _mqtt(**mqtt: object) -> Settings:

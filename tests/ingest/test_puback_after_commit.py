@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog
-from tests.support.city import seed_city
-from tests.support.mosquitto import free_port
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.ports import free_port
+from harness.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 

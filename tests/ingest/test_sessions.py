@@ -13,9 +13,9 @@ from paho.mqtt.properties import Properties
 from devices import protocol_v1
 from dispatcher.config import Settings
 from dispatcher.store.models import Terminal
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 BEAT = json.dumps({"v": 1, "ts": "2026-11-27T03:00:00+08:00", "battery": 61})

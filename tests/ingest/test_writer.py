@@ -17,7 +17,7 @@ from dispatcher.ingest.writer import ATTEMPTS, BatchWriter
 from dispatcher.metrics import Metrics
 from dispatcher.store.db import create_engine, is_sqlite, session_factory
 from dispatcher.store.models import Alarm, EventLog
-from tests.support.city import seed_city
+from harness.city import seed_city
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

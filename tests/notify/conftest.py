@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +13,10 @@ import pytest
 from dispatcher.app import Service
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
+from harness.city import SmallCity, seed_city
+from harness.ports import free_port
+from harness.service import running
 from simulators.twilio.standin import TwilioStandIn
-from tests.support.city import SmallCity, seed_city
-from tests.support.service import running
 
 AT_3AM = datetime(2026, 11, 27, 3, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 OUR_NUMBER = "+8653188880000"
@@ -26,12 +26,6 @@ NIGHT_WORKER = "+8613800000002"
 def contact_phone(resident: int, priority: int) -> str:
     """The phones `seed_city` gives contacts."""
     return f"+86139{resident:04d}000{priority}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 
 from dispatcher.store.models import Alarm, Contact, EventLog, Provider, Resident
 from dispatcher.users.accounts import Role
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import add_user, api_client, timeline_kinds
 from tests.notify.conftest import NIGHT_WORKER, OUR_NUMBER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import alarm, numbers_texted, press, spec_clean
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, timeline_kinds
 
 MOSQUITTO = ("127.0.0.1", 1883)
 MEALS = "+8613866660001"

@@ -10,12 +10,12 @@ from sqlalchemy import select, update
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Contact, Notification
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import running
 from simulators.twilio.standin import TwilioStandIn
 from tests.notify.conftest import AT_3AM, NIGHT_WORKER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import numbers_texted, press
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import running
 
 
 async def statuses(pc: PhoneCity, phone: str) -> list[tuple[str, str, int]]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from dispatcher.store.models import Contact, Resident
+from harness.mqtt import raw_peer, wait_for
 from tests.notify.conftest import NIGHT_WORKER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import MOSQUITTO, alarm, numbers_texted, press, spec_clean
-from tests.support.mqtt import raw_peer, wait_for
 
 
 async def test_an_english_family_hears_english_a_chinese_worker_chinese(

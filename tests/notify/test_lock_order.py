@@ -20,8 +20,8 @@ from dispatcher.store import deliveries as notifications
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm
 from dispatcher.store.outbox import add, base_row
-from tests.support.city import seed_city
-from tests.support.mqtt import wait_for
+from harness.city import seed_city
+from harness.mqtt import wait_for
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 Sessions = async_sessionmaker[AsyncSession]

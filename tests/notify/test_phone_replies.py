@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from dispatcher.store.models import EventLog, Notification, PhoneOptOut
 from dispatcher.users.accounts import Role
+from harness.mqtt import wait_for
+from harness.service import add_user
 from tests.notify.conftest import NIGHT_WORKER, OUR_NUMBER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import alarm, numbers_called, numbers_texted, press, spec_clean
-from tests.support.mqtt import wait_for
-from tests.support.service import add_user
 
 
 async def test_pressing_2_declines_and_the_next_person_is_called_at_once(

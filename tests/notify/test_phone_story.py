@@ -7,9 +7,9 @@ import aiohttp
 from sqlalchemy import select, update
 
 from dispatcher.store.models import Alarm, Contact, EventLog, Notification
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import outbox
 from tests.notify.conftest import NIGHT_WORKER, OUR_NUMBER, PhoneCity, contact_phone
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import outbox
 
 MOSQUITTO = ("127.0.0.1", 1883)
 

@@ -14,7 +14,7 @@ from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.deliveries import recover_interrupted
 from dispatcher.store.models import Alarm, Notification
 from dispatcher.store.outbox import add, base_row
-from tests.support.city import seed_city
+from harness.city import seed_city
 
 NOW = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from dispatcher.config import Settings
 from dispatcher.store.models import Notification
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
-from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, running
+from harness.city import seed_city
+from harness.mqtt import RawPeer, event, raw_peer, wait_for
+from harness.service import add_user, api_client, running
 
 MOSQUITTO = ("127.0.0.1", 1883)
 SettingsFor = Callable[..., Settings]

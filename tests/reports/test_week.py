@@ -39,9 +39,9 @@ from dispatcher.store.models import (
     Terminal,
 )
 from dispatcher.users.accounts import Role
+from harness.mqtt import RawPeer, event, raw_peer, wait_for
+from harness.service import add_user, api_client, running
 from tests.reports import recompute
-from tests.support.mqtt import RawPeer, event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, running
 
 SettingsFor = Callable[..., Settings]
 MOSQUITTO = ("127.0.0.1", 1883)

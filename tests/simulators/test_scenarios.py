@@ -16,12 +16,12 @@ from sqlalchemy import select
 
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm
+from harness.city import seed_city
+from harness.mqtt import wait_for
+from harness.service import running
 from simulators.city import DEMO_CITY, load_city
 from simulators.power_cut import PowerCutPlan, run_power_cut
 from simulators.week import plan_week, residents_of
-from tests.support.city import seed_city
-from tests.support.mqtt import wait_for
-from tests.support.service import running
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 12, 1, 6, 0, tzinfo=TZ)

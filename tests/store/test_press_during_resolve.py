@@ -18,7 +18,7 @@ from devices.events import AckResult, EventType, TerminalEvent
 from dispatcher.actions import alarms as actions
 from dispatcher.ingest.transaction import BatchResult, record_batch
 from dispatcher.store.models import Alarm, EventLog
-from tests.support.city import seed_city
+from harness.city import seed_city
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)

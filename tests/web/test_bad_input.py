@@ -29,7 +29,7 @@ from dispatcher.web.schemas.people import (
     WorkerEdit,
     WorkersEdit,
 )
-from tests.support.city import seed_city
+from harness.city import seed_city
 from tests.web.described import Spec, answer_schema, fill, problems_with, resolve
 from tests.web.helpers import bearer, form_login, web_only
 

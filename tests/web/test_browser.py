@@ -26,9 +26,9 @@ from dispatcher.config import Settings
 from dispatcher.store.models import Resident
 from dispatcher.users.accounts import Role
 from dispatcher.web import live_hub
+from harness.city import seed_city
+from harness.service import add_user, running
 from simulators.terminal import SimulatedTerminal
-from tests.support.city import seed_city
-from tests.support.service import add_user, running
 
 CHROMIUM = Path("/usr/bin/chromium")
 # STACK-NOTES: Debian's chromium, headless, with nothing fetched from outside

@@ -19,9 +19,9 @@ from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.store.models import Provider, Resident
 from dispatcher.users.accounts import Role
+from harness.city import seed_city
+from harness.service import add_user, running
 from simulators.terminal import SimulatedTerminal
-from tests.support.city import seed_city
-from tests.support.service import add_user, running
 from tests.web.test_browser import ARTIFACTS, BROKER, chromium, log_in
 
 SettingsFor = Callable[..., Settings]

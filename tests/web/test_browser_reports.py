@@ -21,8 +21,8 @@ from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Community, Resident, Terminal
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
-from tests.support.service import add_user, running
+from harness.city import seed_city
+from harness.service import add_user, running
 from tests.web.test_browser import ARTIFACTS, chromium, log_in
 
 SettingsFor = Callable[..., Settings]

@@ -14,7 +14,7 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import open_alarm
 from dispatcher.store.models import Notification, Resident
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
+from harness.city import seed_city
 from tests.web.helpers import bearer, web_only
 
 SettingsFor = Callable[..., Settings]

@@ -28,8 +28,8 @@ from aiohttp.http_exceptions import BadHttpMessage
 from dispatcher.city_file.load import load_file
 from dispatcher.config import Settings
 from dispatcher.users.accounts import Role
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import add_user, running
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import add_user, running
 
 SettingsFor = Callable[..., Settings]
 MOSQUITTO = ("127.0.0.1", 1883)

@@ -21,7 +21,7 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.models import Community, Resident, Terminal
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
+from harness.city import seed_city
 from tests.web.helpers import WebOnly, bearer, web_only
 
 SettingsFor = Callable[..., Settings]

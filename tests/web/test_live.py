@@ -27,9 +27,9 @@ from dispatcher.users import accounts as users
 from dispatcher.users.accounts import Role
 from dispatcher.web import live_hub, live_sources
 from dispatcher.web.state import DEPS
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, running
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import add_user, api_client, running
 from tests.web.helpers import bearer, form_login, page_csrf, web_only
 
 MOSQUITTO = ("127.0.0.1", 1883)

@@ -20,8 +20,8 @@ from dispatcher.config import Settings
 from dispatcher.users.accounts import Role
 from dispatcher.web.openapi import description
 from dispatcher.web.routes import API
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, running
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import add_user, api_client, running
 from tests.web.described import answer_schema, fill, open_objects, problems_with
 from tests.web.helpers import bearer, web_only
 

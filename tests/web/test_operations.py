@@ -22,9 +22,9 @@ from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.logs import JsonFormatter, mask_phones
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
-from tests.support.mqtt import event, raw_peer, wait_for
-from tests.support.service import add_user, api_client, running
+from harness.city import seed_city
+from harness.mqtt import event, raw_peer, wait_for
+from harness.service import add_user, api_client, running
 
 SettingsFor = Callable[..., Settings]
 MOSQUITTO = ("127.0.0.1", 1883)

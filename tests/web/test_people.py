@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from dispatcher.config import Settings
 from dispatcher.users.accounts import Role
-from tests.support.city import seed_city
+from harness.city import seed_city
 from tests.web.helpers import bearer, web_only
 
 SettingsFor = Callable[..., Settings]

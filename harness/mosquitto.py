@@ -19,16 +19,11 @@ from dispatcher.broker_accounts import commands, secret_key
 from dispatcher.clock import SystemClock
 from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, session_factory
-from tests.support.certs import Certificates, make_certificates
+from harness.certs import Certificates, make_certificates
+from harness.ports import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class OwnMosquitto:

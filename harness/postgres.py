@@ -15,7 +15,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support.mosquitto import free_port
+from harness.ports import free_port
 
 
 def _bindir() -> Path:

@@ -15,7 +15,7 @@ from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, Notification, User
 from dispatcher.users import accounts as users
-from tests.support.mqtt import wait_for
+from harness.mqtt import wait_for
 
 
 @dataclass(frozen=True, order=True)

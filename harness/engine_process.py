@@ -1,7 +1,7 @@
 """One escalation engine in a process of its own, for tests of several engines sharing
 a database: the second process of a large city, without MQTT, notifier or web.
 
-    python -m tests.support.engine_process DB_URL RUN_DIR [--timeout SECONDS]
+    python -m harness.engine_process DB_URL RUN_DIR [--timeout SECONDS]
 
 It writes RUN_DIR/ready once its first pass is done, runs with the system clock until
 RUN_DIR/stop appears, then writes RUN_DIR/report.json (`fired`, `queued`, `passes`).
@@ -22,7 +22,7 @@ from dispatcher.engine.runner import Engine
 from dispatcher.metrics import Metrics
 from dispatcher.rules.policy import EscalationPolicies, Policy, Step, default_policies
 from dispatcher.store.db import create_engine, is_sqlite, session_factory
-from tests.support.mqtt import wait_for
+from harness.mqtt import wait_for
 
 # how often an idle engine looks for alarms another process opened
 POLL_S = 0.05

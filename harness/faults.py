@@ -47,11 +47,12 @@ from devices.events import AckResult, EventType, TerminalEvent
 from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog, Notification
+from harness.mosquitto import OwnMosquitto, issue_credentials
+from harness.ports import free_port
+from harness.postgres import OwnPostgres
 from simulators.city import generate_city, terminal_ids, write_city
 from simulators.terminal import SimulatedTerminal
 from simulators.twilio.standin import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN, TwilioStandIn
-from tests.support.mosquitto import OwnMosquitto, free_port, issue_credentials
-from tests.support.postgres import OwnPostgres
 
 KINDS = ("kill -9", "broker restart", "database restart")
 PREFIX = "eldercare"
