@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 from types import TracebackType
@@ -18,15 +19,14 @@ from typing import Self
 
 from aiohttp import web
 
+from dispatcher.after_commit import AfterCommit, Wakes
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import ROLES, ProcessRole, Settings, split_refused
 from dispatcher.engine.runner import Engine
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
 from dispatcher.ingest.liveness import LivenessListener
-from dispatcher.ingest.transaction import BatchResult
 from dispatcher.ingest.writer import BatchWriter
-from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.mqtt.commands import CommandPublisher
 from dispatcher.mqtt.embedded import EmbeddedBroker
@@ -36,6 +36,7 @@ from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
 from dispatcher.notify.worker import Notifier
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
+from dispatcher.store.changes import Changes
 from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, migrate, session_factory
 from dispatcher.wakes import WakeBus
 from dispatcher.web import live_hub
@@ -104,7 +105,7 @@ class Service:
             repeats=repeats,
             metrics=self.metrics,
             logger=log.getChild("ingest"),
-            on_batch=self._on_batch,
+            after_commit=self._after_commit,
         )
         self.liveness = LivenessListener(
             self.mqtt,
@@ -127,7 +128,7 @@ class Service:
             metrics=self.metrics,
             skip_locked=skip_locked,
             logger=log.getChild("engine"),
-            on_queued=self._wake_notifier,
+            after_commit=functools.partial(self._after_commit, origin="engine"),
             poll_s=poll_s,
         )
         # a notifier without ingest beside it publishes terminal commands on a session
@@ -135,7 +136,6 @@ class Service:
         self.commands: CommandPublisher | None = None
         if "notifier" in self.roles and "ingest" not in self.roles:
             self.commands = CommandPublisher(self.mqtt, logger=log.getChild("notify"))
-        self.engine.on_alarms = self._on_engine_alarms
         self.twilio: TwilioGateway | None = None
         throttle = settings.notifications.throttle
         self.notifier = Notifier(
@@ -145,7 +145,7 @@ class Service:
             metrics=self.metrics,
             skip_locked=skip_locked,
             logger=log.getChild("notify"),
-            on_escalation_moved=self._wake_engine,
+            after_commit=functools.partial(self._after_commit, origin="notifier"),
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
@@ -159,8 +159,7 @@ class Service:
             clock=self.clock,
             metrics=self.metrics,
             broker_ok=lambda: self.broker_connected,
-            on_alarm_changed=self._on_alarm_changed,
-            on_queued=self._on_queued,
+            after_commit=self._after_commit,
         )
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
@@ -176,6 +175,18 @@ class Service:
                 local={role: wake for role, wake in local.items() if role in self.roles},
                 logger=log.getChild("wakes"),
             )
+        self.after_commit = AfterCommit(
+            metrics=self.metrics,
+            logger=log,
+            wakes=Wakes(
+                self.roles,
+                engine=self.engine.wake,
+                engine_for_alarms=self.engine.wake_for_alarms,
+                notifier=self.notifier.wake,
+                elsewhere=self.wakes.notify if self.wakes is not None else None,
+            ),
+            live=lambda ids: live_hub.touch(self.web_app, ids),
+        )
         self._serve_http = serve_http
         self._run_migrations = run_migrations
         self._stack = contextlib.AsyncExitStack()
@@ -226,52 +237,9 @@ class Service:
             channels["voice"] = LogChannel("voice", notify_log)
         return channels
 
-    def _on_batch(self, result: BatchResult) -> None:
-        for alarm_id, (kind, device_id) in result.opened_kinds.items():
-            self.metrics.alarms_opened.labels(kind).inc()
-            log.info("alarm %d opened: %s", alarm_id, kind, extra=about(alarm_id, device_id))
-        for alarm_id, outcome, device_id in result.closed:
-            log.info("alarm %d closed: %s", alarm_id, outcome, extra=about(alarm_id, device_id))
-        wake: set[ProcessRole] = set()
-        if "engine" in self.roles:
-            # new alarms need their first steps, not a look at every terminal (the loop
-            # looks at each poll anyway); a power report does
-            if result.power_changed:
-                self.engine.wake()
-            elif result.opened:
-                self.engine.wake_for_alarms()
-        elif result.opened or result.power_changed:
-            wake.add("engine")
-        if result.changed:
-            wake.add("notifier")
-        self._wake(wake)
-        live_hub.touch(self.web_app, [*result.opened, *result.changed])
-
-    def _wake(self, roles: set[ProcessRole]) -> None:
-        """Wake the engine or the notifier, in this process or (NOTIFY) the others."""
-        if "engine" in roles and "engine" in self.roles:
-            self.engine.wake()
-        if "notifier" in roles and "notifier" in self.roles:
-            self.notifier.wake()
-        elsewhere = roles - self.roles
-        if elsewhere and self.wakes is not None:
-            self.wakes.notify(elsewhere)
-
-    def _wake_engine(self) -> None:
-        self._wake({"engine"})
-
-    def _wake_notifier(self) -> None:
-        self._wake({"notifier"})
-
-    def _on_engine_alarms(self, alarm_ids: list[int]) -> None:
-        live_hub.touch(self.web_app, alarm_ids)
-
-    def _on_queued(self) -> None:
-        self._wake({"engine", "notifier"})
-
-    def _on_alarm_changed(self, alarm_id: int) -> None:
-        self._wake({"engine", "notifier"})
-        live_hub.touch(self.web_app, [alarm_id])
+    def _after_commit(self, changes: Changes, *, origin: ProcessRole | None = None) -> None:
+        # built after the parts it wakes; the parts are told of it before they start
+        self.after_commit(changes, origin=origin)
 
     async def __aenter__(self) -> Self:
         """Start every part, in the order they depend on each other; one exit stack

@@ -99,6 +99,7 @@ SHELL = (
     "dispatcher.passloop",
     "dispatcher.metrics",
     "dispatcher.wakes",
+    "dispatcher.after_commit",
 )
 
 

@@ -24,10 +24,10 @@ from dispatcher.config import Settings
 from dispatcher.engine import checkins
 from dispatcher.engine import escalation as store
 from dispatcher.engine.outages import Liveness, Thresholds, check_down_terminals
-from dispatcher.logs import about
 from dispatcher.metrics import Metrics
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.changes import Changes, Closed, Opened
 
 _BATCH = 100
 # the loop looks at terminals and check-ins at most this often (clock seconds), besides
@@ -53,11 +53,12 @@ class Engine(PassLoop):
         skip_locked: bool,
         logger: logging.Logger,
         poll_s: float = 0.5,
-        on_queued: Callable[[], None] | None = None,
+        after_commit: Callable[[Changes], None] | None = None,
     ) -> None:
         super().__init__(clock=clock, logger=logger, poll_s=poll_s, grace_s=_GRACE_S)
-        # told when a pass queued notifications, so the notifier sends them at once
-        self._on_queued = on_queued
+        # told what a pass committed: messages for the notifier at once, alarms for
+        # the live view
+        self._after_commit = after_commit or (lambda changes: None)
         self._settings = settings
         self._sessions = sessions
         self._metrics = metrics
@@ -69,8 +70,6 @@ class Engine(PassLoop):
         self.queued = 0
         # when a down terminal's own alarm becomes due (not stored: the pass recomputes it)
         self._down_due: datetime | None = None
-        # told of alarms this engine opened or changed by time alone (the live view)
-        self.on_alarms: Callable[[list[int]], None] | None = None
         # one pass at a time in this process (a test's or a caller's beside the loop's):
         # on SQLite nothing else keeps two from deciding the same thing at once
         self._one_pass = asyncio.Lock()
@@ -109,8 +108,8 @@ class Engine(PassLoop):
             self._terminals_at = self._clock.now()
             self.terminal_looks += 1
             touched = await self._terminals_and_checkins()
-            if touched and self.on_alarms is not None:
-                self.on_alarms(touched)
+            if touched:
+                self._after_commit(Changes(alarms=touched))
         moved = 0
         while True:
             # each batch reads the clock: waits, log times and lag count from the firing,
@@ -131,8 +130,8 @@ class Engine(PassLoop):
             self._metrics.escalation_steps.inc(result.fired)
             for lag in result.lags:
                 self._metrics.escalation_lag.observe(max(lag, 0.0))
-            if result.queued and self._on_queued is not None:
-                self._on_queued()
+            if result.queued:
+                self._after_commit(Changes(outbox=True))
             if result.fired < _BATCH:
                 break
         async with self._sessions.begin() as session:
@@ -143,8 +142,8 @@ class Engine(PassLoop):
                 limit=_BATCH,
                 skip_locked=self._skip_locked,
             )
-        if alerted and self._on_queued is not None:
-            self._on_queued()
+        if alerted:
+            self._after_commit(Changes(outbox=True))
         return moved
 
     async def _terminals_and_checkins(self) -> list[int]:
@@ -159,7 +158,7 @@ class Engine(PassLoop):
                 limit=_DOWN_LIMIT,
             )
         self._down_due = down.next_due
-        self._report(AlarmKind.DEVICE, down.opened, down.closed, "terminals down")
+        self._report(AlarmKind.DEVICE, down.opened, down.closed)
         touched = [*down.opened, *down.changed]
         while True:
             async with self._sessions.begin() as session:
@@ -170,7 +169,7 @@ class Engine(PassLoop):
                     limit=_BATCH,
                     skip_locked=self._skip_locked,
                 )
-            self._report(AlarmKind.CHECKIN, missed.opened, [], "missed check-in")
+            self._report(AlarmKind.CHECKIN, missed.opened, [])
             touched += [*missed.opened, *missed.attached]
             if not missed.more(_BATCH):
                 break
@@ -182,18 +181,20 @@ class Engine(PassLoop):
                 summary_at=settings.checkin.summary_at,
                 to=settings.checkin.summary_to,
             )
-        if summaries and self._on_queued is not None:
-            self._on_queued()
+        if summaries:
+            self._after_commit(Changes(outbox=True))
         return touched
 
-    def _report(self, kind: AlarmKind, opened: list[int], closed: list[int], why: str) -> None:
+    def _report(self, kind: AlarmKind, opened: list[int], closed: list[int]) -> None:
         """Alarms the engine opened or closed by time alone: counted and logged, as ingest
         and the operators' actions do theirs."""
-        self._metrics.alarms_opened.labels(kind.value).inc(len(opened))
-        for alarm_id in opened:
-            self._log.info("alarm %d opened: %s", alarm_id, why, extra=about(alarm_id))
-        for alarm_id in closed:
-            self._log.info("alarm %d closed by itself: %s", alarm_id, why, extra=about(alarm_id))
+        if opened or closed:
+            self._after_commit(
+                Changes(
+                    opened=[Opened(i, kind.value, None) for i in opened],
+                    closed=[Closed(i, "back by itself", None, None) for i in closed],
+                )
+            )
 
     async def next_due(self) -> datetime | None:
         settings = self._settings

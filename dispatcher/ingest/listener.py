@@ -51,6 +51,7 @@ from dispatcher.mqtt.connect import (
     subscription_filters,
 )
 from dispatcher.rules.rejections import RepeatLimit, source_of
+from dispatcher.store.changes import Changes
 
 # at shutdown, how long what was received may take to be committed and acknowledged
 _DRAIN_S = 10.0
@@ -82,7 +83,7 @@ class Listener:
         repeats: RepeatLimit,
         metrics: Metrics,
         logger: logging.Logger,
-        on_batch: Callable[[BatchResult], None] | None = None,
+        after_commit: Callable[[Changes], None] | None = None,
     ) -> None:
         self._mqtt = mqtt
         self._ingest = ingest
@@ -92,7 +93,7 @@ class Listener:
         self._repeats = repeats
         self._metrics = metrics
         self._log = logger
-        self._on_batch = on_batch
+        self._after_commit = after_commit
         self._queue: asyncio.Queue[_Received] = asyncio.Queue(ingest.queue_size)
         self._client: aiomqtt.Client | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -284,8 +285,8 @@ class Listener:
         if to_log:
             result = await self._writer.write(to_log, now)
         await self._send_acks([*result.replies, *counted])
-        if to_log and self._on_batch is not None:
-            self._on_batch(result)
+        if to_log and self._after_commit is not None:
+            self._after_commit(result.changes())
         self.processed += len(batch)
 
     async def _send_acks(self, replies: list[Reply]) -> None:

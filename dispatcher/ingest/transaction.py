@@ -22,6 +22,7 @@ from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.rejections import NO_DEVICE, Repeats
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.changes import Changes, Closed, Opened
 from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry, raw_text
 from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
@@ -55,6 +56,18 @@ class BatchResult:
         self.opened_kinds |= other.opened_kinds
         self.closed += other.closed
         self.power_changed |= other.power_changed
+
+    def changes(self) -> Changes:
+        """What the batch's commit changed, for `dispatcher.after_commit`: new alarms
+        need their first steps; a power report needs the engine's look at terminals."""
+        return Changes(
+            opened=[Opened(i, kind, device) for i, (kind, device) in self.opened_kinds.items()],
+            closed=[Closed(i, outcome, None, device) for i, outcome, device in self.closed],
+            alarms=[*self.opened, *self.changed],
+            steps=bool(self.opened),
+            terminals=self.power_changed,
+            outbox=bool(self.changed),
+        )
 
 
 def rejection_row(rej: Rejection, now: datetime) -> EventLog:

@@ -33,6 +33,7 @@ from dispatcher.rules.messages import (
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import deliveries as store
+from dispatcher.store.changes import Changes
 
 _BATCH = 50
 _CONCURRENCY = 20
@@ -137,7 +138,7 @@ class Notifier(PassLoop):
         logger: logging.Logger,
         poll_s: float = 0.5,
         max_attempts: int = 8,
-        on_escalation_moved: Callable[[], None] | None = None,
+        after_commit: Callable[[Changes], None] | None = None,
         owner: str = "notifier",
         stale_after_s: float = 600.0,
         throttle: Throttle | None = None,
@@ -154,8 +155,8 @@ class Notifier(PassLoop):
         self._skip_locked = skip_locked
         self._max_attempts = max_attempts
         self._limit = asyncio.Semaphore(_CONCURRENCY)
-        # a permanent failure moved an escalation: the engine should look now
-        self._on_escalation_moved = on_escalation_moved
+        # told when a failure moved an escalation: the engine should look now
+        self._after_commit = after_commit or (lambda changes: None)
         # signs this process's claims (its mqtt.client_id: its own, the same after a
         # restart), so that a restart recovers its own interrupted sends and no other's
         self._owner = owner
@@ -264,5 +265,4 @@ class Notifier(PassLoop):
             self._moved()
 
     def _moved(self) -> None:
-        if self._on_escalation_moved is not None:
-            self._on_escalation_moved()
+        self._after_commit(Changes(steps=True))

@@ -21,11 +21,12 @@ from dispatcher.rules import alarms as rules
 from dispatcher.rules.reports import day_start
 from dispatcher.store import alarms as store
 from dispatcher.store.audit import AuditAction
+from dispatcher.store.changes import Changes
 from dispatcher.store.models import Alarm
 from dispatcher.views import alarm as alarm_view
 from dispatcher.views import history
 from dispatcher.views import operators_queue as queue_store
-from dispatcher.web import alarm_events, audit_api
+from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
@@ -168,8 +169,7 @@ async def _act(request: web.Request, act: Action) -> Reply:
             body = store.alarm_json(alarm, len(held))
     except rules.TransitionError as exc:
         return json_error(exc.code, exc.message)
-    deps.changed(alarm_id)
-    alarm_events.told(deps, alarm, now, via="dashboard")
+    deps.told(Changes.of_action(alarm, now, via="dashboard"))
     return body
 
 

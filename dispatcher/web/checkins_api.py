@@ -7,6 +7,7 @@ from aiohttp import web
 
 from dispatcher.city_file.edits import set_checkin
 from dispatcher.store.audit import AuditAction
+from dispatcher.store.changes import Changes
 from dispatcher.views import checkins
 from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
@@ -58,5 +59,5 @@ async def put_checkin(request: web.Request) -> Reply:
         principal(request).username,
         sent.model_dump(exclude_unset=True, mode="json"),
     )
-    deps.queued()  # the engine sets a new window's deadline at once
+    deps.told(Changes(terminals=True))  # the engine sets a new window's deadline at once
     return body

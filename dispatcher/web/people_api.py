@@ -12,9 +12,10 @@ from sqlalchemy import select
 from dispatcher.city_file import edits
 from dispatcher.city_file.rows import CityDataError
 from dispatcher.store.audit import AuditAction
+from dispatcher.store.changes import Changes
 from dispatcher.store.models import Alarm
 from dispatcher.views import residents
-from dispatcher.web import audit_api, live_hub
+from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
 from dispatcher.web.errors import invalid, json_error
 from dispatcher.web.operations import Reply, given
@@ -101,7 +102,8 @@ async def put_resident(request: web.Request) -> Reply:
     except CityDataError as exc:
         return _invalid(exc)
     request.app.logger.info("resident %s edited by %s", resident_id, principal(request).username)
-    live_hub.touch(request.app, open_alarms)  # queue lines show the resident's name and address
+    # queue lines show the resident's name and address
+    request.app[DEPS].told(Changes(alarms=open_alarms))
     return await get_resident(request)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
+from dispatcher.store.changes import Changes
 
 
 @dataclass(frozen=True)
@@ -21,19 +22,12 @@ class WebDeps:
     metrics: Metrics
     # True when the broker connection is up; supplied by whoever owns the listener
     broker_ok: Callable[[], bool]
-    # told after a committed change to an alarm: wakes the notifier (terminal commands)
-    on_alarm_changed: Callable[[int], None] | None = None
-    # told after messages about no alarm were queued (or a deadline changed): wakes the
-    # engine and the notifier
-    on_queued: Callable[[], None] | None = None
+    # told what a request's commit changed (`dispatcher.after_commit`)
+    after_commit: Callable[[Changes], None] | None = None
 
-    def changed(self, alarm_id: int) -> None:
-        if self.on_alarm_changed is not None:
-            self.on_alarm_changed(alarm_id)
-
-    def queued(self) -> None:
-        if self.on_queued is not None:
-            self.on_queued()
+    def told(self, changes: Changes) -> None:
+        if self.after_commit is not None:
+            self.after_commit(changes)
 
 
 DEPS = web.AppKey("deps", WebDeps)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from aiohttp import web
 from twilio.request_validator import RequestValidator
@@ -18,11 +19,12 @@ from dispatcher import catalog
 from dispatcher.config import TwilioConfig
 from dispatcher.phones import replies
 from dispatcher.rules.messages import voice_text
+from dispatcher.store.alarms import get_alarm
+from dispatcher.store.changes import Changes
 from dispatcher.store.deliveries import alarm_facts
 from dispatcher.store.models import Alarm, Notification, Resident
-from dispatcher.web import alarm_events
 from dispatcher.web.forms import form_fields
-from dispatcher.web.state import DEPS
+from dispatcher.web.state import DEPS, WebDeps
 
 log = logging.getLogger("dispatcher.twilio")
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.Response]]
@@ -74,7 +76,7 @@ async def status(request: web.Request, form: dict[str, str]) -> web.Response:
             now=deps.clock.now(),
         )
     if outcome.alarm_id is not None and outcome.changed:
-        deps.changed(outcome.alarm_id)
+        deps.told(Changes(alarms=[outcome.alarm_id], steps=True, outbox=True))
     return web.Response(status=204)
 
 
@@ -152,8 +154,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     response.say(text, voice=speaker, language=code)
     response.hangup()
     if outcome.alarm_id is not None and outcome.changed:
-        deps.changed(outcome.alarm_id)
-        await alarm_events.told_by_phone(deps, outcome.alarm_id, now)
+        await _told_by_phone(deps, outcome.alarm_id, now)
     return _twiml(response)
 
 
@@ -172,11 +173,18 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
             tell=deps.settings.notifications.tell_contacts,
         )
     if outcome.alarm_id is not None and outcome.changed:
-        deps.changed(outcome.alarm_id)
-        await alarm_events.told_by_phone(deps, outcome.alarm_id, now)
+        await _told_by_phone(deps, outcome.alarm_id, now)
     elif outcome.queued:
-        deps.queued()
+        deps.told(Changes(outbox=True))
     response = MessagingResponse()
     if outcome.say is not None:
         response.message(outcome.say.text(outcome.language))
     return _twiml(response)
+
+
+async def _told_by_phone(deps: WebDeps, alarm_id: int, now: datetime) -> None:
+    """After an SMS reply or a key pressed in a call changed the alarm."""
+    async with deps.sessions() as session:
+        alarm = await get_alarm(session=session, alarm_id=alarm_id)
+    if alarm is not None:
+        deps.told(Changes.of_action(alarm, now, via="phone"))
