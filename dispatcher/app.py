@@ -34,6 +34,7 @@ from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, T
 from dispatcher.notify.twilio import TwilioGateway
 from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
 from dispatcher.notify.worker import Notifier
+from dispatcher.pgbus import PgBus
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.changes import Changes
@@ -153,6 +154,10 @@ class Service:
             owner=settings.mqtt.client_id,
             stale_after_s=settings.notifications.claim_stale_s,
         )
+        # one LISTEN/NOTIFY connection on PostgreSQL: the wake-ups and the live feed
+        self.bus: PgBus | None = None
+        if is_postgresql(self.database):
+            self.bus = PgBus(settings.database.url, logger=log.getChild("pgbus"))
         deps = WebDeps(
             settings=settings,
             sessions=self.sessions,
@@ -160,20 +165,20 @@ class Service:
             metrics=self.metrics,
             broker_ok=lambda: self.broker_connected,
             after_commit=self._after_commit,
+            bus=self.bus,
         )
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
         self._http_app = self.web_app if "web" in self.roles else init_ops_app(deps)
         # the wake-ups for roles served by other processes: PostgreSQL NOTIFY
         self.wakes: WakeBus | None = None
-        if self.split and is_postgresql(self.database):
+        if self.split and self.bus is not None:
             # from another process, the engine wakes for alarms: a change of terminals
             # or check-ins is seen at its next poll (`Engine.loop_pass`)
             local = {"engine": self.engine.wake_for_alarms, "notifier": self.notifier.wake}
             self.wakes = WakeBus(
-                settings.database.url,
+                self.bus,
                 local={role: wake for role, wake in local.items() if role in self.roles},
-                logger=log.getChild("wakes"),
             )
         self.after_commit = AfterCommit(
             metrics=self.metrics,
@@ -250,8 +255,8 @@ class Service:
             if self._run_migrations:
                 await migrate(self.database)
             roles = self.roles
-            if self.wakes is not None:
-                await self._start_wakes(self.wakes)
+            if self.bus is not None:
+                await self._start_bus(self.bus)
             if "ingest" in roles:
                 if self.settings.mqtt.is_embedded:
                     await stack.enter_async_context(
@@ -279,22 +284,24 @@ class Service:
             raise
         return self
 
-    async def _start_wakes(self, wakes: WakeBus) -> None:
-        task = asyncio.create_task(wakes.run(), name="wake-bus")
+    async def _start_bus(self, bus: PgBus) -> None:
+        task = asyncio.create_task(bus.run(), name="pgbus")
+        wakes = self.wakes
 
         async def stop() -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            log.info("wake-ups of other processes: %d sent, %d heard", wakes.sent, wakes.heard)
+            if wakes is not None:
+                log.info("wake-ups of other processes: %d sent, %d heard", wakes.sent, wakes.heard)
 
         # stops last of the loops: the notifier's last wake-ups of the engine still go
         self._stack.push_async_callback(stop)
-        if self.roles & {"engine", "notifier"}:
+        if wakes is not None and self.roles & {"engine", "notifier"}:
             # LISTENing before the loops start: no wake-up of theirs is lost to the start
             try:
                 async with asyncio.timeout(10):
-                    await wakes.connected.wait()
+                    await bus.connected.wait()
             except TimeoutError:
                 log.warning("no wake-up connection yet; the loops poll until there is")
 

@@ -100,6 +100,7 @@ SHELL = (
     "dispatcher.metrics",
     "dispatcher.wakes",
     "dispatcher.after_commit",
+    "dispatcher.pgbus",
 )
 
 

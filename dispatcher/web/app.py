@@ -10,7 +10,6 @@ from typing import Final
 
 from aiohttp import web
 
-from dispatcher.store.db import is_postgresql
 from dispatcher.web import auth, live_hub, live_sources, proxies, routes
 from dispatcher.web.state import DEPS, WebDeps
 
@@ -34,17 +33,16 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 
 async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
-    """The hub's publisher, the follower, and on PostgreSQL the LISTEN connection."""
+    """The hub's publisher, the follower, and on PostgreSQL the other processes' notices
+    (on the process's LISTEN/NOTIFY connection, which the composition root runs)."""
     hub = app[live_hub.LIVE]
-    url = app[DEPS].settings.database.url
     tasks = [
         asyncio.create_task(hub.run(), name="live-hub"),
         asyncio.create_task(live_sources.Follower(hub).run(), name="live-follower"),
     ]
-    if is_postgresql(url):
-        bus = live_sources.PgBus(hub, url)
-        hub.bus = bus
-        tasks.append(asyncio.create_task(bus.run(), name="live-listen"))
+    bus = app[DEPS].bus
+    if bus is not None:
+        hub.bus = live_sources.LiveNotices(hub, bus)
     hub.running = True
     try:
         yield

@@ -1,8 +1,9 @@
 """Where the live hub hears of changes it was not told about directly.
 
-- `PgBus` (PostgreSQL only): LISTEN/NOTIFY between the processes of a city, so an alarm
-  taken on one process, or a press ingested by another, reaches every screen at once.
-  Only ids travel; each process reads the state itself from the shared database.
+- `LiveNotices` (PostgreSQL only): NOTIFY between the processes of a city, on the
+  process's `dispatcher.pgbus.PgBus`, so an alarm taken on one process, or a press
+  ingested by another, reaches every screen at once. Only ids travel; each process
+  reads the state itself from the shared database.
 - `Follower` (both databases): once a second, the revision of every unresolved alarm
   and the set of terminals in trouble, compared with the last look. It catches what
   has no hook (the engine's steps, delivery reports) and whatever a lost NOTIFY missed,
@@ -12,14 +13,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from typing import Any, Final
+from typing import Final
 
-import asyncpg
-from sqlalchemy.engine import make_url
-
+from dispatcher.pgbus import PgBus
 from dispatcher.views import operators_queue
 from dispatcher.views import terminals as terminal_store
 from dispatcher.web.live_hub import Hub
@@ -28,12 +26,7 @@ log = logging.getLogger("dispatcher.web.live")
 
 CHANNEL: Final = "dispatcher_live"
 _MAX_PAYLOAD: Final = 7000  # NOTIFY payloads must stay under 8000 bytes
-_PING_S: Final = 30.0
 POLL_S = 1.0  # how often the follower looks (tests of NOTIFY slow it down)
-
-
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _payloads(origin: str, alarm_ids: set[int], device_ids: set[str]) -> list[str]:
@@ -47,25 +40,21 @@ def _payloads(origin: str, alarm_ids: set[int], device_ids: set[str]) -> list[st
     return [p for p in result if len(p) <= _MAX_PAYLOAD]
 
 
-class PgBus:
-    def __init__(self, hub: Hub, url: str) -> None:
+class LiveNotices:
+    """The hub's announcements to, and from, the other processes, on the process's
+    `PgBus`."""
+
+    def __init__(self, hub: Hub, bus: PgBus) -> None:
         self._hub = hub
-        self._dsn = _dsn(url)
-        self._conn: asyncpg.Connection | None = None
-        self.connected = asyncio.Event()
+        self._bus = bus
+        self.connected = bus.connected
+        bus.listen(CHANNEL, self._heard)
 
     async def announce(self, alarm_ids: set[int], device_ids: set[str]) -> None:
-        conn = self._conn
-        if conn is None:
-            return  # not listening now: the others' followers will notice within a second
-        try:
-            async with asyncio.timeout(5):
-                for payload in _payloads(self._hub.origin, alarm_ids, device_ids):
-                    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("NOTIFY failed (%r); other processes catch up by polling", exc)
+        for payload in _payloads(self._hub.origin, alarm_ids, device_ids):
+            self._bus.send(CHANNEL, payload)
 
-    def _heard(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _heard(self, payload: str) -> None:
         try:
             body = json.loads(payload)
             if body["origin"] == self._hub.origin:
@@ -77,37 +66,6 @@ class PgBus:
             return
         self._hub.touch(alarms, local=False)
         self._hub.touch_terminals(devices, local=False)
-
-    async def run(self) -> None:
-        """Listen until cancelled; reconnect with backoff when the connection is lost."""
-        backoff = 0.5
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(self._dsn)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, ev=lost: ev.set())
-                await conn.add_listener(CHANNEL, self._heard)
-                self._conn = conn
-                self.connected.set()
-                backoff = 0.5
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(_PING_S):
-                            await lost.wait()
-                    if not lost.is_set():
-                        async with asyncio.timeout(5):
-                            await conn.fetchval("SELECT 1")  # a half-open socket shows here
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("live LISTEN connection lost (%r); reconnecting", exc)
-            finally:
-                self._conn = None
-                self.connected.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=2)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
 
 
 class Follower:

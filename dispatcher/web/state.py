@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
+from dispatcher.pgbus import PgBus
 from dispatcher.store.changes import Changes
 
 
@@ -22,6 +23,8 @@ class WebDeps:
     metrics: Metrics
     # True when the broker connection is up; supplied by whoever owns the listener
     broker_ok: Callable[[], bool]
+    # the process's LISTEN/NOTIFY connection (PostgreSQL), for the live feed
+    bus: PgBus | None = None
     # told what a request's commit changed (`dispatcher.after_commit`)
     after_commit: Callable[[Changes], None] | None = None
 

@@ -196,7 +196,7 @@ async def test_a_second_process_hears_the_first_through_notify(
         await add_user(first, "op2", Role.OPERATOR)
         for service in (first, second):
             bus = service.web_app[live_hub.LIVE].bus
-            assert isinstance(bus, live_sources.PgBus)
+            assert isinstance(bus, live_sources.LiveNotices)
             await wait_for(bus.connected.is_set)
         async with screen(first, "op1") as on_first, screen(second, "op2") as on_second:
             for ws in (on_first, on_second):
