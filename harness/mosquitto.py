@@ -23,7 +23,7 @@ from harness.certs import Certificates, make_certificates
 from harness.ports import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto.conf"
+DEPLOY_CONF = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto.conf"
 
 
 class OwnMosquitto:
