@@ -28,6 +28,7 @@ from dispatcher.ingest.liveness import LivenessListener
 from dispatcher.ingest.writer import BatchWriter
 from dispatcher.logs import about
 from dispatcher.metrics import Metrics
+from dispatcher.notify.bridge import CallBridge, LogBridge, TwilioBridge
 from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
 from dispatcher.notify.mqtt_commands import CommandPublisher
 from dispatcher.notify.twilio import TwilioGateway
@@ -161,6 +162,7 @@ class Service:
             broker_ok=lambda: self.broker_connected,
             on_alarm_changed=self._on_alarm_changed,
             on_queued=self._on_queued,
+            bridge=self._bridge(),
         )
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
@@ -226,6 +228,14 @@ class Service:
             channels["voice"] = LogChannel("voice", notify_log)
         return channels
 
+    def _bridge(self) -> CallBridge:
+        """Who rings an operator's phone and then whom they call (DESIGN.md §10): the
+        voice provider. When numbers are routed to providers, the operator's number will
+        choose it as it chooses any other's."""
+        if self.twilio is not None:
+            return TwilioBridge(self.twilio, self.settings.notifications.public_url)
+        return LogBridge(log.getChild("calls"))
+
     def _on_batch(self, result: BatchResult) -> None:
         for alarm_id, (kind, device_id) in result.opened_kinds.items():
             self.metrics.alarms_opened.labels(kind).inc()
@@ -284,6 +294,9 @@ class Service:
             roles = self.roles
             if self.wakes is not None:
                 await self._start_wakes(self.wakes)
+            if self.twilio is not None and roles & {"notifier", "web"}:
+                # the notifier's SMS and calls, and the web's operator calls: closed last
+                stack.push_async_callback(self.twilio.close)
             if "ingest" in roles:
                 if self.settings.mqtt.is_embedded:
                     await stack.enter_async_context(
@@ -300,8 +313,6 @@ class Service:
             if "notifier" in roles:
                 if self.commands is not None:
                     await stack.enter_async_context(self.commands)
-                if self.twilio is not None:
-                    stack.push_async_callback(self.twilio.close)
                 await stack.enter_async_context(self.notifier)
             if self._serve_http:
                 # stops first: no new actions while the rest drains

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
+from dispatcher.notify.bridge import CallBridge
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class WebDeps:
     # told after messages about no alarm were queued (or a deadline changed): wakes the
     # engine and the notifier
     on_queued: Callable[[], None] | None = None
+    # rings an operator's phone, then whom they call from the alarm view (DESIGN.md §10)
+    bridge: CallBridge | None = None
 
     def changed(self, alarm_id: int) -> None:
         if self.on_alarm_changed is not None:
