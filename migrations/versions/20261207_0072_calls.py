@@ -1,7 +1,7 @@
 """calls
 
 Revision ID: 20261207_0072
-Revises: 20261129_0062
+Revises: 20261129_0042
 
 Why: an operator speaks with the resident (or a contact, a worker) from the alarm view:
 the provider calls the operator's phone, then the other party (DESIGN.md §10). Each call
@@ -19,7 +19,7 @@ from alembic import op
 import dispatcher.store.types
 
 revision: str = '20261207_0072'
-down_revision: str | None = '20261129_0062'
+down_revision: str | None = '20261129_0042'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
