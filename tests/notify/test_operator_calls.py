@@ -94,14 +94,16 @@ async def test_the_operator_then_the_resident_talk_95_seconds(phone_city: PhoneC
     lines = await call_lines(pc, alarm_id)
     assert [line.kind for line in lines] == ["call_placed", "call_connected", "call_ended"]
     assert lines[0].actor == "op1"
-    assert lines[0].data is not None and lines[0].data["provider"] == "twilio"
+    assert lines[0].data is not None
+    assert lines[0].data["provider"] == "twilio"
     last = lines[-1].data
     assert last is not None
     assert (last["name"], last["answered"], last["duration_s"]) == ("王秀英", True, 95)
     async with pc.service.sessions() as session:
         row = await session.get_one(Call, body["id"])
     assert (row.status, row.operator_sid, row.party_sid) == ("ended", operator_sid, child["sid"])
-    assert row.operator_answered_at is not None and row.party_answered_at is not None
+    assert row.operator_answered_at is not None
+    assert row.party_answered_at is not None
 
     # Twilio sends the resident's "completed" again, and the dial's end: nothing new
     again = [c for c in pc.standin.callbacks if c.kind in {"dial-status", "dial-action"}]
