@@ -116,7 +116,10 @@ def test_an_operator_gets_a_phone_for_calls(tmp_path: Path) -> None:
 
     def phone() -> str | None:
         with contextlib.closing(sqlite3.connect(tmp_path / "d.db")) as db:
-            return db.execute("SELECT phone FROM users WHERE username = 'op1'").fetchone()[0]
+            found: str | None = db.execute(
+                "SELECT phone FROM users WHERE username = 'op1'"
+            ).fetchone()[0]
+            return found
 
     add = ("user", "add", "op1", "--role", "operator", "--password", "x" * 9)
     made = dispatcher(tmp_path, *add, "--phone", "+8613800000009")
