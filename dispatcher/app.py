@@ -35,6 +35,7 @@ from dispatcher.notify.twilio import TwilioGateway
 from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
 from dispatcher.notify.worker import Notifier
 from dispatcher.pgbus import PgBus
+from dispatcher.phones.bridge import CallBridge, LogBridge, TwilioBridge
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.changes import Changes
@@ -166,6 +167,7 @@ class Service:
             broker_ok=lambda: self.broker_connected,
             after_commit=self._after_commit,
             bus=self.bus,
+            bridge=self._bridge(),
         )
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
@@ -246,6 +248,14 @@ class Service:
         # built after the parts it wakes; the parts are told of it before they start
         self.after_commit(changes, origin=origin)
 
+    def _bridge(self) -> CallBridge:
+        """Who rings an operator's phone and then whom they call (DESIGN.md §10): the
+        voice provider. When numbers are routed to providers, the operator's number will
+        choose it as it chooses any other's."""
+        if self.twilio is not None:
+            return TwilioBridge(self.twilio, self.settings.notifications.public_url)
+        return LogBridge(log.getChild("calls"))
+
     async def __aenter__(self) -> Self:
         """Start every part, in the order they depend on each other; one exit stack
         stops them in the reverse order."""
@@ -257,6 +267,9 @@ class Service:
             roles = self.roles
             if self.bus is not None:
                 await self._start_bus(self.bus)
+            if self.twilio is not None and roles & {"notifier", "web"}:
+                # the notifier's SMS and calls, and the web's operator calls: closed last
+                stack.push_async_callback(self.twilio.close)
             if "ingest" in roles:
                 if self.settings.mqtt.is_embedded:
                     await stack.enter_async_context(
@@ -273,8 +286,6 @@ class Service:
             if "notifier" in roles:
                 if self.commands is not None:
                     await stack.enter_async_context(self.commands)
-                if self.twilio is not None:
-                    stack.push_async_callback(self.twilio.close)
                 await stack.enter_async_context(self.notifier)
             if self._serve_http:
                 # stops first: no new actions while the rest drains

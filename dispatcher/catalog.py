@@ -579,4 +579,65 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "audit.edit_checkin": ("修改报平安设置", "Changed the check-in"),
     "audit.export_alarms": ("导出警情", "Exported alarms"),
     "error.action": ("操作失败：{msg}", "That did not work: {msg}"),
+    # --- operators' calls from the alarm view (DESIGN.md §10) -----------------------
+    "action.call": ("拨打", "Call"),
+    "call.ringing_you": (
+        "正在呼叫您的电话 {phone}，接听后为您接通{name}",
+        "Ringing your phone {phone}; answer it to be put through to {name}",
+    ),
+    "call.log_only": (
+        "未配置电话服务：这次呼叫只写入了日志，不会真正拨出",
+        "No voice provider is configured: this call was only logged, not placed",
+    ),
+    "call.no_provider": ("本进程不能拨打电话", "This process cannot place calls"),
+    "call.no_alarm": ("没有编号为{id}的警情", "There is no alarm {id}"),
+    "call.no_operator_phone": (
+        (
+            "您的账号（{user}）没有登记电话号码，无法先接通您。"
+            "请管理员执行：dispatcher user phone {user} +86……"
+        ),
+        (
+            "Your account ({user}) has no phone number to ring first. "
+            "An administrator sets it with: dispatcher user phone {user} +86..."
+        ),
+    ),
+    "call.no_party_phone": ("{name}没有登记电话号码", "{name} has no phone number"),
+    "call.no_such_party": (
+        "这起警情没有可拨打的对象“{target}”",
+        "This alarm has nobody to call as “{target}”",
+    ),
+    "call.provider_failed": ("电话未能拨出：{msg}", "The call could not be placed: {msg}"),
+    "call.to.resident": ("居民", "resident"),
+    "call.to.contact": ("联系人", "contact"),
+    "call.to.worker": ("社区工作者", "community worker"),
+    "call.to.provider": ("服务商", "provider"),
+    "call.outcome.completed": ("已接听", "answered"),
+    "call.outcome.busy": ("忙线", "busy"),
+    "call.outcome.no-answer": ("无人接听", "no answer"),
+    "call.outcome.failed": ("未能接通", "could not be reached"),
+    "call.outcome.canceled": ("已取消", "cancelled"),
+    "call.outcome.not_connected": ("未接通对方", "nobody was put through"),
+    "call.line.placed": (
+        "先拨{operator}的电话，再接通{name}（{role}）",
+        "{operator}'s phone first, then {name} ({role})",
+    ),
+    "call.line.log_only": ("仅写入日志，未拨出", "only logged, not placed"),
+    "call.line.connected": ("{name}（{role}）已接听", "{name} ({role}) answered"),
+    "call.line.talked": (
+        "{name}（{role}）接听，通话{duration}",
+        "{name} ({role}) answered and talked for {duration}",
+    ),
+    "call.line.unanswered": ("{name}（{role}）：{outcome}", "{name} ({role}): {outcome}"),
+    "call.line.operator": ("{operator}的电话：{outcome}", "{operator}'s phone: {outcome}"),
+    "call.duration.ms": ("{m}分{s}秒", "{m} min {s} s"),
+    "call.duration.s": ("{s}秒", "{s} s"),
+    "log.call_placed": ("拨打电话", "Call"),
+    "log.call_connected": ("通话接通", "Call connected"),
+    "log.call_ended": ("通话结束", "Call ended"),
+    "log.call_failed": ("电话未能拨出", "Call not placed"),
+    "voice.call_connecting": (
+        "一键通接警台：正在为您接通{name}，请稍候。",
+        "One-touch dispatch: putting you through to {name}, please hold.",
+    ),
+    "voice.call_unanswered": ("{name}没有接听。再见。", "{name} did not answer. Goodbye."),
 }

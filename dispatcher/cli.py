@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in users.Role])
     add.add_argument("--password", help="without it: asked, or one line of standard input")
+    add.add_argument("--phone", help="E.164, the phone the user's calls ring first (+86...)")
+    phone = user_sub.add_parser(
+        "phone", help="set the phone a user's calls from the alarm view ring first"
+    )
+    phone.add_argument("name")
+    phone.add_argument("number", nargs="?", help="E.164, like +8613800000009")
+    phone.add_argument("--clear", action="store_true", help="remove the user's phone")
     terminal = sub.add_parser("terminal", help="terminals' accounts on the MQTT broker")
     terminal_sub = terminal.add_subparsers(dest="terminal_command", required=True)
     creds = terminal_sub.add_parser(
@@ -118,9 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "load":
         return asyncio.run(_load(settings, args.file))
+    if args.command == "user" and args.user_command == "phone":
+        if (args.number is None) == (not args.clear):
+            print("dispatcher: give a phone number, or --clear", file=sys.stderr)
+            return 2
+        return asyncio.run(_user_phone(settings, args.name, None if args.clear else args.number))
     if args.command == "user":
         password = args.password if args.password is not None else _read_password()
-        return asyncio.run(_user_add(settings, args.name, users.Role(args.role), password))
+        return asyncio.run(
+            _user_add(settings, args.name, users.Role(args.role), password, args.phone)
+        )
     if args.command == "terminal":
         return asyncio.run(
             mqtt_accounts.print_credentials(settings, args.device_ids, rotate=args.rotate)
@@ -203,7 +217,9 @@ async def _load(settings: Settings, file: Path) -> int:
     return 0
 
 
-async def _user_add(settings: Settings, name: str, role: users.Role, password: str) -> int:
+async def _user_add(
+    settings: Settings, name: str, role: users.Role, password: str, phone: str | None
+) -> int:
     engine = create_engine(settings.database.url)
     try:
         await migrate(engine)
@@ -214,6 +230,7 @@ async def _user_add(settings: Settings, name: str, role: users.Role, password: s
                 role=role,
                 password=password,
                 now=SystemClock().now(),
+                phone=phone,
             )
     except ValueError as exc:
         print(f"dispatcher: {exc}", file=sys.stderr)
@@ -221,6 +238,21 @@ async def _user_add(settings: Settings, name: str, role: users.Role, password: s
     finally:
         await engine.dispose()
     print(f"user {name} {'created' if created else 'updated'} with role {role.value}")
+    return 0
+
+
+async def _user_phone(settings: Settings, name: str, phone: str | None) -> int:
+    engine = create_engine(settings.database.url)
+    try:
+        await migrate(engine)
+        async with session_factory(engine).begin() as session:
+            await users.set_phone(session=session, username=name, phone=phone)
+    except ValueError as exc:
+        print(f"dispatcher: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    print(f"user {name}: {'phone ' + users.check_phone(phone) if phone else 'no phone'}")
     return 0
 
 

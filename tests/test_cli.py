@@ -109,3 +109,33 @@ def test_terminal_credentials_and_broker_files(tmp_path: Path) -> None:
     dispatcher_only = (files / "passwd-dispatcher").read_text().splitlines()
     assert [line.split(":")[0] for line in dispatcher_only] == ["dispatcher"]
     assert "user dispatcher" in (files / "acl").read_text().splitlines()
+
+
+def test_an_operator_gets_a_phone_for_calls(tmp_path: Path) -> None:
+    """`user add --phone`, then `user phone` changes or clears it; a bad number changes nothing."""
+
+    def phone() -> str | None:
+        with contextlib.closing(sqlite3.connect(tmp_path / "d.db")) as db:
+            found: str | None = db.execute(
+                "SELECT phone FROM users WHERE username = 'op1'"
+            ).fetchone()[0]
+            return found
+
+    add = ("user", "add", "op1", "--role", "operator", "--password", "x" * 9)
+    made = dispatcher(tmp_path, *add, "--phone", "+8613800000009")
+    assert made.returncode == 0, made.stderr
+    assert phone() == "+8613800000009"
+    assert dispatcher(tmp_path, *add).returncode == 0  # no --phone: kept
+    assert phone() == "+8613800000009"
+    bad = dispatcher(tmp_path, "user", "phone", "op1", "13800000009")  # no country code
+    assert bad.returncode == 2
+    assert "E.164" in bad.stderr
+    assert phone() == "+8613800000009"
+    changed = dispatcher(tmp_path, "user", "phone", "op1", "+8613800000010")
+    assert changed.returncode == 0, changed.stderr
+    assert phone() == "+8613800000010"
+    assert dispatcher(tmp_path, "user", "phone", "op1", "--clear").returncode == 0
+    assert phone() is None
+    nobody = dispatcher(tmp_path, "user", "phone", "op9", "+8613800000010")
+    assert nobody.returncode == 2
+    assert "no user 'op9'" in nobody.stderr

@@ -63,7 +63,7 @@ ROOMS: dict[str, tuple[str, ...]] = {
     "views": ("actions", "users", "phones", "engine", "ingest", "notify", "mqtt", "web"),
     "users": ("actions", "views", "phones", "engine", "ingest", "notify", "mqtt", "web"),
     "engine": ("actions", "users", "phones", "ingest", "notify", "mqtt", "web"),
-    "phones": ("views", "users", "ingest", "notify", "mqtt", "web"),
+    "phones": ("views", "users", "ingest", "mqtt", "web"),
     "notify": ("actions", "views", "users", "phones", "engine", "ingest", "mqtt", "web"),
     "broker_accounts": (
         "actions",

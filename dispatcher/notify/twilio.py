@@ -123,17 +123,31 @@ class TwilioGateway:
             fields["status_callback"] = status_callback
         return await self._create("SMS", lambda: self._twilio().messages.create_async(**fields))
 
-    async def place_call(self, to: str, twiml_url: str, status_callback: str | None = None) -> str:
-        """Call `to`; Twilio fetches the TwiML from `twiml_url` when answered. The Call SID."""
+    async def place_call(
+        self,
+        to: str,
+        twiml_url: str,
+        status_callback: str | None = None,
+        *,
+        detect_machine: bool = True,
+    ) -> str:
+        """Call `to`; Twilio fetches the TwiML from `twiml_url` when answered. The Call SID.
+
+        `detect_machine=False` for an operator's own phone: nobody's voicemail takes it."""
         fields: dict[str, Any] = {"to": to, "from_": self._from, "url": twiml_url}
         if status_callback:
             fields |= {
                 "status_callback": status_callback,
                 "status_callback_event": self._call_events,
             }
-        if self._machine_detection:
+        if self._machine_detection and detect_machine:
             fields["machine_detection"] = self._machine_detection
         return await self._create("call", lambda: self._twilio().calls.create_async(**fields))
+
+    @property
+    def from_number(self) -> str:
+        """Our Twilio number: what the people we call see."""
+        return self._from
 
     async def close(self) -> None:
         if self._http is not None:

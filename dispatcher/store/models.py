@@ -412,3 +412,37 @@ class PhoneOptOut(Base):
 
     phone: Mapped[str] = mapped_column(String(32), primary_key=True)
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Call(Base):
+    """A call an operator asked for from the alarm view (DESIGN.md §10): the provider
+    rings the operator's own phone, then connects the other party. The provider's ids of
+    both legs are kept, so that a status report told twice adds nothing the second time
+    (`dispatcher.rules.calls`)."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id"), index=True)
+    operator: Mapped[str] = mapped_column(String(64))  # the username
+    operator_phone: Mapped[str] = mapped_column(String(32))
+    # whom: resident, contact:N, worker:ID, provider:ID
+    target: Mapped[str] = mapped_column(String(80))
+    target_name: Mapped[str] = mapped_column(String(128))
+    target_phone: Mapped[str] = mapped_column(String(32))
+    # the operator's dashboard language, for what the operator hears before the connection
+    language: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(16))  # twilio, log (aliyun later)
+    # placing -> placed -> operator_answered -> connected -> ended; or failed
+    status: Mapped[str] = mapped_column(String(24))
+    operator_sid: Mapped[str | None] = mapped_column(String(64))
+    party_sid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    operator_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    party_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the other party's talk time, as the provider measured it
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    # how it ended: completed, busy, no-answer, failed, canceled, not_connected
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    error: Mapped[str | None] = mapped_column(Text)

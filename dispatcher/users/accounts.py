@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
@@ -45,23 +46,64 @@ def token_hash(token: str) -> str:
 
 
 async def add_or_update_user(
-    *, session: AsyncSession, username: str, role: Role, password: str, now: datetime
+    *,
+    session: AsyncSession,
+    username: str,
+    role: Role,
+    password: str,
+    now: datetime,
+    phone: str | None = None,
 ) -> bool:
-    """Create the user, or set the role and password of an existing one. True if created."""
+    """Create the user, or set the role and password of an existing one. True if created.
+    `phone` (E.164), when given, is the phone the user's calls ring first; None keeps it."""
     if not username or len(username) > 64 or not username.isprintable():
         raise ValueError("username must be 1 to 64 printable characters")
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
+    checked = None if phone is None else check_phone(phone)
     user = await session.scalar(select(User).where(User.username == username))
     hashed = await asyncio.to_thread(_HASHER.hash, password)
     if user is None:
-        session.add(User(username=username, role=role.value, password_hash=hashed, created_at=now))
+        session.add(
+            User(
+                username=username,
+                role=role.value,
+                password_hash=hashed,
+                created_at=now,
+                phone=checked,
+            )
+        )
         return True
     user.role = role.value
+    if checked is not None:
+        user.phone = checked
     user.password_hash = hashed
     # a changed password ends every session of the old one
     await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     return False
+
+
+def check_phone(phone: str) -> str:
+    """An operator's phone as the voice provider dials it: E.164 that libphonenumber
+    finds valid (`+8613800000009`); ValueError saying why not."""
+    number = phone.strip()
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"{phone!r} is not a phone number in E.164 form (+86...): {exc}") from None
+    if not number.startswith("+") or not phonenumbers.is_valid_number(parsed):
+        raise ValueError(
+            f"{phone!r} is not a valid phone number in E.164 form, like +8613800000009"
+        )
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+async def set_phone(*, session: AsyncSession, username: str, phone: str | None) -> None:
+    """Set (or with None, clear) the phone an operator's calls ring first (DESIGN.md §10)."""
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise ValueError(f"no user {username!r}")
+    user.phone = None if phone is None else check_phone(phone)
 
 
 async def login(

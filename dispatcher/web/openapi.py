@@ -26,9 +26,10 @@ _ERRORS: Final = {
     401: "not logged in",
     403: "a role without the right, or a cookie session without its CSRF token",
     404: "no such thing",
-    409: "not allowed in the alarm's state",
+    409: "not allowed in the alarm's state (a call: the operator or the other has no phone)",
     422: "a body it refuses",
     429: "too many failed logins: try again later",
+    502: "the provider (voice, SMS) refused it or could not be reached",
     503: "not available now",
 }
 

@@ -13,6 +13,7 @@ from dispatcher.users.accounts import Role
 from dispatcher.web import (
     alarms_api,
     audit_api,
+    calls_api,
     checkins_api,
     health,
     live_hub,
@@ -22,10 +23,11 @@ from dispatcher.web import (
     people_api,
     reports_api,
     terminals_api,
+    twilio_calls,
     twilio_hooks,
 )
 from dispatcher.web.operations import OPERATIONS, Operation
-from dispatcher.web.schemas import alarms, checkins, people, terminals
+from dispatcher.web.schemas import alarms, calls, checkins, people, terminals
 from dispatcher.web.schemas.audit import AuditLine, AuditQuery
 from dispatcher.web.schemas.auth import Login, Me, Token
 from dispatcher.web.schemas.base import (
@@ -208,6 +210,21 @@ API: Final = (
         errors=(404,),
     ),
     Operation(
+        method="POST",
+        path="/api/alarms/{alarm_id}/call",
+        handler=calls_api.call,
+        path_params=AlarmPath,
+        summary="the voice provider rings the calling operator's own phone (`dispatcher user "
+        "phone`), then connects the resident, a contact, a worker or a provider; the call, "
+        "who answered and how long they talked go into the timeline. 409: the operator or "
+        "the other party has no phone; 502: the provider refused the call",
+        tag="alarms",
+        role=Role.OPERATOR,
+        body=calls.CallRequest,
+        ok=calls.CallPlaced,
+        errors=(404, 409, 502, 503),
+    ),
+    Operation(
         method="GET",
         path="/api/queue",
         handler=alarms_api.queue,
@@ -357,6 +374,10 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/twilio/voice/{nid}", twilio_hooks.voice)
     r.add_post("/twilio/gather/{nid}", twilio_hooks.gather)
     r.add_post("/twilio/sms", twilio_hooks.sms)
+    r.add_post("/twilio/call/{cid}/bridge", twilio_calls.bridge)
+    r.add_post("/twilio/call/{cid}/status", twilio_calls.status)
+    r.add_post("/twilio/call/{cid}/party", twilio_calls.party)
+    r.add_post("/twilio/call/{cid}/dialed", twilio_calls.dialed)
 
     r.add_get("/", pages.root)
     r.add_get("/login", pages.login_form)

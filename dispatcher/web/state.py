@@ -12,6 +12,7 @@ from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
 from dispatcher.pgbus import PgBus
+from dispatcher.phones.bridge import CallBridge
 from dispatcher.store.changes import Changes
 
 
@@ -27,6 +28,8 @@ class WebDeps:
     bus: PgBus | None = None
     # told what a request's commit changed (`dispatcher.after_commit`)
     after_commit: Callable[[Changes], None] | None = None
+    # rings an operator's phone, then whom they call from the alarm view (DESIGN.md §10)
+    bridge: CallBridge | None = None
 
     def told(self, changes: Changes) -> None:
         if self.after_commit is not None:

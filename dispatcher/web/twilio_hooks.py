@@ -34,7 +34,7 @@ def _say(language: str, what: str) -> str:
     return catalog.text(f"voice.{what}", language)
 
 
-def _twiml(response: VoiceResponse | MessagingResponse) -> web.Response:
+def twiml(response: VoiceResponse | MessagingResponse) -> web.Response:
     return web.Response(text=str(response), content_type="application/xml")
 
 
@@ -80,7 +80,7 @@ async def status(request: web.Request, form: dict[str, str]) -> web.Response:
     return web.Response(status=204)
 
 
-def _voice(language: str, settings: TwilioConfig) -> tuple[str, str]:
+def voice_of(language: str, settings: TwilioConfig) -> tuple[str, str]:
     if language.startswith("en"):
         return settings.voice_en, settings.voice_language_en
     return settings.voice, settings.voice_language
@@ -95,7 +95,7 @@ async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
     if form.get("AnsweredBy", "").startswith("machine") or form.get("AnsweredBy") == "fax":
         # an answering machine is nobody at the door
         response.hangup()
-        return _twiml(response)
+        return twiml(response)
     async with deps.sessions() as session:
         n = await session.get(Notification, nid)
         alarm = await session.get(Alarm, n.alarm_id) if n is not None else None
@@ -106,9 +106,9 @@ async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
         )
     if n is None or alarm is None:
         response.hangup()
-        return _twiml(response)
+        return twiml(response)
     tw = deps.settings.notifications.twilio
-    speaker, language = _voice(n.language, tw)
+    speaker, language = voice_of(n.language, tw)
     gather = response.gather(num_digits=1, action=f"/twilio/gather/{nid}", method="POST", timeout=8)
     gather.say(
         voice_text(alarm_facts(alarm, resident), language=n.language),
@@ -117,7 +117,7 @@ async def voice(request: web.Request, form: dict[str, str]) -> web.Response:
     )
     response.say(_say(n.language, "no_key"), voice=speaker, language=language)
     response.hangup()
-    return _twiml(response)
+    return twiml(response)
 
 
 # what a caller hears after each key that acts
@@ -134,7 +134,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     response = VoiceResponse()
     if digits not in _SAID:
         response.redirect(f"/twilio/voice/{nid}", method="POST")
-        return _twiml(response)
+        return twiml(response)
     now = deps.clock.now()
     async with deps.sessions.begin() as session:
         n = await session.get(Notification, nid)
@@ -146,7 +146,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
             tell=deps.settings.notifications.tell_contacts,
         )
     language = n.language if n is not None else catalog.DEFAULT
-    speaker, code = _voice(language, deps.settings.notifications.twilio)
+    speaker, code = voice_of(language, deps.settings.notifications.twilio)
     if outcome.say is not None and not outcome.changed:
         text = outcome.say.text(language)  # refused: taken by another, closed
     else:
@@ -155,7 +155,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     response.hangup()
     if outcome.alarm_id is not None and outcome.changed:
         await _told_by_phone(deps, outcome.alarm_id, now)
-    return _twiml(response)
+    return twiml(response)
 
 
 @signed
@@ -179,7 +179,7 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     response = MessagingResponse()
     if outcome.say is not None:
         response.message(outcome.say.text(outcome.language))
-    return _twiml(response)
+    return twiml(response)
 
 
 async def _told_by_phone(deps: WebDeps, alarm_id: int, now: datetime) -> None:

@@ -4,7 +4,8 @@ shows the whole story (SMS, calls, key presses, replies) without a Twilio accoun
 People are scripted on the command line: `--person +8613900000001=presses:1:after:3`.
 Behaviours: `presses:D` (answers, presses D), `declines`, `never_answers`, `busy`,
 `voicemail`, `replies:TEXT` (texts TEXT back after each SMS), `after:S` (rings S s
-before answering). Anyone not named answers and presses nothing.
+before answering), `talks:S` (put through by an operator's call, talks S seconds).
+Anyone not named answers, presses nothing and talks 30 seconds.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ def script(person: Person, behaviour: str) -> None:
             person.presses(words.pop(0))
         elif word == "after":
             person.answers_after(float(words.pop(0)))
+        elif word == "talks":
+            person.talks(int(words.pop(0)))
         elif word == "replies":
             person.replies_sms(words.pop(0))
         elif word in {"declines", "never_answers", "busy", "voicemail"}:

@@ -29,10 +29,14 @@ class Person:
     sms_outcome: SmsOutcome = "delivered"
     sms_error_code: int | None = None
     api_error_code: int | None = None
+    # once put through by a <Dial>: how long they talk (simulated: no real waiting)
+    talk_s: int = 30
     _digits: deque[str] = field(default_factory=deque)
     _replies: list[str] = field(default_factory=list)
     heard: list[str] = field(default_factory=list)
     inbox: list[str] = field(default_factory=list)
+    # the caller id each call showed them (our number, or a <Dial>'s callerId)
+    shown: list[str] = field(default_factory=list)
 
     # calls
     def answers_after(self, seconds: float) -> Self:
@@ -66,6 +70,11 @@ class Person:
     def voicemail(self) -> Self:
         """A machine answers: AnsweredBy=machine_start when detection was asked for."""
         self.call_outcome, self.answered_by = "answer", "machine_start"
+        return self
+
+    def talks(self, seconds: int) -> Self:
+        """Answers a <Dial> and talks `seconds` (reported, not waited for) before hanging up."""
+        self.call_outcome, self.talk_s = "answer", max(0, seconds)
         return self
 
     def next_digits(self) -> str | None:

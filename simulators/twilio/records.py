@@ -44,7 +44,8 @@ class Callback:
     """One signed request the stand-in made to the service, and how it went.
 
     `kind` is message-status, call-status, voice (TwiML fetch), gather (the pressed
-    digits), redirect or inbound-sms. `status` is None when no HTTP answer came back.
+    digits), redirect, dial-status (a <Dial>ed party's progress), dial-action (how the
+    <Dial> ended) or inbound-sms. `status` is None when no HTTP answer came back.
     """
 
     kind: str

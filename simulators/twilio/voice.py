@@ -3,7 +3,8 @@
 The person is rung, answers (or not, as scripted), Twilio fetches the TwiML from `Url`
 (or takes `Twiml`), speaks each <Say>, and at a <Gather> posts the person's key presses
 to its action; the answer is the next TwiML document. <Redirect> fetches the next one,
-<Hangup> or the document's end hang up. Each fetch is signed like Twilio's.
+<Hangup> or the document's end hang up; <Dial> rings another party as a child call
+(`simulators.twilio.dial`), then posts to its action. Each fetch is signed like Twilio's.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from simulators.twilio.dial import dial
 from simulators.twilio.people import Person
 from simulators.twilio.records import Form, form_get, form_getall
 from simulators.twilio.resources import API_VERSION, rfc2822
@@ -41,6 +43,8 @@ class _Call:
     events: frozenset[str]
     sequence: int = 0
     answered_at: float | None = None
+    # seconds talked through <Dial>s: reported in the duration, never waited for
+    talked_s: int = 0
     params: dict[str, str] = field(default_factory=dict)
 
 
@@ -49,6 +53,7 @@ async def run_call(state: StandInState, resource: dict[str, Any], form: Form) ->
     person = state.person(resource["to"])
     events = frozenset(form_getall(form, "StatusCallbackEvent")) or frozenset({"completed"})
     call = _Call(resource, form, person, events)
+    person.shown.append(resource["from"])
     await state.pause()
     await _progress(state, call, "initiated", "initiated")
     await state.pause()
@@ -78,6 +83,7 @@ async def _progress(state: StandInState, call: _Call, event: str, status: str) -
     if event == "completed":
         resource["end_time"] = resource["date_updated"]
         elapsed = 0.0 if call.answered_at is None else time.monotonic() - call.answered_at
+        elapsed += call.talked_s
         resource["duration"] = str(math.ceil(elapsed))
     url = form_get(call.form, "StatusCallback")
     if not url or event not in call.events:
@@ -183,6 +189,18 @@ async def _perform(
                 return None
             method = verb.get("method", "POST")
             return target, await _fetch(state, call, kind="redirect", url=target, method=method)
+        elif verb.tag == "Dial":
+            dialed = await dial(state, call.resource, verb, document_url)
+            if dialed is None:
+                return None  # Twilio ends the call at a <Dial> it cannot make
+            call.talked_s += dialed.duration_s
+            if dialed.action is not None:
+                extra = dialed.action_params()
+                method = dialed.method
+                body = await _fetch(
+                    state, call, kind="dial-action", url=dialed.action, method=method, extra=extra
+                )
+                return dialed.action, body
         elif verb.tag in {"Hangup", "Reject"}:
             return None
         elif verb.tag not in {"Pause", "Play"}:

@@ -107,7 +107,7 @@ async def test_every_post_and_put_refuses_a_bad_body_naming_the_field(
                 for field, schema in body["properties"].items():
                     await target.refuses(json.dumps({field: wrong_value(schema)}).encode(), field)
                 checked.append(path)
-        assert len(checked) == 8, checked
+        assert len(checked) == 9, checked
 
 
 async def test_bad_bodies_in_particular(sqlite_url: str, settings_for: SettingsFor) -> None:

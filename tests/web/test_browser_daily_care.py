@@ -23,6 +23,7 @@ from harness.city import seed_city
 from harness.service import add_user, running
 from simulators.terminal import SimulatedTerminal
 from tests.web.test_browser import ARTIFACTS, BROKER, chromium, log_in
+from tests.web.test_browser_calls import OVERFLOWING
 
 SettingsFor = Callable[..., Settings]
 CIRCLE = [
@@ -85,6 +86,10 @@ async def test_daily_care_on_the_screens(
         await op.click("#service-states button[data-state=on_the_way]")
         await expect(op.locator("#service-flag")).to_contain_text("在路上")
         await expect(op.locator("#notifications")).to_contain_text("纬北路便民维修部")
+        await op.set_viewport_size({"width": 1366, "height": 768})  # a call centre's screen
+        await expect(op.locator('button.call[data-call="provider:p-fix"]')).to_be_visible()
+        assert await op.evaluate(OVERFLOWING) == []
+        await op.screenshot(path=ARTIFACTS / "service-dispatch-1366.png")
         await op.set_viewport_size({"width": 1600, "height": 1200})
         await op.evaluate("window.scrollTo(0, 0)")
         await op.screenshot(path=ARTIFACTS / "service-dispatch.png")

@@ -112,7 +112,7 @@
       class: p.id === a.provider_id ? "chosen" : "" },
     el("td", {}, label("category", p.category), el("small", {}, p.category)),
     el("td", {}, el("strong", {}, p.name)),
-    el("td", {}, Cards.phone(p.phone)),
+    el("td", {}, Cards.phone(p.phone, call, `provider:${p.id}`)),
     el("td", {}, open ? el("button", { type: "button", class: "dispatch",
       onclick: () => act("POST", `/api/alarms/${id}/dispatch`, { provider_id: p.id }) },
     t("action.dispatch")) : null)));
@@ -151,8 +151,26 @@
       ? el("table", { class: "list", id: "notifications" }, el("tbody", {}, rows)) : Cards.none());
   }
 
-  function detail(d) {
+  // a call's line: whom, and who answered for how long (rules/calls.py writes the data)
+  function callDetail(kind, d) {
+    const who = { name: d.name, role: t(`call.to.${d.to.split(":")[0]}`) };
+    if (kind === "call_placed") {
+      const line = t("call.line.placed", { ...who, operator: d.operator });
+      return d.provider === "log" ? `${line} · ${t("call.line.log_only")}` : line;
+    }
+    if (kind === "call_connected") return t("call.line.connected", who);
+    if (kind === "call_failed") return d.error || "";
+    const outcome = label("call.outcome", d.outcome);
+    if (d.leg === "operator") return t("call.line.operator", { operator: d.operator, outcome });
+    if (!d.answered) return t("call.line.unanswered", { ...who, outcome });
+    const s = d.duration_s || 0;
+    const duration = s < 60 ? t("call.duration.s", { s }) : t("call.duration.ms", { m: Math.floor(s / 60), s: s % 60 });
+    return t("call.line.talked", { ...who, duration });
+  }
+
+  function detail(d, kind) {
     if (!d) return "";
+    if (kind && kind.startsWith("call_") && d.call) return callDetail(kind, d);
     const parts = [];
     if (d.note) parts.push(d.note);
     if (d.outcome) parts.push(label("outcome", d.outcome));
@@ -173,15 +191,15 @@
     return Cards.card(t("card.timeline"), el("ol", { class: "timeline", id: "timeline" },
       list.map((e) => el("li", { class: `kind-${e.kind}` },
         el("time", {}, D.time(e.at)), el("strong", {}, label("log", e.kind)),
-        e.actor ? ` (${label("actor", e.actor)}) ` : " ", detail(e.data)))));
+        e.actor ? ` (${label("actor", e.actor)}) ` : " ", detail(e.data, e.kind)))));
   }
 
   function render() {
     const a = ctx;
     const left = a.type === "outage"
-      ? [outage(a), Cards.workers(a.workers)]
-      : [Cards.resident(a.resident), a.kind === "service" ? providers(a) : null, Cards.contacts(a.contacts),
-        Cards.workers(a.workers), Cards.terminal(a.terminal)];
+      ? [outage(a), Cards.workers(a.workers, call)]
+      : [Cards.resident(a.resident, { call }), a.kind === "service" ? providers(a) : null,
+        Cards.contacts(a.contacts, call), Cards.workers(a.workers, call), Cards.terminal(a.terminal)];
     main.replaceChildren(head(a), el("div", { class: "alarm-grid" },
       el("div", {}, left),
       el("div", {}, a.status === "resolved" ? null : noteBox, notifications(a.notifications),
@@ -198,6 +216,15 @@
       await load();
       return true;
     } catch (e) { D.failed(e); return false; }
+  }
+  // the operator's own phone rings first; once answered, the other party's
+  async function call(target) {
+    try {
+      const placed = await D.api("POST", `/api/alarms/${id}/call`, { to: target });
+      D.toast(placed.provider === "log" ? t("call.log_only")
+        : t("call.ringing_you", { phone: placed.operator_phone, name: placed.name }), placed.provider === "log");
+      await load();
+    } catch (e) { D.failed(e); }
   }
   async function take() { if (await D.take(id)) await load(); }
   async function saveNote(text) {

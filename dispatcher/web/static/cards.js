@@ -1,14 +1,19 @@
 "use strict";
 // Cards shared by the alarm view and the residents view: who the resident is, the
-// terminal, whom to call (contacts, community workers on shift) with their phones.
+// terminal, whom to call (contacts, community workers on shift) with their phones. Given
+// `call(target)` (the alarm view), each phone has a button: the operator's phone rings,
+// then that person's (DESIGN.md §10).
 const Cards = (() => {
   const { t, el, label } = D;
 
   const card = (title, ...children) => el("section", { class: "card" }, el("h2", {}, title), ...children);
-  const phone = (number) => el("a", { class: "phone", href: `tel:${number}` }, number);
+  const phone = (number, call, target) => el("span", { class: "phone-line" },
+    el("a", { class: "phone", href: `tel:${number}` }, number),
+    call ? el("button", { type: "button", class: "call", dataset: { call: target },
+      title: `${t("action.call")} ${number}`, onclick: () => call(target) }, t("action.call")) : null);
   const none = () => el("p", { class: "off" }, t("card.none"));
 
-  function resident(r, { link = true } = {}) {
+  function resident(r, { link = true, call = null } = {}) {
     if (!r) return card(t("card.resident"), none());
     const c = r.community;
     return card(t("card.resident"),
@@ -17,7 +22,7 @@ const Cards = (() => {
       el("div", {}, `${t("card.address")}：`, el("strong", {}, r.address)),
       el("div", {}, `${t("card.community")}：${c.name} · ${c.street} · ${c.district}`),
       el("div", {}, `${t("card.language")}：${label("language", r.language)}`),
-      r.phone ? el("div", {}, `${t("field.phone")}：`, phone(r.phone)) : null,
+      r.phone ? el("div", {}, `${t("field.phone")}：`, phone(r.phone, call, "resident")) : null,
       r.service_default ? el("div", {}, `${t("card.service")}：${label("category", r.service_default)}`) : null,
       el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`,
         r.medical_withheld ? el("span", { class: "off" }, t("card.medical_withheld")) : r.medical || t("card.none")),
@@ -38,20 +43,20 @@ const Cards = (() => {
       el("div", {}, `${t("card.last_seen")}：${D.time(term.last_seen)}`));
   }
 
-  function contacts(list) {
+  function contacts(list, call = null) {
     return card(t("card.contacts"), list.length ? el("ul", { class: "people", id: "contacts" },
       list.map((c) => el("li", {},
         el("strong", {}, `${c.priority}. ${c.name}`),
         c.relation ? el("span", { class: "off" }, c.relation) : null,
-        phone(c.phone),
+        phone(c.phone, call, `contact:${c.priority}`),
         c.channel ? el("span", { class: "off" }, label("channel", c.channel)) : null))) : none());
   }
 
-  function workers(list) {
+  function workers(list, call = null) {
     return card(t("card.workers"), list.length ? el("ul", { class: "people", id: "workers" },
       list.map((w) => el("li", {},
         el("strong", {}, w.name),
-        phone(w.phone),
+        phone(w.phone, call, `worker:${w.id}`),
         el("span", { class: w.on_shift ? "on" : "off" }, t(w.on_shift ? "card.on_shift" : "card.off_shift")),
         el("span", { class: "off" }, w.shifts.map((s) => `${s.days} ${s.start}–${s.end}`).join("; "))))) : none());
   }
