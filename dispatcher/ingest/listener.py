@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -50,6 +49,7 @@ from dispatcher.mqtt.connect import (
     publish_unconfirmed,
     subscription_filters,
 )
+from dispatcher.mqtt.session import Session
 from dispatcher.rules.rejections import RepeatLimit, source_of
 from dispatcher.store.changes import Changes
 
@@ -95,30 +95,38 @@ class Listener:
         self._log = logger
         self._after_commit = after_commit
         self._queue: asyncio.Queue[_Received] = asyncio.Queue(ingest.queue_size)
-        self._client: aiomqtt.Client | None = None
+        # the broker holds what we answer after the commit: such a press is never dropped
+        self._answered_later = not mqtt.is_embedded
+        self._session = Session(
+            "events",
+            mqtt,
+            client=self._new_client,
+            serve=self._serve,
+            logger=logger,
+            on_change=lambda up: metrics.mqtt_connected.set(1 if up else 0),
+        )
         self._tasks: list[asyncio.Task[None]] = []
-        self._connected = asyncio.Event()
         self._idle = asyncio.Event()
         self.processed = 0
         self.dropped = 0
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._session.connected
 
     async def wait_connected(self) -> None:
-        await self._connected.wait()
+        await self._session.wait_connected()
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Send a command to a terminal; raises (retry later) while the broker is away."""
-        client = self._client
+        client = self._session.client
         if client is None:
             raise ConnectionError("not connected to the MQTT broker")
         await client.publish(topic, payload, qos=1)
 
     async def __aenter__(self) -> Self:
         self._tasks = [
-            asyncio.create_task(self._connection_loop(), name="mqtt-events"),
+            asyncio.create_task(self._session.run(), name="mqtt-events"),
             asyncio.create_task(self._process_loop(), name="mqtt-ingest"),
         ]
         return self
@@ -164,65 +172,43 @@ class Listener:
                 message.topic.value,
             )
 
-    async def _connection_loop(self) -> None:
-        delay = self._mqtt.reconnect_min_s
-        # the broker holds what we answer after the commit: such a press is never dropped
-        answered_later = not self._mqtt.is_embedded
+    def _new_client(self) -> aiomqtt.Client:
         # aiomqtt calls it with maxsize=; typed as a class, it is this class with hooks
         queue_type = cast(
             "type[asyncio.Queue[aiomqtt.Message]]",
             functools.partial(
                 DropWhenFull,
                 on_drop=self._dropped,
-                keep=lambda message: answered_later and message.qos > 0,
+                keep=lambda message: self._answered_later and message.qos > 0,
             ),
         )
-        while True:
-            try:
-                client = aiomqtt.Client(
-                    **connect_args(self._mqtt, receive_maximum=2 * self._ingest.max_batch),
-                    queue_type=queue_type,
-                    max_queued_incoming_messages=self._ingest.queue_size,
-                )
-                answers = client if answered_later else None
-                if answers is not None:
-                    puback_when_processed(client)
-                async with client:
-                    await client.subscribe(
-                        [(f, 1) for f in subscription_filters(self._mqtt, protocol_v1.EVENTS)],
-                    )
-                    # a session of an older version also took heartbeats and status, and a
-                    # persistent session keeps its subscriptions: they have a session of
-                    # their own now (liveness.py)
-                    await client.unsubscribe(subscription_filters(self._mqtt, protocol_v1.LIVENESS))
-                    self._client = client
-                    self._connected.set()
-                    self._metrics.mqtt_connected.set(1)
-                    self._log.info("connected to the MQTT broker as %s", self._mqtt.client_id)
-                    delay = self._mqtt.reconnect_min_s
-                    async for message in client.messages:
-                        topic, payload = message.topic.value, payload_bytes(message)
-                        # when ours is full, this waits, and aiomqtt's queue fills
-                        await self._queue.put(
-                            _Received(
-                                topic, payload, message.retain, message.mid, message.qos, answers
-                            )
-                        )
-                        self._metrics.ingest_queue.inc()
-            except aiomqtt.MqttError as exc:
-                self._log.warning(
-                    "MQTT connection lost or refused (%s); retry in %.1fs", exc, delay
-                )
-            except Exception:
-                # whatever it was, the listener must not die: log it and reconnect
-                self._log.exception("MQTT connection failed; retry in %.1fs", delay)
-            finally:
-                self._client = None
-                self._connected.clear()
-                self._metrics.mqtt_connected.set(0)
-            # jitter, so a fleet of dispatchers does not reconnect in lockstep
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self._mqtt.reconnect_max_s)
+        client = aiomqtt.Client(
+            **connect_args(self._mqtt, receive_maximum=2 * self._ingest.max_batch),
+            queue_type=queue_type,
+            max_queued_incoming_messages=self._ingest.queue_size,
+        )
+        if self._answered_later:
+            puback_when_processed(client)
+        return client
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        answers = client if self._answered_later else None
+        await client.subscribe(
+            [(f, 1) for f in subscription_filters(self._mqtt, protocol_v1.EVENTS)],
+        )
+        # a session of an older version also took heartbeats and status, and a
+        # persistent session keeps its subscriptions: they have a session of their own
+        # now (liveness.py)
+        await client.unsubscribe(subscription_filters(self._mqtt, protocol_v1.LIVENESS))
+        self._session.up(client)
+        self._log.info("connected to the MQTT broker as %s", self._mqtt.client_id)
+        async for message in client.messages:
+            topic, payload = message.topic.value, payload_bytes(message)
+            # when ours is full, this waits, and aiomqtt's queue fills
+            await self._queue.put(
+                _Received(topic, payload, message.retain, message.mid, message.qos, answers)
+            )
+            self._metrics.ingest_queue.inc()
 
     # -- processing --------------------------------------------------------------------
 
@@ -255,7 +241,7 @@ class Listener:
         repeats). Those of an earlier connection are sent to us again on the new one."""
         for received in batch:
             connection = received.connection
-            if received.qos and connection is not None and connection is self._client:
+            if received.qos and connection is not None and connection is self._session.client:
                 puback(connection, received.mid, received.qos)
 
     async def _handle(self, batch: list[_Received]) -> None:
@@ -294,7 +280,7 @@ class Listener:
             return
         for reply in replies:
             self._metrics.events.labels(reply.result.value).inc()
-        client = self._client
+        client = self._session.client
         if client is None:
             # the terminals repeat until acknowledged; they will be answered `duplicate`
             self._log.warning("broker gone before %d acks could be sent", len(replies))

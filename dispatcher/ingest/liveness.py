@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from types import TracebackType
 from typing import Self, cast
 
@@ -31,6 +30,7 @@ from dispatcher.mqtt.connect import (
     payload_bytes,
     subscription_filters,
 )
+from dispatcher.mqtt.session import Session
 from dispatcher.rules.rejections import RepeatLimit, source_of
 
 
@@ -55,18 +55,19 @@ class LivenessListener:
         self._repeats = repeats
         self._metrics = metrics
         self._log = logger
-        self._task: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
+        self._session = Session(
+            "liveness", mqtt, client=self._new_client, serve=self._serve, logger=logger
+        )
         self.processed = 0  # messages taken from the queue
         self.replaced = 0  # messages replaced by a later one of their topic while waiting
         self.dropped = 0
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._session.connected
 
     async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._connection_loop(), name="mqtt-liveness")
+        await self._session.__aenter__()
         return self
 
     async def __aexit__(
@@ -76,10 +77,7 @@ class LivenessListener:
         tb: TracebackType | None,
     ) -> None:
         # what is still queued is dropped: the next heartbeats bring it again
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._session.stop()
 
     def _dropped(self, message: aiomqtt.Message) -> None:
         self.dropped += 1
@@ -99,36 +97,26 @@ class LivenessListener:
         self.replaced += 1
         self._metrics.heartbeats.inc()
 
-    async def _connection_loop(self) -> None:
-        delay = self._mqtt.reconnect_min_s
+    def _new_client(self) -> aiomqtt.Client:
         queue_type = cast(
             "type[asyncio.Queue[aiomqtt.Message]]",
             functools.partial(LatestPerTopic, on_drop=self._dropped, on_replace=self._replaced),
         )
+        return aiomqtt.Client(
+            **connect_args(self._mqtt, liveness=True),
+            queue_type=queue_type,
+            max_queued_incoming_messages=self._ingest.liveness_topics,
+        )
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
         filters = subscription_filters(self._mqtt, protocol_v1.LIVENESS)
-        while True:
-            try:
-                async with aiomqtt.Client(
-                    **connect_args(self._mqtt, liveness=True),
-                    queue_type=queue_type,
-                    max_queued_incoming_messages=self._ingest.liveness_topics,
-                ) as client:
-                    await client.subscribe([(f, 0) for f in filters])
-                    self._connected.set()
-                    self._log.info("liveness connected as %s", liveness_client_id(self._mqtt))
-                    delay = self._mqtt.reconnect_min_s
-                    # each message awaited yields to the loop (aiomqtt waits on a task),
-                    # so the events' session is served between any two of these
-                    async for message in client.messages:
-                        self._take(message)
-            except aiomqtt.MqttError as exc:
-                self._log.warning("liveness MQTT connection lost (%s); retry in %.1fs", exc, delay)
-            except Exception:
-                self._log.exception("liveness MQTT connection failed; retry in %.1fs", delay)
-            finally:
-                self._connected.clear()
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self._mqtt.reconnect_max_s)
+        await client.subscribe([(f, 0) for f in filters])
+        self._session.up(client)
+        self._log.info("liveness connected as %s", liveness_client_id(self._mqtt))
+        # each message awaited yields to the loop (aiomqtt waits on a task), so the
+        # events' session is served between any two of these
+        async for message in client.messages:
+            self._take(message)
 
     def _take(self, message: aiomqtt.Message) -> None:
         now = self._clock.now()

@@ -9,9 +9,7 @@ id throw each other off the broker).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from types import TracebackType
 from typing import Self
 
@@ -19,6 +17,7 @@ import aiomqtt
 
 from dispatcher.config import MqttConfig
 from dispatcher.mqtt.connect import connect_args
+from dispatcher.mqtt.session import Session
 
 # a command not confirmed by the broker in this long is retried by the notifier
 _PUBLISH_TIMEOUT_S = 5.0
@@ -34,22 +33,30 @@ class CommandPublisher:
     def __init__(self, mqtt: MqttConfig, *, logger: logging.Logger) -> None:
         self._mqtt = mqtt
         self._log = logger
-        self._client: aiomqtt.Client | None = None
-        self._task: asyncio.Task[None] | None = None
+        # the clean session of liveness.py's kind: nothing is kept for us while away
+        self._args = connect_args(mqtt, liveness=True)
+        self._args["identifier"] = commands_client_id(mqtt)
+        self._session = Session(
+            "commands",
+            mqtt,
+            client=lambda: aiomqtt.Client(**self._args),
+            serve=self._serve,
+            logger=logger,
+        )
 
     @property
     def connected(self) -> bool:
-        return self._client is not None
+        return self._session.connected
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Raises (the notifier retries later) while the broker is away."""
-        client = self._client
+        client = self._session.client
         if client is None:
             raise ConnectionError("not connected to the MQTT broker")
         await client.publish(topic, payload, qos=1, timeout=_PUBLISH_TIMEOUT_S)
 
     async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._connection_loop(), name="mqtt-commands")
+        await self._session.__aenter__()
         return self
 
     async def __aexit__(
@@ -58,30 +65,11 @@ class CommandPublisher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._session.stop()
 
-    async def _connection_loop(self) -> None:
-        delay = self._mqtt.reconnect_min_s
-        # the clean session of liveness.py's kind: nothing is kept for us while away
-        args = connect_args(self._mqtt, liveness=True)
-        args["identifier"] = commands_client_id(self._mqtt)
-        while True:
-            try:
-                async with aiomqtt.Client(**args) as client:
-                    self._client = client
-                    self._log.info("commands connected as %s", args["identifier"])
-                    delay = self._mqtt.reconnect_min_s
-                    # nothing is subscribed: this only ends when the connection does
-                    async for _message in client.messages:
-                        pass
-            except aiomqtt.MqttError as exc:
-                self._log.warning("commands MQTT connection lost (%s); retry in %.1fs", exc, delay)
-            except Exception:
-                self._log.exception("commands MQTT connection failed; retry in %.1fs", delay)
-            finally:
-                self._client = None
-            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-            delay = min(delay * 2, self._mqtt.reconnect_max_s)
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        self._session.up(client)
+        self._log.info("commands connected as %s", self._args["identifier"])
+        # nothing is subscribed: this only ends when the connection does
+        async for _message in client.messages:
+            pass
