@@ -14,7 +14,6 @@ import contextlib
 import functools
 import logging
 import secrets
-from types import TracebackType
 from typing import Self
 
 from aiohttp import web
@@ -328,12 +327,7 @@ class Service:
         what = "dashboard and API" if "web" in self.roles else "health and metrics"
         log.info("%s on http://%s:%s", what, http.host, self.http_port)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         # web first (no new actions), then the notifier's sends in flight, the engine's
         # pass, ingest's drain and acks, the last liveness flush, the broker, the database
         await self._stack.aclose()

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Self
 
 from dispatcher.clock import Clock, sleep_or_wake
@@ -59,12 +58,7 @@ class PassLoop:
         self._task = asyncio.create_task(self._loop(), name=self.name)
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._task is None:
             return
         self._stopping = True

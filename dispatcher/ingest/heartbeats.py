@@ -22,7 +22,6 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Self, cast
 
 from sqlalchemy import Table, bindparam, func, update
@@ -210,12 +209,7 @@ class HeartbeatBatcher:
         self._task = asyncio.create_task(self._run(), name="heartbeat-flush")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         """The periodic flush stops; what is pending is written once more, with every
         count of repeats not yet written."""
         if self._task is not None:

@@ -27,7 +27,6 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Self, cast
 
 import aiomqtt
@@ -131,12 +130,7 @@ class Listener:
         ]
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         # finish what was received while still connected, so its acks go out; then
         # disconnect: the broker keeps our session for what comes meanwhile
         connection, processor = self._tasks

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from types import TracebackType
 from typing import Self, cast
 
 import aiomqtt
@@ -70,12 +69,7 @@ class LivenessListener:
         await self._session.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         # what is still queued is dropped: the next heartbeats bring it again
         await self._session.stop()
 

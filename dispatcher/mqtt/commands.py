@@ -10,7 +10,6 @@ id throw each other off the broker).
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 from typing import Self
 
 import aiomqtt
@@ -59,12 +58,7 @@ class CommandPublisher:
         await self._session.__aenter__()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self._session.stop()
 
     async def _serve(self, client: aiomqtt.Client) -> None:

@@ -13,7 +13,6 @@ the files of `dispatcher broker-files` (broker_amqtt.py).
 from __future__ import annotations
 
 import logging
-from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -85,12 +84,7 @@ class EmbeddedBroker:
         )
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         if self._broker is not None:
             await self._broker.shutdown()
             self._broker = None

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Self
 
 import aiomqtt
@@ -69,12 +68,7 @@ class Session:
         self._task = asyncio.create_task(self.run(), name=f"mqtt-{self.name}")
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def stop(self) -> None:
