@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.city_file.rows import CheckinRow, CityData, ResidentRow
+from dispatcher.store import terminals
 from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
 
 # ids per IN (...): far below the bind-parameter limits of SQLite and asyncpg
@@ -287,12 +288,6 @@ async def load_terminals(
         if old is not None and old != wanted[device]:
             moved.append((device, old, wanted[device]))
 
-    for start in range(0, len(detach), CHUNK):
-        chunk = detach[start : start + CHUNK]
-        await session.execute(
-            update(Terminal).where(Terminal.device_id.in_(chunk)).values(resident_id=None)
-        )
-    if new_rows:
-        await session.execute(insert(Terminal), new_rows)
-    if attach:
-        await session.execute(update(Terminal), attach)
+    await terminals.detach(session, detach, chunk=CHUNK)
+    await terminals.add(session, new_rows)
+    await terminals.attach(session, attach)

@@ -22,18 +22,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self, cast
+from typing import Self
 
-from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices.events import Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.ingest.transaction import rejection_row, repeats_row
 from dispatcher.rules.rejections import RepeatLimit
-from dispatcher.store.models import Terminal
+from dispatcher.store import terminals
 
-_TABLE = cast("Table", Terminal.__table__)
 # rejected liveness messages waiting for the next flush; the repeat limit keeps them far
 # fewer (a few per terminal per window), this only bounds memory whatever happens
 _MAX_REJECTED = 1000
@@ -147,43 +145,22 @@ class HeartbeatBatcher:
             return 0
         batch, self._pending = self._pending, {}
         rejected, self._rejected = self._rejected, []
-        rows: list[dict[str, Any]] = [
-            {
-                "b_device_id": device_id,
-                "b_last_seen": p.last_seen,
-                "b_last_heartbeat": p.last_heartbeat,
-                "b_connected": p.connected,
-                "b_status_changed_at": p.status_changed_at,
-                "b_battery": p.battery,
-                "b_rssi": p.rssi,
-                "b_power": p.power,
-                "b_fw": p.fw,
+        reports = {
+            device_id: {
+                "last_seen": p.last_seen,
+                "last_heartbeat": p.last_heartbeat,
+                "connected": p.connected,
+                "status_changed_at": p.status_changed_at,
+                "battery": p.battery,
+                "rssi": p.rssi,
+                "power": p.power,
+                "fw": p.fw,
             }
             for device_id, p in batch.items()
-        ]
-        stmt = (
-            update(_TABLE)
-            .where(_TABLE.c.device_id == bindparam("b_device_id"))
-            .values(
-                {
-                    name: func.coalesce(bindparam(f"b_{name}", type_=col.type), col)
-                    for name, col in (
-                        ("last_seen", _TABLE.c.last_seen),
-                        ("last_heartbeat", _TABLE.c.last_heartbeat),
-                        ("connected", _TABLE.c.connected),
-                        ("status_changed_at", _TABLE.c.status_changed_at),
-                        ("battery", _TABLE.c.battery),
-                        ("rssi", _TABLE.c.rssi),
-                        ("power", _TABLE.c.power),
-                        ("fw", _TABLE.c.fw),
-                    )
-                }
-            )
-        )
+        }
         try:
             async with self._sessions.begin() as session:
-                if rows:
-                    await session.execute(stmt, rows)
+                written = await terminals.write_liveness(session, reports)
                 session.add_all(rejection_row(r, at) for r, at in rejected)
                 session.add_all(repeats_row(r, now) for r in repeats)
         except Exception:
@@ -194,8 +171,8 @@ class HeartbeatBatcher:
             self._rejected = (rejected + self._rejected)[:_MAX_REJECTED]
             raise
         self.flushes += 1
-        self.rows_written += len(rows)
-        return len(rows)
+        self.rows_written += written
+        return written
 
     async def _run(self) -> None:
         while True:

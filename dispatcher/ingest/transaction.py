@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.events import AckResult, EventType, Rejection, TerminalEvent
@@ -21,6 +21,7 @@ from dispatcher.rules.checkins import counts_as_checkin
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.rejections import NO_DEVICE, Repeats
+from dispatcher.store import terminals
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.changes import Changes, Closed, Opened
 from dispatcher.store.db import take_write_lock
@@ -263,19 +264,12 @@ async def _signs_of_life(
         await session.execute(
             update(Resident).where(Resident.id.in_(sorted(pressed))).values(last_press_at=now)
         )
-    lost = sorted(d for d, is_lost in power.items() if is_lost)
-    restored = sorted(d for d, is_lost in power.items() if not is_lost)
-    if lost:
-        # since the first report: a repeated power_lost does not restart the hold
-        await session.execute(
-            update(Terminal)
-            .where(Terminal.device_id.in_(lost))
-            .values(power_lost_at=func.coalesce(Terminal.power_lost_at, now))
-        )
-    if restored:
-        await session.execute(
-            update(Terminal).where(Terminal.device_id.in_(restored)).values(power_lost_at=None)
-        )
+    await terminals.set_power(
+        session,
+        lost=sorted(d for d, is_lost in power.items() if is_lost),
+        restored=sorted(d for d, is_lost in power.items() if not is_lost),
+        now=now,
+    )
 
 
 async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str, list[Alarm]]:
