@@ -131,8 +131,11 @@ def _keys(model: type[BaseModel], prefix: str = "") -> dict[str, Any]:
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         kind = field.annotation
-        walked = isinstance(kind, type) and issubclass(kind, BaseModel)
-        if walked and model is not EscalationPolicies:
+        if (
+            isinstance(kind, type)
+            and issubclass(kind, BaseModel)
+            and model is not EscalationPolicies
+        ):
             found |= _keys(kind, f"{key}.")
         else:
             found[key] = field.get_default(call_default_factory=True)
