@@ -19,6 +19,7 @@ from dispatcher.city_file.check import check_city
 from dispatcher.city_file.read import read_yaml
 from dispatcher.config import Settings
 from dispatcher.rules.policy import EscalationPolicies
+from dispatcher.web import routes
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -201,3 +202,24 @@ def test_the_protocol_examples_are_what_the_codec_reads() -> None:
         assert protocol_v1.decode_ack(line.encode()) is not None, line
     for line in commands.splitlines():
         assert protocol_v1.decode_command(line.encode()) is not None, line
+
+
+def _route_rows() -> dict[str, str]:
+    """`METHOD /path` -> role of the routes table of docs/api.md, ids as `{}`."""
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(GET|POST|PUT|DELETE) ([^`?]+)[^`]*` \| (\w+) \|", text, re.MULTILINE)
+    return {f"{method} {re.sub(r'{[^}]*}', '{}', path)}": role for method, path, role in rows}
+
+
+def test_every_api_route_has_a_row_with_its_role() -> None:
+    documented = _route_rows()
+    served = {
+        f"{op.method} {re.sub(r'{[^}]*}', '{}', op.path)}": (
+            "none" if op.public else op.role.value if op.role is not None else "any"
+        )
+        for op in routes.API
+    }
+    assert not sorted(served.keys() - documented.keys()), "routes without a row in docs/api.md"
+    assert not sorted(documented.keys() - served.keys()), "rows of docs/api.md for no route"
+    wrong = {k: (documented[k], role) for k, role in served.items() if documented[k] != role}
+    assert not wrong, f"documented role, real role: {wrong}"
