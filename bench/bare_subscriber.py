@@ -3,7 +3,7 @@
     python -m bench.bare_subscriber --port P --topic T --count N --report FILE
 
 aiomqtt and `json.loads` on each payload, nothing else, QoS 1 as the dispatcher
-subscribes (STACK-NOTES measured this at ~6,800/s alone on the machine). It prints
+subscribes (docs/stack-notes.md measured this at ~6,800/s alone on the machine). It prints
 `ready` once subscribed, stops after N messages (or 20 s without one), and writes
 `{"received", "first_ns", "last_ns"}` to FILE. What the dispatcher does per message
 beyond this is what the ratio prices.

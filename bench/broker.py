@@ -1,7 +1,7 @@
 """A Mosquitto of the benchmarks' own: our deployed configuration on a free port.
 
 The machine's broker runs the stock configuration, which drops QoS 1 past 1,000 queued
-(STACK-NOTES); a benchmark must measure the broker we ship. So: `deploy/mosquitto.conf`
+(docs/stack-notes.md); a benchmark must measure the broker we ship. So: `deploy/mosquitto.conf`
 with its dispatchers' listener moved to a free port of 127.0.0.1 (the terminals' TLS
 listener left out: the figures are of the dispatcher, not of TLS), persistence in a
 temporary directory, and its accounts: the dispatcher's, as `dispatcher broker-files`

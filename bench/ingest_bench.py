@@ -5,7 +5,7 @@ benchmark, not a test.
         [--events 5000] [--heartbeats 20000]
 
 It starts its own Mosquitto with `deploy/mosquitto.conf` on a free port (the machine's
-broker runs the stock configuration, which drops QoS 1 past 1,000 queued: STACK-NOTES),
+broker runs the stock configuration, which drops QoS 1 past 1,000 queued: docs/stack-notes.md),
 with accounts for the dispatcher and for the load, which speaks for every terminal
 (the terminals' TLS listener is left out: the figures are of ingest, as before),
 makes a fresh database (a temporary SQLite file, or `bench_<hex>` on the machine's

@@ -1,4 +1,4 @@
-"""Protocol v1 of the terminals (DESIGN.md §4): topics, and payloads <-> typed messages.
+"""Protocol v1 of the terminals (docs/protocol.md): topics, and payloads <-> typed messages.
 
 `decode` is total: it never raises. Whatever it cannot accept becomes a Rejection with an
 English reason, carrying the device_id and event_id when they can be read, so that the

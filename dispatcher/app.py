@@ -248,7 +248,7 @@ class Service:
         self.after_commit(changes, origin=origin)
 
     def _bridge(self) -> CallBridge:
-        """Who rings an operator's phone and then whom they call (DESIGN.md §10): the
+        """Who rings an operator's phone and then whom they call (docs/api.md): the
         voice provider. When numbers are routed to providers, the operator's number will
         choose it as it chooses any other's."""
         if self.twilio is not None:

@@ -111,7 +111,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         ),
     ),
     "sms.service.phone": ("，电话{phone}", ", tel {phone}"),
-    # relatives hear how it ended (DESIGN.md §7)
+    # relatives hear how it ended (docs/daily-care.md)
     "sms.told_taken": (
         "【一键通】{name}的求助已由{who}接手处理。",
         "[One-touch] {who} has taken {name}'s call for help.",
@@ -579,7 +579,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "audit.edit_checkin": ("修改报平安设置", "Changed the check-in"),
     "audit.export_alarms": ("导出警情", "Exported alarms"),
     "error.action": ("操作失败：{msg}", "That did not work: {msg}"),
-    # --- operators' calls from the alarm view (DESIGN.md §10) -----------------------
+    # --- operators' calls from the alarm view (docs/api.md) -----------------------
     "action.call": ("拨打", "Call"),
     "call.ringing_you": (
         "正在呼叫您的电话 {phone}，接听后为您接通{name}",

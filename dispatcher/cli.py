@@ -1,5 +1,5 @@
 """`dispatcher run | migrate | load | user add | terminal credentials | broker-files |
-report` (DESIGN.md §6, §7, §8)."""
+report` (docs/configuration.md, docs/daily-care.md, docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The service's configuration: parsed once from YAML and the environment, then passed in.
 
-Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (DESIGN.md §6).
+Every key can be overridden by `DISPATCHER_<SECTION>__<KEY>` (docs/configuration.md).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class EmbeddedBrokerConfig(_Section):
         return self
 
 
-# the characters of a device id (DESIGN.md §4), which is also a terminal's MQTT username
+# the characters of a device id (docs/protocol.md), which is also a terminal's MQTT username
 _DEVICE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -391,7 +391,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # the environment wins over the file, as DESIGN.md §6 promises
+        # the environment wins over the file, as docs/configuration.md says
         return (env_settings, init_settings)
 
 

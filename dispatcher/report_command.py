@@ -1,4 +1,4 @@
-"""`dispatcher report` (DESIGN.md §7): the daily figures per community, CSV or JSON."""
+"""`dispatcher report` (docs/daily-care.md): the daily figures per community, CSV or JSON."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ DEFAULT_DAYS = 7
 
 
 def default_range(today: date) -> tuple[date, date]:
-    """The last 7 days up to today, as DESIGN.md §7 has it."""
+    """The last 7 days up to today, as docs/daily-care.md has it."""
     return today - timedelta(days=DEFAULT_DAYS - 1), today
 
 

@@ -1,4 +1,4 @@
-"""City data in the format of DESIGN.md §6: the shipped demo city, a generator of large
+"""City data in the format of docs/city-file.md: the shipped demo city, a generator of large
 cities for load tests, and a quick integrity check of either.
 
 The generator is deterministic by seed. Phone numbers are drawn without repetition so
@@ -172,7 +172,7 @@ def _resident(
         "language": "en" if english else "zh-CN",
         "medical": medical,
     }
-    # daily care (DESIGN.md §7), by the resident's number rather than the random draws,
+    # daily care (docs/daily-care.md), by the resident's number rather than the random draws,
     # so that the rest of a generated city is what it was before these fields existed
     if i % 10 < 6:
         row["checkin"] = {"window": _WINDOWS[i % len(_WINDOWS)]}

@@ -6,7 +6,7 @@
     simulate power-cut --city var/city.yaml --community c-0001   # one outage, not 300 alarms
     simulate week --user op1 --password op1-secret   # a week of daily care (demo clock)
 
-Terminals log in with their account (DESIGN.md §8): `--password` (`terminal`), or
+Terminals log in with their account (docs/protocol.md): `--password` (`terminal`), or
 `--credentials FILE` of `DEVICE_ID PASSWORD` lines as `dispatcher terminal credentials`
 prints them (`fleet`); without either, the simulator runs that command itself, which
 works where the service's database is (the demo). mqtts:// or `--tls` for TLS,

@@ -1,5 +1,5 @@
 """Terminal passwords for the simulators, got as an installer gets them: from what
-`dispatcher terminal credentials` prints, one `DEVICE_ID PASSWORD` a line (DESIGN.md §8).
+`dispatcher terminal credentials` prints, one `DEVICE_ID PASSWORD` a line (docs/protocol.md).
 
 For the demo, where the service runs on this machine, the simulators run that public
 command themselves (with this environment, so with the same database and key).

@@ -1,7 +1,7 @@
 """A fleet of simulated terminals: heartbeats and Poisson presses for a fixed duration.
 
 Each terminal has its own MQTT connection, as in a city. Connections being set up and
-QoS 1 publishes in flight are bounded across the fleet (STACK-NOTES: a publisher with
+QoS 1 publishes in flight are bounded across the fleet (docs/stack-notes.md: a publisher with
 too many in flight stalls; a burst of connects overwhelms a small broker).
 """
 

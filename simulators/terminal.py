@@ -3,7 +3,7 @@
 It keeps a persistent MQTT 3.1.1 session (works on amqtt and Mosquitto) under the
 username of its device_id, since amqtt keeps no offline queue for anonymous clients, so
 acks and commands sent while it reconnects still reach it; with the password of its
-account (DESIGN.md §8), over TLS for an mqtts:// broker. It leaves `offline` as its
+account (docs/protocol.md), over TLS for an mqtts:// broker. It leaves `offline` as its
 last will, repeats each event until the backend acks it, and reconnects on its own.
 """
 
@@ -67,7 +67,7 @@ class SimulatedTerminal:
     """One terminal. Use as `async with SimulatedTerminal(...) as t: await t.press()`.
 
     `limiter`, shared by a fleet, bounds how many QoS 1 publishes are in flight at once
-    across all its terminals (STACK-NOTES: too many in flight stall a publisher)."""
+    across all its terminals (docs/stack-notes.md: too many in flight stall a publisher)."""
 
     def __init__(
         self,

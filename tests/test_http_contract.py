@@ -1,4 +1,4 @@
-"""The HTTP contract of DESIGN.md §5 as outside tools use it: health, metrics, login,
+"""The HTTP contract of docs/api.md as outside tools use it: health, metrics, login,
 alarms and terminals, and the errors a wrong call gets."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Which way the imports run (DESIGN.md §3), and where people's words live, checked on
+"""Which way the imports run (docs/README.md), and where people's words live, checked on
 the source: each part can be read and tested alone, and one catalog holds the words."""
 
 from __future__ import annotations

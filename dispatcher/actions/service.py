@@ -1,4 +1,4 @@
-"""Service requests (DESIGN.md §7): an operator sends one to a provider of the
+"""Service requests (docs/daily-care.md): an operator sends one to a provider of the
 resident's community, the provider (or an operator for them) says how far it is, and
 `done` closes it. `rules.service` decides; this writes the change, its timeline line
 and the provider's SMS in one transaction."""

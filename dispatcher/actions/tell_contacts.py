@@ -1,4 +1,4 @@
-"""Relatives hear how it ended (DESIGN.md §7): when an emergency is taken, and again
+"""Relatives hear how it ended (docs/daily-care.md): when an emergency is taken, and again
 when it is closed, the resident's contacts who were told of it (and contact 1 always)
 get an SMS in their own language, through the outbox and its throttle.
 

@@ -1,4 +1,4 @@
-"""`dispatcher terminal credentials` and `dispatcher broker-files` (DESIGN.md §8)."""
+"""`dispatcher terminal credentials` and `dispatcher broker-files` (docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Who may log in to the embedded broker, and as whom (DESIGN.md §8).
+"""Who may log in to the embedded broker, and as whom (docs/protocol.md).
 
 The dispatcher's own account lives in memory (`mqtt.username`, `mqtt.password`); a
 terminal's is read from the database at each login, so a terminal loaded, or given a new

@@ -1,4 +1,4 @@
-"""Terminals' MQTT accounts (DESIGN.md §8): for each terminal, the generation of its
+"""Terminals' MQTT accounts (docs/protocol.md): for each terminal, the generation of its
 password and the hash the broker checks. An account outlives its terminal's removal (a
 terminal loaded again gets its password back, never an older rotated one), but only a
 known terminal can log in."""

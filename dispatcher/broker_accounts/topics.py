@@ -1,4 +1,4 @@
-"""Who may publish, subscribe and receive on which topic of the broker (DESIGN.md §8).
+"""Who may publish, subscribe and receive on which topic of the broker (docs/protocol.md).
 
 A terminal may publish only to its own `event`, `heartbeat` and `status`, and subscribe
 only to its own `ack` and `command`; the dispatcher's account reads every terminal's
@@ -90,7 +90,7 @@ def mosquitto_acl(*, prefix: str, dispatcher_username: str) -> str:
         # Mosquitto would read %u or %c inside the prefix as a substitution
         raise ValueError(f"topic prefix {prefix!r} must not contain '%' for Mosquitto's ACL")
     lines = [
-        "# Written by `dispatcher broker-files`; do not edit (DESIGN.md §8).",
+        "# Written by `dispatcher broker-files`; do not edit (docs/protocol.md).",
         "# Every terminal: its own topics only (%u is the username, the device id).",
         *(f"pattern write {prefix}/terminals/%u/{kind}" for kind in TERMINAL_WRITES),
         *(f"pattern read {prefix}/terminals/%u/{kind}" for kind in TERMINAL_READS),

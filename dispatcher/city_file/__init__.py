@@ -1,4 +1,4 @@
-"""The city file of `dispatcher load FILE.yaml` (DESIGN.md §6), in three stages:
+"""The city file of `dispatcher load FILE.yaml` (docs/city-file.md), in three stages:
 
 - `read`: the file's bytes into a document of dicts, lists and scalars that remembers
   the line of each mapping and key (pure);
@@ -19,7 +19,7 @@ it lists:
 - a key that is left out leaves that part as it is in the database, so a file of new
   residents with only the headers of their communities does not remove any worker;
   the same holds for a resident's `phone:`, `service_default:` and `checkin:` (its
-  window and pause, DESIGN.md §7), which the API and the dashboard set too: given, they
+  window and pause, docs/daily-care.md), which the API and the dashboard set too: given, they
   replace (`null` clears); left out, they stay.
 
 Rows the file does not list are left alone: loading never removes a community, a

@@ -96,7 +96,7 @@ class ProviderRow:
 
 @dataclass(frozen=True, slots=True)
 class CheckinRow:
-    """A resident's `checkin:` (DESIGN.md §7); `checkin: null` is all None (none)."""
+    """A resident's `checkin:` (docs/daily-care.md); `checkin: null` is all None (none)."""
 
     window: str | None = None  # "HH:MM-HH:MM", checked with `rules.checkins.parse_window`
     paused_until: date | None = None

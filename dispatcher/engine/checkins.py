@@ -1,4 +1,4 @@
-"""Daily check-ins in the engine's pass and on the workers' screens (DESIGN.md §7):
+"""Daily check-ins in the engine's pass and on the workers' screens (docs/daily-care.md):
 `rules.checkins` decides; this reads the residents whose deadline has come, opens the
 missed check-ins and sends each community's morning list (today's state, as the
 workers' screens show it, is `dispatcher.views.checkins`).

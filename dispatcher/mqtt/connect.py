@@ -100,7 +100,7 @@ def connect_args(
         args["clean_session"] = liveness
     else:
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        # without an expiry an MQTT 5 session ends at disconnect (STACK-NOTES)
+        # without an expiry an MQTT 5 session ends at disconnect (docs/stack-notes.md)
         props.SessionExpiryInterval = mqtt.session_expiry_s
         # the broker's in-flight window towards us, which bounds what it sends ahead of
         # our PUBACKs (`puback_when_processed`). Over MQTT 5 it is ours to say (the

@@ -1,12 +1,12 @@
 """The embedded MQTT broker (amqtt), so `dispatcher run` needs nothing installed.
 
-Limits of amqtt, measured (STACK-NOTES) and handled here or by the clients:
+Limits of amqtt, measured (docs/stack-notes.md) and handled here or by the clients:
 MQTT 3.1.1 only (no shared subscriptions: one dispatcher process), no offline queue
 for anonymous sessions (every client sends a username), QoS 1 near 2,400 msg/s, and
 no persistence: presses sent while the process is down are re-sent by the terminals,
 which repeat until acknowledged. A city uses Mosquitto (deploy/mosquitto.conf).
 
-It applies the terminal accounts and topic rules of DESIGN.md §8, as Mosquitto does with
+It applies the terminal accounts and topic rules of docs/protocol.md, as Mosquitto does with
 the files of `dispatcher broker-files` (broker_amqtt.py).
 """
 

@@ -1,4 +1,4 @@
-"""The accounts and topic rules of DESIGN.md §8 inside amqtt 0.12.
+"""The accounts and topic rules of docs/protocol.md inside amqtt 0.12.
 
 amqtt asks its auth plugins only after it has looked up the session of the client id in
 the CONNECT: a client with a wrong password and someone else's client id has by then

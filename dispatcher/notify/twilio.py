@@ -1,6 +1,6 @@
 """SMS and voice calls through Twilio's official SDK, on its asyncio (aiohttp) path.
 
-The SDK has no base-URL setting (STACK-NOTES), so its HTTP client is subclassed to
+The SDK has no base-URL setting (docs/stack-notes.md), so its HTTP client is subclassed to
 send every request to `notifications.twilio.api_base`: the real API, or a local
 stand-in in tests. Errors are sorted for the notifier: `PermanentFailure` when this
 message to this number can never succeed, `TemporaryFailure` when a retry may.

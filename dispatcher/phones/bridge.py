@@ -1,4 +1,4 @@
-"""Operators' calls (DESIGN.md §10): one typed protocol for a provider that rings the
+"""Operators' calls (docs/api.md): one typed protocol for a provider that rings the
 operator's phone and then connects the other party, and the providers we have.
 
 A provider gets the call's id and both numbers; it reports each leg's progress to the

@@ -1,4 +1,4 @@
-"""Operators' calls (DESIGN.md §10): whom a click names and their phone, the call's row
+"""Operators' calls (docs/api.md): whom a click names and their phone, the call's row
 and its timeline lines; the provider's reports applied by `dispatcher.rules.calls`.
 
 A provider (Twilio today, Alibaba Cloud's click-to-dial later) only has to turn its

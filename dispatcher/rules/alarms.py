@@ -226,7 +226,7 @@ class Arrival:
 
 
 def arrive(status: Status, arrived_at: datetime | None) -> Arrival:
-    """Someone is at the door (DESIGN.md §7). Any alarm not yet closed."""
+    """Someone is at the door (docs/daily-care.md). Any alarm not yet closed."""
     if status is Status.RESOLVED:
         raise TransitionError(409, "alarm is already resolved", reason="resolved")
     return Arrival(first=arrived_at is None)

@@ -1,4 +1,4 @@
-"""An operator's call to the resident, a contact or a worker (DESIGN.md §10): the
+"""An operator's call to the resident, a contact or a worker (docs/api.md): the
 provider rings the operator's phone first, then connects the other party. The provider
 reports each leg's progress, possibly twice and possibly out of order; this decides what
 a report changes and which timeline lines it writes, whatever the provider.

@@ -1,4 +1,4 @@
-"""The daily check-in (DESIGN.md §7): a resident's window, whether the day's check-in
+"""The daily check-in (docs/daily-care.md): a resident's window, whether the day's check-in
 was missed, and when the next decision is due. Pure: the shell gives the window, the
 pause, the last press that counts and `now`.
 
@@ -21,7 +21,7 @@ from devices.events import EventType
 
 _WINDOW = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])-([01][0-9]|2[0-3]):([0-5][0-9])$")
 
-# presses that are not a person saying they are well (DESIGN.md §7)
+# presses that are not a person saying they are well (docs/daily-care.md)
 _NOT_A_SIGN_OF_LIFE = frozenset(
     {EventType.LOW_BATTERY, EventType.POWER_LOST, EventType.POWER_RESTORED, EventType.TAMPER}
 )

@@ -1,10 +1,10 @@
 """Escalation: whom to notify, on which channels, and when the next step is due.
 
-Pure (DESIGN.md §3, §6): the shell loads an alarm's escalation state, its policy and
-everyone reachable for it (a `Directory`), passes `now`, and writes the `Decision`
-back (state, outbox rows, timeline lines) in one transaction. Each call fires at most
-one step that notifies someone, so an engine that was down catches up one step at a
-time instead of calling everybody at once.
+Pure (docs/README.md; the policies: docs/configuration.md): the shell loads an alarm's
+escalation state, its policy and everyone reachable for it (a `Directory`), passes
+`now`, and writes the `Decision` back (state, outbox rows, timeline lines) in one
+transaction. Each call fires at most one step that notifies someone, so an engine that
+was down catches up one step at a time instead of calling everybody at once.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Terminals of one community that go down together (DESIGN.md §7): a power cut gives
+"""Terminals of one community that go down together (docs/daily-care.md): a power cut gives
 the operators one outage alarm, not one row per terminal. Pure: the shell gives a
 community's terminals that are down and held by nobody, its open outage with how its
 members stand, the thresholds and `now`; the rule answers with effects.

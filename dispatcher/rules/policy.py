@@ -1,4 +1,4 @@
-"""Escalation policies as configured (DESIGN.md §6): validated once at start.
+"""Escalation policies as configured (docs/configuration.md): validated once at start.
 
 Pure data; the escalation rules read it, nothing here does I/O.
 """

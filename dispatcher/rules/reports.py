@@ -1,4 +1,4 @@
-"""The daily report of DESIGN.md §7: local days, the telecare targets, offline time merged
+"""The daily report of docs/daily-care.md: local days, the telecare targets, offline time merged
 per terminal, and how each figure is rounded and written. Pure: the store counts, this
 decides what the counts mean; the definitions are spelled out in the README.
 """

@@ -1,4 +1,4 @@
-"""Service requests (the green button, DESIGN.md §7): a provider is sent, accepts, is
+"""Service requests (the green button, docs/daily-care.md): a provider is sent, accepts, is
 on the way, is done. A small state machine. Pure.
 
 States only move forward: accepted -> on_the_way -> done, any of them may be skipped

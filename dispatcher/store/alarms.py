@@ -129,7 +129,7 @@ def members() -> Any:
 
 
 def alarm_json(alarm: Alarm, members: int | None = None) -> dict[str, Any]:
-    """The fields of DESIGN.md §5 and §7, plus what the dashboard needs beside them;
+    """The fields of docs/api.md and docs/daily-care.md, plus what the dashboard needs beside them;
     `members` of an outage (as `members()` selects it)."""
     return {
         "id": alarm.id,

@@ -1,4 +1,4 @@
-"""The data model. One table per word of DESIGN.md §2; the event log is append-only."""
+"""The data model. One table per word of docs/words.md; the event log is append-only."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class Resident(Base):
     medical: Mapped[str] = mapped_column(Text, default="")
     # the resident's own phone, for a provider to call before coming (optional)
     phone: Mapped[str | None] = mapped_column(String(32))
-    # daily check-in (DESIGN.md §7): "HH:MM-HH:MM" local, and a pause (hospital, travel)
+    # daily check-in (docs/daily-care.md): "HH:MM-HH:MM" local, and a pause (hospital, travel)
     checkin_window: Mapped[str | None] = mapped_column(String(11))
     checkin_paused_until: Mapped[date | None] = mapped_column(Date)
     checkin_pause_reason: Mapped[str | None] = mapped_column(Text)
@@ -86,7 +86,7 @@ class Resident(Base):
     # when the engine next decides whether the check-in was missed: the end of the next
     # window (UTC); None without a window
     checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    # the resident's last press that counts as a sign of life (DESIGN.md §7)
+    # the resident's last press that counts as a sign of life (docs/daily-care.md)
     last_press_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -127,7 +127,7 @@ class Terminal(Base):
 
 
 class TerminalAccount(Base):
-    """A terminal's MQTT account (DESIGN.md §8). The password itself is never stored: it
+    """A terminal's MQTT account (docs/protocol.md). The password itself is never stored: it
     is derived from a secret key and the generation (dispatcher/mqtt_accounts/)."""
 
     __tablename__ = "terminal_accounts"
@@ -195,7 +195,7 @@ class Alarm(Base):
     # when the trouble began, where that was before the alarm (a terminal down since
     # then, raised once the outage window showed it was alone): offline time counts from it
     since: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # someone is at the door (DESIGN.md §7): attendance time is arrived_at - created_at
+    # someone is at the door (docs/daily-care.md): attendance time is arrived_at - created_at
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_by: Mapped[str | None] = mapped_column(String(128))
     # service requests: the provider sent, and how far it is (accepted, on_the_way, done)
@@ -415,7 +415,7 @@ class PhoneOptOut(Base):
 
 
 class Call(Base):
-    """A call an operator asked for from the alarm view (DESIGN.md §10): the provider
+    """A call an operator asked for from the alarm view (docs/api.md): the provider
     rings the operator's own phone, then connects the other party. The provider's ids of
     both legs are kept, so that a status report told twice adds nothing the second time
     (`dispatcher.rules.calls`)."""

@@ -99,7 +99,7 @@ def check_phone(phone: str) -> str:
 
 
 async def set_phone(*, session: AsyncSession, username: str, phone: str | None) -> None:
-    """Set (or with None, clear) the phone an operator's calls ring first (DESIGN.md §10)."""
+    """Set (or with None, clear) the phone an operator's calls ring first (docs/api.md)."""
     user = await session.scalar(select(User).where(User.username == username))
     if user is None:
         raise ValueError(f"no user {username!r}")

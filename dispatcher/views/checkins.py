@@ -1,4 +1,4 @@
-"""Daily check-ins as the workers' screens show them (DESIGN.md §7): every resident with a
+"""Daily check-ins as the workers' screens show them (docs/daily-care.md): every resident with a
 window and how their check-in stands today. Reads only; the engine's pass that decides a
 missed check-in is `dispatcher.engine.checkins`."""
 

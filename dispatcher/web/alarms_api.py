@@ -1,4 +1,4 @@
-"""Alarms over HTTP: the list and one alarm (DESIGN.md §5), the history and its CSV export
+"""Alarms over HTTP: the list and one alarm (docs/api.md), the history and its CSV export
 (§7), the queue and the alarm view the dashboard reads, and what people do to an alarm
 (take, resolve, note, someone at the door, a service request sent to a provider and how
 far it is; §7)."""

@@ -1,4 +1,4 @@
-"""`POST /api/alarms/{id}/call` (DESIGN.md §10): the voice provider rings the operator's
+"""`POST /api/alarms/{id}/call` (docs/api.md): the voice provider rings the operator's
 own phone, then connects the resident, a contact, a worker or a provider.
 
 The call and its first timeline line are committed before the provider is asked, so

@@ -1,4 +1,4 @@
-"""Daily check-ins over HTTP (DESIGN.md §7): today's list for a community's workers, and
+"""Daily check-ins over HTTP (docs/daily-care.md): today's list for a community's workers, and
 a resident's window and pause, set by supervisors."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`GET /api/reports/daily` (DESIGN.md §7): the rows of `dispatcher report` as JSON."""
+"""`GET /api/reports/daily` (docs/daily-care.md): the rows of `dispatcher report` as JSON."""
 
 from __future__ import annotations
 

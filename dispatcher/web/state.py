@@ -28,7 +28,7 @@ class WebDeps:
     bus: PgBus | None = None
     # told what a request's commit changed (`dispatcher.after_commit`)
     after_commit: Callable[[Changes], None] | None = None
-    # rings an operator's phone, then whom they call from the alarm view (DESIGN.md §10)
+    # rings an operator's phone, then whom they call from the alarm view (docs/api.md)
     bridge: CallBridge | None = None
 
     def told(self, changes: Changes) -> None:

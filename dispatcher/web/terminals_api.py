@@ -1,4 +1,4 @@
-"""Terminals over HTTP: one terminal (DESIGN.md §5) and the list the dashboard shows."""
+"""Terminals over HTTP: one terminal (docs/api.md) and the list the dashboard shows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Twilio's side of an operator's call (DESIGN.md §10, `dispatcher.phones.bridge`).
+"""Twilio's side of an operator's call (docs/api.md, `dispatcher.phones.bridge`).
 
 The operator's phone answers: `bridge` says whom we connect and <Dial>s them, with a
 status callback of its own for that leg (`party`); `status` hears the operator's leg;

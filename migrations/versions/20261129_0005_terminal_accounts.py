@@ -3,7 +3,7 @@
 Revision ID: 20261129_0005
 Revises: 20261127_0004
 
-Why: only a terminal may speak for itself on the broker (DESIGN.md §8): each terminal
+Why: only a terminal may speak for itself on the broker (docs/protocol.md): each terminal
 gets an MQTT account whose password is kept only as Mosquitto's hash, with the
 generation it was derived from. A table of its own, not columns of `terminals`, which
 the liveness batcher rewrites all day.

@@ -3,7 +3,7 @@
 Revision ID: 20261129_0010
 Revises: 20261129_0005
 
-Why: daily care (DESIGN.md §7) needs check-in windows and pauses and a default service
+Why: daily care (docs/daily-care.md) needs check-in windows and pauses and a default service
 per resident, arrival and service state per alarm, and outages that hold many terminals;
 reports count per community and day, so an alarm keeps the community it belongs to
 (an outage has no resident), filled in here for the alarms that exist.

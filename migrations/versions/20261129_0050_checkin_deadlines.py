@@ -4,7 +4,7 @@ Revision ID: 20261129_0050
 Revises: 20261129_0010
 
 Why: a missed check-in is raised by the engine at the end of the resident's window
-(DESIGN.md §7); that deadline lives in the database like every other, and the last
+(docs/daily-care.md); that deadline lives in the database like every other, and the last
 press that counts is kept on the resident so the decision needs no scan of the event
 log. One open missed check-in per resident, whatever two engines decide at once.
 Create Date: 2026-11-30 09:00:00

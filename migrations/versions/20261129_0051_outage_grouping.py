@@ -3,7 +3,7 @@
 Revision ID: 20261129_0051
 Revises: 20261129_0050
 
-Why: terminals that lose power together become one outage alarm (DESIGN.md §7); a
+Why: terminals that lose power together become one outage alarm (docs/daily-care.md); a
 terminal's power_lost must be held for the grouping window before it raises an alarm
 of its own, so when it lost power is kept on the terminal. One open outage per
 community and one outage holding a terminal at a time, whatever two engines decide.

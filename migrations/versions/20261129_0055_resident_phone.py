@@ -3,7 +3,7 @@
 Revision ID: 20261129_0055
 Revises: 20261129_0054
 
-Why: a service request tells the provider the resident's phone (DESIGN.md §7), so a
+Why: a service request tells the provider the resident's phone (docs/daily-care.md), so a
 resident may have one (city file `phone:`, optional).
 Create Date: 2026-11-30 09:00:05
 """

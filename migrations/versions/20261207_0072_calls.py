@@ -4,7 +4,7 @@ Revision ID: 20261207_0072
 Revises: 20261129_0042
 
 Why: an operator speaks with the resident (or a contact, a worker) from the alarm view:
-the provider calls the operator's phone, then the other party (DESIGN.md §10). Each call
+the provider calls the operator's phone, then the other party (docs/api.md). Each call
 keeps the provider's ids of both legs, so that its status reports, which the provider
 may send again, are acted on once.
 Create Date: 2026-12-07 04:05:00

@@ -24,7 +24,7 @@ from simulators.twilio.state import StandInState
 
 MAX_DOCUMENTS = 20  # a redirect loop ends the call rather than the test run
 DEFAULT_RING_TIMEOUT_S = 60
-# Amazon voices and the one language each speaks (STACK-NOTES: zh-CN is not Zhiyu's)
+# Amazon voices and the one language each speaks (docs/stack-notes.md: zh-CN is not Zhiyu's)
 POLLY_LANGUAGES = {
     "Zhiyu": "cmn-CN",
     "Hiujin": "yue-CN",

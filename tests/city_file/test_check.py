@@ -1,4 +1,4 @@
-"""The city data file (DESIGN.md §6): every kind of error, named by its place and line,
+"""The city data file (docs/city-file.md): every kind of error, named by its place and line,
 all reported at once; the rows of a good file, typed."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dispatcher.city_file.rows import (
 
 YEAR = 2026
 
-# the example of DESIGN.md §6, verbatim
+# the example of docs/city-file.md, without its optional keys
 EXAMPLE = """\
 communities:
   - id: kangqiao

@@ -1,4 +1,4 @@
-"""A resident's daily-care fields in the city file (DESIGN.md §7): `checkin:` (window,
+"""A resident's daily-care fields in the city file (docs/daily-care.md): `checkin:` (window,
 pause, reason), `service_default:` and `phone:`, checked with their place, loaded on
 both databases, and kept when a row leaves them out (a file of addresses, a dashboard
 edit of the card must not clear a window the API set)."""

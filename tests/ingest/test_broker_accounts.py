@@ -1,4 +1,4 @@
-"""Only a terminal may speak for itself (DESIGN.md §8), on both brokers: Mosquitto as a
+"""Only a terminal may speak for itself (docs/protocol.md), on both brokers: Mosquitto as a
 city runs it (deploy/mosquitto.conf, the files of `dispatcher broker-files`, terminals on
 TLS) and the embedded broker (with its TLS listener). Each test runs on both."""
 

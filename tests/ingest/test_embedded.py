@@ -1,5 +1,5 @@
 """The embedded default: SQLite and the in-process broker, nothing installed, nothing
-to configure; terminals log in with their accounts (DESIGN.md §8)."""
+to configure; terminals log in with their accounts (docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""How the dispatcher names itself to the broker and reaches it (DESIGN.md §6, §8)."""
+"""How the dispatcher names itself to the broker and reaches it (docs/configuration.md,
+docs/protocol.md)."""
 
 from __future__ import annotations
 

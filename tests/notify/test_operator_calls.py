@@ -1,5 +1,5 @@
 """An operator speaks with the resident from the alarm view, through the Twilio stand-in
-(DESIGN.md §10): the operator's own phone rings first, once answered the resident's is
+(docs/api.md): the operator's own phone rings first, once answered the resident's is
 <Dial>led, and the timeline says who answered and for how long; a status report Twilio
 sends again adds nothing. What Twilio checks (the Calls request against its OpenAPI
 description, the TwiML) the stand-in checks too."""

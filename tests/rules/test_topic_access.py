@@ -1,4 +1,4 @@
-"""The topic rules of DESIGN.md §8, exhaustively for one terminal, another, and the
+"""The topic rules of docs/protocol.md, exhaustively for one terminal, another, and the
 dispatcher; and the same rules as Mosquitto's ACL file."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The demo city file and the city generator: format of DESIGN.md §6, and integrity."""
+"""The demo city file and the city generator: format of docs/city-file.md, and integrity."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ RESIDENT_KEYS = {
     "id", "name", "birth_year", "community", "address", "language", "medical", "terminal",
     "contacts",
 }  # fmt: skip
-# daily care (DESIGN.md §7): some residents have them
+# daily care (docs/daily-care.md): some residents have them
 OPTIONAL_RESIDENT_KEYS = {"phone", "service_default", "checkin"}
 CONTACT_KEYS = {"name", "relation", "phone", "priority"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -40,7 +40,7 @@ def demo() -> dict[str, Any]:
 
 
 def assert_format(city: dict[str, Any]) -> None:
-    """Exactly the keys and types of DESIGN.md §6, no more, no less."""
+    """Exactly the keys and types of docs/city-file.md, no more, no less."""
     assert set(city) == {"communities", "residents"}
     for c in city["communities"]:
         assert set(c) == COMMUNITY_KEYS
@@ -100,7 +100,7 @@ def test_demo_city_content(demo: dict[str, Any]) -> None:
     # every community has residents, so each can be exercised
     per_community = Counter(r["community"] for r in demo["residents"])
     assert set(per_community) == {c["id"] for c in demo["communities"]}
-    # the example resident of DESIGN.md §6
+    # the example resident of docs/city-file.md
     first = demo["residents"][0]
     assert (first["name"], first["community"], first["terminal"]) == (
         "王秀英",

@@ -1,5 +1,5 @@
 """Terminal accounts on SQLite and PostgreSQL: a password made on first use and printed
-again, rotated on demand, kept only as Mosquitto's hash (DESIGN.md §8)."""
+again, rotated on demand, kept only as Mosquitto's hash (docs/protocol.md)."""
 
 from __future__ import annotations
 

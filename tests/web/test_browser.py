@@ -31,7 +31,7 @@ from harness.service import add_user, running
 from simulators.terminal import SimulatedTerminal
 
 CHROMIUM = Path("/usr/bin/chromium")
-# STACK-NOTES: Debian's chromium, headless, with nothing fetched from outside
+# docs/stack-notes.md: Debian's chromium, headless, with nothing fetched from outside
 ARGS = [
     "--no-sandbox",
     "--disable-background-networking",

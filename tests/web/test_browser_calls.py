@@ -1,5 +1,5 @@
 """An operator at a 1366x768 screen calls the resident from the alarm view, in a real
-headless Chromium, through the Twilio stand-in (DESIGN.md §10): the button beside the
+headless Chromium, through the Twilio stand-in (docs/api.md): the button beside the
 resident's phone rings the operator's phone first, then the resident's; the timeline
 says who answered and for how long, in Chinese, and in English for an English screen.
 Every call button stays inside its card.

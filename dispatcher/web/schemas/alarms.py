@@ -1,4 +1,4 @@
-"""Alarms as the API shows them (DESIGN.md §5 and what the dashboard reads beside it),
+"""Alarms as the API shows them (docs/api.md and what the dashboard reads beside it),
 and what operators send to act on one."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dispatcher.web.schemas.terminals import Terminal
 
 
 class Alarm(Answer):
-    """The fields of DESIGN.md §5, and the escalation state beside them."""
+    """The fields of docs/api.md, and the escalation state beside them."""
 
     id: int
     device_id: str | None

@@ -1,4 +1,4 @@
-"""An operator's call from the alarm view (DESIGN.md §10): whom to call, and the call."""
+"""An operator's call from the alarm view (docs/api.md): whom to call, and the call."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from dispatcher.web.schemas.base import Answer, Query, Sent, Time
 
 
 class Checkin(Answer):
-    """A resident's daily check-in (DESIGN.md §7) and how it stands today."""
+    """A resident's daily check-in (docs/daily-care.md) and how it stands today."""
 
     window: str | None
     """`HH:MM-HH:MM` in the city's time zone; none: no daily check-in."""

@@ -1,4 +1,4 @@
-"""The daily report (DESIGN.md §7): the rows of `dispatcher report` as JSON."""
+"""The daily report (docs/daily-care.md): the rows of `dispatcher report` as JSON."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 // Cards shared by the alarm view and the residents view: who the resident is, the
 // terminal, whom to call (contacts, community workers on shift) with their phones. Given
 // `call(target)` (the alarm view), each phone has a button: the operator's phone rings,
-// then that person's (DESIGN.md §10).
+// then that person's (docs/api.md).
 const Cards = (() => {
   const { t, el, label } = D;
 
