@@ -97,7 +97,7 @@ def test_a_profile_is_summed_by_package_and_function(tmp_path: Path) -> None:
     site = "/x/lib/python3.11/site-packages"
     stacks = tmp_path / "profile.txt"
     stacks.write_text(
-        f"main (/w/dispatcher/cli.py:10);mark_sent (/w/dispatcher/store/notifications.py:5);"
+        f"main (/w/dispatcher/cli.py:10);mark_sent (/w/dispatcher/store/deliveries.py:5);"
         f"execute ({site}/sqlalchemy/orm/session.py:1) 3\n"
         f"main (/w/dispatcher/cli.py:10);_handle (/w/dispatcher/ingest/listener.py:7) 1\n"
     )

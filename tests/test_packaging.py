@@ -11,7 +11,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = {"dispatcher", "devices", "simulators", "tests", "bench", "migrations"}
+OURS = {"dispatcher", "devices", "simulators", "tests", "bench", "harness", "migrations"}
 
 
 def _normal(name: str) -> str:
@@ -27,7 +27,15 @@ def _declared() -> set[str]:
 def _imported() -> dict[str, str]:
     """Top-level module -> the first file importing it, over all of our code."""
     found: dict[str, str] = {}
-    for folder in ("dispatcher", "devices", "simulators", "tests", "bench", "migrations"):
+    for folder in (
+        "dispatcher",
+        "devices",
+        "simulators",
+        "tests",
+        "bench",
+        "harness",
+        "migrations",
+    ):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 names: list[str] = []
