@@ -22,6 +22,7 @@ from dispatcher.store.models import Alarm, Notification, Resident
 from dispatcher.store.notifications import alarm_facts
 from dispatcher.web import alarm_events
 from dispatcher.web.forms import form_fields
+from dispatcher.web.schemas.base import ROW_ID_MAX
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.twilio")
@@ -54,10 +55,12 @@ def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]
 
 
 def _nid(request: web.Request) -> int:
-    try:
-        return int(request.match_info["nid"])
-    except ValueError:
-        raise web.HTTPNotFound from None
+    """The notification's id in the path; one past the database's ids names nothing
+    (and could not be bound as a query argument): 404, before any query."""
+    text = request.match_info["nid"]
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= ROW_ID_MAX:
+        raise web.HTTPNotFound(text="no such notification")
+    return int(text)
 
 
 @signed

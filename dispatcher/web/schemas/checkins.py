@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from dispatcher.city.rows import REASON_MAX
 from dispatcher.rules.checkins import TodayState, parse_window
-from dispatcher.web.schemas.base import Answer, Query, Sent, Time
+from dispatcher.web.schemas.base import Answer, Day, Query, Sent, Time
 
 
 class Checkin(Answer):
@@ -70,7 +70,7 @@ class CheckinEdit(Sent):
 
     window: Window = None
     """`HH:MM-HH:MM`, local; one whose end is before its start runs past midnight."""
-    paused_until: date | None = None
+    paused_until: Day | None = None
     """`YYYY-MM-DD`: nothing is raised until the end of that day."""
     reason: str | None = Field(None, max_length=REASON_MAX)
     """Why it is paused (hospital, travel)."""
