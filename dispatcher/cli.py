@@ -1,5 +1,5 @@
-"""`dispatcher run | migrate | load | user add | terminal credentials | broker-files |
-report` (DESIGN.md §6, §7, §8)."""
+"""`dispatcher run | migrate | load | user add|list|disable|enable | terminal credentials |
+broker-files | report` (DESIGN.md §6, §7, §8)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from dispatcher import logs, report_command
+from dispatcher import logs, report_command, user_command
 from dispatcher.app import Service
 from dispatcher.clock import Clock, ScaledClock, SystemClock
 from dispatcher.config import ROLES, Role, Settings, load_settings, parse_roles, split_refused
@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in users.Role])
     add.add_argument("--password", help="without it: asked, or one line of standard input")
+    user_sub.add_parser("list", help="every user: role, disabled or not, sessions open")
+    for verb, what in (("disable", "log out and refuse"), ("enable", "allow again")):
+        user_sub.add_parser(verb, help=f"{what} a user").add_argument("name")
     terminal = sub.add_parser("terminal", help="terminals' accounts on the MQTT broker")
     terminal_sub = terminal.add_subparsers(dest="terminal_command", required=True)
     creds = terminal_sub.add_parser(
@@ -111,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "load":
         return asyncio.run(_load(settings, args.file))
+    if args.command == "user" and args.user_command == "list":
+        return asyncio.run(user_command.list_users(settings))
+    if args.command == "user" and args.user_command in {"disable", "enable"}:
+        disable = args.user_command == "disable"
+        return asyncio.run(user_command.set_disabled(settings, args.name, disabled=disable))
     if args.command == "user":
         password = args.password if args.password is not None else _read_password()
         return asyncio.run(_user_add(settings, args.name, users.Role(args.role), password))

@@ -109,3 +109,17 @@ def test_terminal_credentials_and_broker_files(tmp_path: Path) -> None:
     dispatcher_only = (files / "passwd-dispatcher").read_text().splitlines()
     assert [line.split(":")[0] for line in dispatcher_only] == ["dispatcher"]
     assert "user dispatcher" in (files / "acl").read_text().splitlines()
+
+
+def test_user_list_disable_enable(tmp_path: Path) -> None:
+    assert dispatcher(tmp_path, "user", "add", "op1", "--role", "operator", stdin="a-long-pw\n")
+    assert dispatcher(tmp_path, "user", "disable", "op1").stdout.strip() == (
+        "user op1 disabled, every session ended"
+    )
+    listed = dispatcher(tmp_path, "user", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[1].startswith("op1\toperator\tdisabled since ")
+    assert dispatcher(tmp_path, "user", "enable", "op1").stdout.strip() == "user op1 enabled"
+    assert "\tactive\t0\t" in dispatcher(tmp_path, "user", "list").stdout
+    unknown = dispatcher(tmp_path, "user", "disable", "nobody")
+    assert (unknown.returncode, unknown.stderr.strip()) == (1, "dispatcher: no user nobody")

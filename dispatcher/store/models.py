@@ -291,6 +291,8 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set: the user cannot log in, and every token of theirs has ended (DESIGN.md §9)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -389,6 +391,17 @@ class InboundSms(Base):
     message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     phone: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProviderReply(Base):
+    """A provider's callback that acted (a key pressed in a call), once per the provider's
+    own ids: a signed callback replayed, by the provider retrying or by whoever copied
+    it, finds its key here and acts no more."""
+
+    __tablename__ = "provider_replies"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -75,6 +75,14 @@ API: Final = (
         errors=(401, 429),
     ),
     Operation(
+        method="POST",
+        path="/api/logout",
+        handler=login_api.logout,
+        summary="end the calling token or dashboard session at once (its live sockets close)",
+        tag="auth",
+        other_answers={204: "ended; the token is refused from now on (401)"},
+    ),
+    Operation(
         method="GET",
         path="/api/me",
         handler=login_api.me,

@@ -163,6 +163,9 @@ async def test_generated_requests_get_no_server_error(
             "resident_id": "r-0001",
             "community_id": "kangqiao",
         }
+        # logging out would end the token every later request is made with (it has a
+        # test of its own, tests/web/test_accounts.py)
+        del spec["paths"]["/api/logout"]
         spec = with_examples(spec, examples)
         spec["paths"] |= beside_the_api()
         described = tmp_path / "openapi.json"
