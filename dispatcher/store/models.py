@@ -394,6 +394,20 @@ class InboundSms(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class LoginTrust(Base):
+    """What lets a user's correct password through limits an attacker could fill
+    (`dispatcher.rules.login_backoff`): a device token given at a successful login
+    (`kind` device, keyed by the token's hash), and the addresses the user logged in
+    from (`kind` address, keyed by a hash of user and address)."""
+
+    __tablename__ = "login_trust"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ProviderReply(Base):
     """A provider's callback that acted (a key pressed in a call), once per the provider's
     own ids: a signed callback replayed, by the provider retrying or by whoever copied

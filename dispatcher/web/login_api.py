@@ -23,7 +23,7 @@ log = logging.getLogger("dispatcher.web.login")
 
 async def login(request: web.Request) -> web.Response | dict[str, str]:
     sent = given(request, Login)
-    token = await log_in(request, sent.username, sent.password)
+    token = await log_in(request, sent.username, sent.password, sent.device)
     if isinstance(token, Throttled):
         return json_error(
             429,
@@ -32,7 +32,7 @@ async def login(request: web.Request) -> web.Response | dict[str, str]:
         )
     if token is None:
         return json_error(401, "wrong username or password")
-    return {"token": token}
+    return {"token": token.token, "device": token.device}
 
 
 async def me(request: web.Request) -> dict[str, str]:
