@@ -162,6 +162,7 @@ class Service:
             on_alarm_changed=self._on_alarm_changed,
             on_queued=self._on_queued,
         )
+        self._web_deps = deps
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
         self._http_app = self.web_app if "web" in self.roles else init_ops_app(deps)
@@ -180,6 +181,7 @@ class Service:
         self._run_migrations = run_migrations
         self._stack = contextlib.AsyncExitStack()
         self.http_port: int | None = None
+        self.metrics_port: int | None = None
 
     @property
     def split(self) -> bool:
@@ -341,6 +343,15 @@ class Service:
         self.http_port = int(runner.addresses[0][1])
         what = "dashboard and API" if "web" in self.roles else "health and metrics"
         log.info("%s on http://%s:%s", what, http.host, self.http_port)
+        metrics = self.settings.metrics
+        if metrics.port is not None:
+            # a listener of its own, open to whoever reaches it: for a private address
+            ops = web.AppRunner(init_ops_app(self._web_deps, open_metrics=True), access_log=None)
+            await ops.setup()
+            self._stack.push_async_callback(ops.cleanup)
+            await web.TCPSite(ops, metrics.host, metrics.port).start()
+            self.metrics_port = int(ops.addresses[0][1])
+            log.info("metrics on http://%s:%s", metrics.host, self.metrics_port)
 
     async def __aexit__(
         self,

@@ -57,11 +57,13 @@ API: Final = (
         method="GET",
         path="/metrics",
         handler=health.metrics,
-        summary="Prometheus metrics, text format",
+        summary="Prometheus metrics, text format: only with the bearer token of "
+        "`metrics.token`, from a network of `metrics.allow`, or on the listener of `metrics.port`",
         tag="ops",
         ok=str,
         content="text/plain",
         public=True,
+        errors=(401,),
     ),
     Operation(
         method="POST",
