@@ -7,6 +7,7 @@ its own, while the main one still refuses."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
@@ -18,8 +19,9 @@ SettingsFor = Callable[..., Settings]
 TOKEN = "a-scrapers-token"
 
 
-async def status(client: aiohttp.ClientSession | object, url: str, **kw: object) -> int:
-    async with client.get(url, **kw) as response:  # type: ignore[attr-defined]
+async def status(client: Any, url: str, headers: dict[str, str] | None = None) -> int:
+    """`client`: an aiohttp ClientSession or TestClient."""
+    async with client.get(url, headers=headers) as response:
         if response.status == 200 and url.endswith("/metrics"):
             assert "dispatcher_logins_total" in await response.text()
         return int(response.status)
