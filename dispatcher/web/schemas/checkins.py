@@ -21,6 +21,11 @@ class Checkin(Answer):
     paused_until: date | None
     """Nothing is raised while this is today or later (hospital, travel)."""
     pause_reason: str | None
+    """Why it is paused ("住院治疗"): health data, read as the medical notes are
+    (supervisors and administrators; operators while the resident has an alarm not
+    resolved), and every read of it is in the audit log."""
+    pause_reason_withheld: bool = False
+    """There is a reason, and the caller's work does not need it (null above)."""
     state: TodayState
     """Today: `waiting` (the window is still to come), `due` (open, not pressed yet),
     `checked_in`, `late` (pressed after the window), `missed`, `paused`, `no_window`."""
