@@ -132,7 +132,13 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     deps = request.app[DEPS]
     nid = _nid(request)
     digits = form.get("Digits", "")
+    call_sid = form.get("CallSid", "")
     response = VoiceResponse()
+    if not call_sid:
+        # Twilio sends every key with its call's id; without one it cannot be acted on once
+        log.warning("a key press without CallSid for notification %s ignored", nid)
+        response.hangup()
+        return _twiml(response)
     if digits not in _SAID:
         response.redirect(f"/twilio/voice/{nid}", method="POST")
         return _twiml(response)
@@ -144,6 +150,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
             notification_id=nid,
             digits=digits,
             now=now,
+            call_sid=call_sid,
             tell=deps.settings.notifications.tell_contacts,
         )
     language = n.language if n is not None else catalog.DEFAULT
@@ -165,13 +172,18 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     """An SMS to our number: a reply to an alarm, or STOP/START."""
     deps = request.app[DEPS]
     now = deps.clock.now()
+    message_sid = form.get("MessageSid") or form.get("SmsSid")
+    if not message_sid:
+        # Twilio sends every SMS with its id; without one it cannot be acted on once
+        log.warning("an SMS without MessageSid ignored")
+        return _twiml(MessagingResponse())
     async with deps.sessions.begin() as session:
         outcome = await replies.sms_received(
             session=session,
             phone=form.get("From", ""),
             body=form.get("Body", ""),
             now=now,
-            message_sid=form.get("MessageSid") or form.get("SmsSid") or None,
+            message_sid=message_sid,
             tell=deps.settings.notifications.tell_contacts,
         )
     if outcome.alarm_id is not None and outcome.changed:
