@@ -98,6 +98,7 @@ class Service:
                 metrics=self.metrics,
                 logger=log.getChild("ingest"),
                 tell_contacts=settings.notifications.tell_contacts,
+                repeats=repeats,
             ),
             clock=self.clock,
             heartbeats=self.heartbeats,

@@ -115,7 +115,10 @@ class HeartbeatBatcher:
 
     def status(self, change: StatusChange, now: datetime, *, retained: bool) -> None:
         """`online` on connect or `offline` as its last will; a retained one (sent again
-        at our reconnect) only sets what the terminal last said, not when."""
+        at our reconnect) only sets what the terminal last said, not when. Connecting is
+        no sign of life (`last_seen`): a hung terminal whose connection drops and comes
+        back in a loop says `online` each time and never a heartbeat; only heartbeats
+        and events keep a terminal online."""
         p = self._of(change.device_id)
         if p is None:
             return
@@ -123,8 +126,6 @@ class HeartbeatBatcher:
         if retained:
             return
         p.status_changed_at = now
-        if change.online:
-            p.last_seen = now
 
     def report(self, report: Heartbeat | StatusChange, now: datetime, *, retained: bool) -> None:
         """A heartbeat or a status, as received (retained or not)."""

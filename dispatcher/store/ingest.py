@@ -6,7 +6,7 @@ is decided by `dispatcher.rules.alarms` and written in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,6 +109,7 @@ async def record_batch(
     now: datetime,
     cancel_closes_emergency: bool,
     tell_contacts_on_close: bool = True,
+    admit: Callable[[str, str, datetime], bool] | None = None,
 ) -> BatchResult:
     """Log and apply a batch of decoded terminal messages; the caller commits, then acks.
 
@@ -161,6 +162,10 @@ async def record_batch(
         key = (event.device_id, event.event_id)
         if event.device_id not in owners:
             reason = f"unknown terminal {event.device_id}"
+            result.replies.append(Reply(*key, AckResult.REJECTED, reason))
+            # `admit`: the terminal's repeat limit (`rules.rejections`); past it counted
+            if admit is not None and not admit(event.device_id, reason, now):
+                continue
             rows.append(
                 log_entry(
                     "rejected",
@@ -172,7 +177,6 @@ async def record_batch(
                     data={"reason": reason, **event_data(event)},
                 )
             )
-            result.replies.append(Reply(*key, AckResult.REJECTED, reason))
             continue
         if key in seen:
             result.replies.append(Reply(*key, AckResult.DUPLICATE))
