@@ -59,8 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     creds = terminal_sub.add_parser(
         "credentials", help="print DEVICE_ID PASSWORD, made on first use, for provisioning"
     )
-    creds.add_argument("device_ids", nargs="+", metavar="DEVICE_ID")
+    creds.add_argument("device_ids", nargs="*", metavar="DEVICE_ID")
     creds.add_argument("--rotate", action="store_true", help="replace the password")
+    creds.add_argument(
+        "--all", dest="every", action="store_true", help="every terminal loaded (a city at once)"
+    )
+    creds.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the lines to FILE (mode 0600), not stdout"
+    )
     files = sub.add_parser(
         "broker-files", help="write Mosquitto's password and ACL files of every account"
     )
@@ -123,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         password = args.password if args.password is not None else _read_password()
         return asyncio.run(_user_add(settings, args.name, users.Role(args.role), password))
     if args.command == "terminal":
+        if bool(args.device_ids) == args.every:
+            print("dispatcher: name terminals, or give --all (not both)", file=sys.stderr)
+            return 2
         return asyncio.run(
-            mqtt_accounts.print_credentials(settings, args.device_ids, rotate=args.rotate)
+            mqtt_accounts.print_credentials(
+                settings, args.device_ids, rotate=args.rotate, every=args.every, out=args.out
+            )
         )
     if args.command == "broker-files":
         return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))
