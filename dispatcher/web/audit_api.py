@@ -39,7 +39,7 @@ async def withhold_medical(
     request: web.Request, session: AsyncSession, resident: dict[str, Any] | None
 ) -> None:
     """Empty the medical notes of a resident's card, and the reason of a check-in pause
-    (health data too: "住院治疗"), where the caller's work does not need them
+    (health data too: a hospital stay), where the caller's work does not need them
     (`dispatcher.rules.access`)."""
     if resident is None:
         return

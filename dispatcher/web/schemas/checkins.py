@@ -21,7 +21,7 @@ class Checkin(Answer):
     paused_until: date | None
     """Nothing is raised while this is today or later (hospital, travel)."""
     pause_reason: str | None
-    """Why it is paused ("住院治疗"): health data, read as the medical notes are
+    """Why it is paused (a hospital stay): health data, read as the medical notes are
     (supervisors and administrators; operators while the resident has an alarm not
     resolved), and every read of it is in the audit log."""
     pause_reason_withheld: bool = False
