@@ -104,6 +104,7 @@ def environment(setup: Setup, index: int, http_port: int, shared: bool) -> dict[
         "DISPATCHER_MQTT__SESSION_EXPIRY_S": str(SESSION_EXPIRY_S),
         "DISPATCHER_HTTP__HOST": "127.0.0.1",
         "DISPATCHER_HTTP__PORT": str(http_port),
+        "DISPATCHER_METRICS__ALLOW": '["127.0.0.1/32"]',  # the bench scrapes from here
         "DISPATCHER_NOTIFICATIONS__PROVIDER": "twilio",
         "DISPATCHER_NOTIFICATIONS__PUBLIC_URL": "http://127.0.0.1:9",
         "DISPATCHER_NOTIFICATIONS__TWILIO__API_BASE": f"http://127.0.0.1:{setup.sink_port}",

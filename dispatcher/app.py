@@ -100,6 +100,7 @@ class Service:
                 metrics=self.metrics,
                 logger=log.getChild("ingest"),
                 tell_contacts=settings.notifications.tell_contacts,
+                repeats=repeats,
             ),
             clock=self.clock,
             heartbeats=self.heartbeats,
@@ -168,6 +169,7 @@ class Service:
             bus=self.bus,
             bridge=self._bridge(),
         )
+        self._web_deps = deps
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
         self._http_app = self.web_app if "web" in self.roles else init_ops_app(deps)
@@ -197,6 +199,7 @@ class Service:
         self._run_migrations = run_migrations
         self._stack = contextlib.AsyncExitStack()
         self.http_port: int | None = None
+        self.metrics_port: int | None = None
 
     @property
     def split(self) -> bool:
@@ -326,6 +329,15 @@ class Service:
         self.http_port = int(runner.addresses[0][1])
         what = "dashboard and API" if "web" in self.roles else "health and metrics"
         log.info("%s on http://%s:%s", what, http.host, self.http_port)
+        metrics = self.settings.metrics
+        if metrics.port is not None:
+            # a listener of its own, open to whoever reaches it: for a private address
+            ops = web.AppRunner(init_ops_app(self._web_deps, open_metrics=True), access_log=None)
+            await ops.setup()
+            self._stack.push_async_callback(ops.cleanup)
+            await web.TCPSite(ops, metrics.host, metrics.port).start()
+            self.metrics_port = int(ops.addresses[0][1])
+            log.info("metrics on http://%s:%s", metrics.host, self.metrics_port)
 
     async def __aexit__(self, *exc_info: object) -> None:
         # web first (no new actions), then the notifier's sends in flight, the engine's

@@ -520,6 +520,10 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "（仅在该居民有未结警情时向接警员显示）",
         "(shown to operators only while the resident has an open alarm)",
     ),
+    "checkin.reason_withheld": (
+        "（原因仅在该居民有未结警情时向接警员显示）",
+        "(the reason is shown to operators only while the resident has an open alarm)",
+    ),
     "action.back_history": ("返回历史", "Back to history"),
     "action.search": ("查询", "Search"),
     "action.more": ("加载更多", "More"),

@@ -1,5 +1,5 @@
-"""`dispatcher run | migrate | load | user add | terminal credentials | broker-files |
-report` (docs/configuration.md, docs/daily-care.md, docs/protocol.md)."""
+"""`dispatcher run | migrate | load | user add|list|disable|enable | terminal credentials |
+broker-files | report` (docs/configuration.md, docs/daily-care.md, docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from dispatcher.config import (
 )
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.users import accounts as users
+from dispatcher.users import commands as user_command
 
 log = logging.getLogger("dispatcher")
 
@@ -65,13 +66,22 @@ def _parser() -> argparse.ArgumentParser:
     phone.add_argument("name")
     phone.add_argument("number", nargs="?", help="E.164, like +8613800000009")
     phone.add_argument("--clear", action="store_true", help="remove the user's phone")
+    user_sub.add_parser("list", help="every user: role, disabled or not, sessions open")
+    for verb, what in (("disable", "log out and refuse"), ("enable", "allow again")):
+        user_sub.add_parser(verb, help=f"{what} a user").add_argument("name")
     terminal = sub.add_parser("terminal", help="terminals' accounts on the MQTT broker")
     terminal_sub = terminal.add_subparsers(dest="terminal_command", required=True)
     creds = terminal_sub.add_parser(
         "credentials", help="print DEVICE_ID PASSWORD, made on first use, for provisioning"
     )
-    creds.add_argument("device_ids", nargs="+", metavar="DEVICE_ID")
+    creds.add_argument("device_ids", nargs="*", metavar="DEVICE_ID")
     creds.add_argument("--rotate", action="store_true", help="replace the password")
+    creds.add_argument(
+        "--all", dest="every", action="store_true", help="every terminal loaded (a city at once)"
+    )
+    creds.add_argument(
+        "--out", type=Path, metavar="FILE", help="write the lines to FILE (mode 0600), not stdout"
+    )
     files = sub.add_parser(
         "broker-files", help="write Mosquitto's password and ACL files of every account"
     )
@@ -130,14 +140,24 @@ def main(argv: list[str] | None = None) -> int:
             print("dispatcher: give a phone number, or --clear", file=sys.stderr)
             return 2
         return asyncio.run(_user_phone(settings, args.name, None if args.clear else args.number))
+    if args.command == "user" and args.user_command == "list":
+        return asyncio.run(user_command.list_users(settings))
+    if args.command == "user" and args.user_command in {"disable", "enable"}:
+        disable = args.user_command == "disable"
+        return asyncio.run(user_command.set_disabled(settings, args.name, disabled=disable))
     if args.command == "user":
         password = args.password if args.password is not None else _read_password()
         return asyncio.run(
             _user_add(settings, args.name, users.Role(args.role), password, args.phone)
         )
     if args.command == "terminal":
+        if bool(args.device_ids) == args.every:
+            print("dispatcher: name terminals, or give --all (not both)", file=sys.stderr)
+            return 2
         return asyncio.run(
-            mqtt_accounts.print_credentials(settings, args.device_ids, rotate=args.rotate)
+            mqtt_accounts.print_credentials(
+                settings, args.device_ids, rotate=args.rotate, every=args.every, out=args.out
+            )
         )
     if args.command == "broker-files":
         return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))

@@ -140,6 +140,32 @@ class HttpConfig(_Section):
         return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+class MetricsConfig(_Section):
+    """Who may read `/metrics` (failed logins, open alarms, the outbox): nobody unless
+    one of these says so."""
+
+    # a bearer token (Prometheus: `authorization: {credentials: ...}`); empty: none
+    token: str = ""
+    # addresses or networks that may scrape without the token (as the service sees the
+    # client: behind a trusted proxy, the forwarded one). Never a reverse proxy's own
+    # address: everything it forwards would come from there
+    allow: list[str] = Field(default_factory=list)
+    # a listener of its own for /metrics and /healthz, open to whoever reaches it: for a
+    # private address or network. None: no such listener
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)
+
+    @field_validator("allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return value
+
+
 class HeartbeatConfig(_Section):
     interval_s: int = Field(default=60, gt=0)
     offline_after_missed: int = Field(default=3, ge=1)
@@ -355,6 +381,7 @@ class Settings(BaseSettings):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)

@@ -96,6 +96,9 @@ def settings_for(topic_prefix: str, tmp_path: Path) -> Callable[..., Settings]:
                 "credentials_key_file": str(tmp_path / "mqtt-credentials.key"),
             },
             "http": {"host": "127.0.0.1", "port": 0},
+            # the tests scrape /metrics from this machine (tests/web/test_metrics_access.py
+            # has the default: nobody)
+            "metrics": {"allow": ["127.0.0.1/32", "::1/128"]},
             "heartbeat": {"flush_interval_s": 0.2},
         }
         for key, value in overrides.items():

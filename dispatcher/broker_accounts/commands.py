@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -96,27 +97,59 @@ async def broker_passwords(
 # ---- the commands as `dispatcher` runs them ---------------------------------------------
 
 
-async def print_credentials(settings: Settings, device_ids: Sequence[str], *, rotate: bool) -> int:
+async def print_credentials(
+    settings: Settings,
+    device_ids: Sequence[str],
+    *,
+    rotate: bool,
+    every: bool = False,
+    out: Path | None = None,
+) -> int:
+    """`DEVICE_ID PASSWORD` lines of the terminals named, or of every known one (`every`,
+    for provisioning a city in one go: one transaction, the hashes cheap), printed or
+    written to `out` (made readable by its owner alone, whole or not at all)."""
     engine = create_engine(settings.database.url)
     try:
         key = secret_key.load_or_create(Path(settings.mqtt.credentials_key_file))
         await migrate(engine)
         async with session_factory(engine).begin() as session:
+            wanted = await store.terminal_ids(session=session) if every else device_ids
             printed = await credentials(
                 session=session,
                 key=key,
-                device_ids=device_ids,
+                device_ids=wanted,
                 rotate=rotate,
                 now=SystemClock().now(),
             )
+            lines = "".join(f"{device_id} {password}\n" for device_id, password in printed)
+            if out is not None:
+                # before the commit: a file that cannot be written leaves no rotation behind
+                write_secret(out, lines)
     except (AccountsError, ValueError, OSError) as exc:
         print(f"dispatcher: {exc}", file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
-    for device_id, password in printed:
-        print(device_id, password)
+    if out is None:
+        sys.stdout.write(lines)
+    else:
+        print(f"wrote {len(printed)} terminals' credentials to {out} (mode 0600)")
     return 0
+
+
+def write_secret(path: Path, text: str) -> None:
+    """`text` in a new file at `path` (replacing one there) that only its owner reads."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 async def write_broker_files(settings: Settings, directory: Path) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.city_file.rows import CheckinRow, CityData, ResidentRow
-from dispatcher.store import terminals
+from dispatcher.store import terminal_rows
 from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
 
 # ids per IN (...): far below the bind-parameter limits of SQLite and asyncpg
@@ -288,6 +288,6 @@ async def load_terminals(
         if old is not None and old != wanted[device]:
             moved.append((device, old, wanted[device]))
 
-    await terminals.detach(session, detach, chunk=CHUNK)
-    await terminals.add(session, new_rows)
-    await terminals.attach(session, attach)
+    await terminal_rows.detach(session, detach, chunk=CHUNK)
+    await terminal_rows.add(session, new_rows)
+    await terminal_rows.attach(session, attach)

@@ -30,7 +30,7 @@ from devices.events import Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.ingest.transaction import rejection_row, repeats_row
 from dispatcher.rules.rejections import RepeatLimit
-from dispatcher.store import terminals
+from dispatcher.store import terminal_rows
 
 # rejected liveness messages waiting for the next flush; the repeat limit keeps them far
 # fewer (a few per terminal per window), this only bounds memory whatever happens
@@ -112,7 +112,10 @@ class HeartbeatBatcher:
 
     def status(self, change: StatusChange, now: datetime, *, retained: bool) -> None:
         """`online` on connect or `offline` as its last will; a retained one (sent again
-        at our reconnect) only sets what the terminal last said, not when."""
+        at our reconnect) only sets what the terminal last said, not when. Connecting is
+        no sign of life (`last_seen`): a hung terminal whose connection drops and comes
+        back in a loop says `online` each time and never a heartbeat; only heartbeats
+        and events keep a terminal online."""
         p = self._of(change.device_id)
         if p is None:
             return
@@ -120,8 +123,6 @@ class HeartbeatBatcher:
         if retained:
             return
         p.status_changed_at = now
-        if change.online:
-            p.last_seen = now
 
     def report(self, report: Heartbeat | StatusChange, now: datetime, *, retained: bool) -> None:
         """A heartbeat or a status, as received (retained or not)."""
@@ -160,7 +161,7 @@ class HeartbeatBatcher:
         }
         try:
             async with self._sessions.begin() as session:
-                written = await terminals.write_liveness(session, reports)
+                written = await terminal_rows.write_liveness(session, reports)
                 session.add_all(rejection_row(r, at) for r, at in rejected)
                 session.add_all(repeats_row(r, now) for r in repeats)
         except Exception:

@@ -6,7 +6,7 @@ is decided by `dispatcher.rules.alarms` and written in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from dispatcher.rules.checkins import counts_as_checkin
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.rejections import NO_DEVICE, Repeats
-from dispatcher.store import terminals
+from dispatcher.store import terminal_rows
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.changes import Changes, Closed, Opened
 from dispatcher.store.db import take_write_lock
@@ -123,6 +123,7 @@ async def record_batch(
     now: datetime,
     cancel_closes_emergency: bool,
     tell_contacts_on_close: bool = True,
+    admit: Callable[[str, str, datetime], bool] | None = None,
 ) -> BatchResult:
     """Log and apply a batch of decoded terminal messages; the caller commits, then acks.
 
@@ -175,6 +176,10 @@ async def record_batch(
         key = (event.device_id, event.event_id)
         if event.device_id not in owners:
             reason = f"unknown terminal {event.device_id}"
+            result.replies.append(Reply(*key, AckResult.REJECTED, reason))
+            # `admit`: the terminal's repeat limit (`rules.rejections`); past it counted
+            if admit is not None and not admit(event.device_id, reason, now):
+                continue
             rows.append(
                 log_entry(
                     "rejected",
@@ -186,7 +191,6 @@ async def record_batch(
                     data={"reason": reason, **event_data(event)},
                 )
             )
-            result.replies.append(Reply(*key, AckResult.REJECTED, reason))
             continue
         if key in seen:
             result.replies.append(Reply(*key, AckResult.DUPLICATE))
@@ -264,7 +268,7 @@ async def _signs_of_life(
         await session.execute(
             update(Resident).where(Resident.id.in_(sorted(pressed))).values(last_press_at=now)
         )
-    await terminals.set_power(
+    await terminal_rows.set_power(
         session,
         lost=sorted(d for d, is_lost in power.items() if is_lost),
         restored=sorted(d for d, is_lost in power.items() if not is_lost),

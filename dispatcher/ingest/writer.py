@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from devices.events import AckResult, Rejection, TerminalEvent
 from dispatcher.ingest.transaction import BatchResult, Reply, record_batch
 from dispatcher.metrics import Metrics
+from dispatcher.rules.rejections import RepeatLimit, source_of
 from dispatcher.store.event_log import log_entry
 
 Item = TerminalEvent | Rejection
@@ -50,8 +51,12 @@ class BatchWriter:
         tell_contacts: bool = True,
         attempts: int = ATTEMPTS,
         first_delay_s: float = _FIRST_DELAY_S,
+        repeats: RepeatLimit | None = None,
     ) -> None:
         self._sessions = sessions
+        # events of unknown terminals: only the first few of each terminal's window are
+        # logged in full (the event log, the service log), as other bad input is
+        self._repeats = repeats
         self._cancel_closes = cancel_closes_emergency
         self._tell_contacts = tell_contacts
         self._metrics = metrics
@@ -102,7 +107,16 @@ class BatchWriter:
                 now=now,
                 cancel_closes_emergency=self._cancel_closes,
                 tell_contacts_on_close=self._tell_contacts,
+                admit=self._admit if self._repeats is not None else None,
             )
+
+    def _admit(self, device_id: str, reason: str, now: datetime) -> bool:
+        """Whether to log this rejection in full; the others are counted by the limit and
+        their count logged when the terminal's window ends."""
+        if self._repeats is None or self._repeats.admit(source_of(device_id), reason, now):
+            self._log.warning("rejected event of %s: %s", device_id, reason)
+            return True
+        return False
 
     async def _database_answers(self) -> bool:
         try:

@@ -39,6 +39,7 @@ from dispatcher.store.models import (
     InboundSms,
     Notification,
     PhoneOptOut,
+    ProviderReply,
     Resident,
 )
 
@@ -210,8 +211,17 @@ _KEYS = {"1": Intent.ACCEPT, "2": Intent.DECLINE, "3": Intent.ARRIVED}
 
 
 async def key_pressed(
-    *, session: AsyncSession, notification_id: int, digits: str, now: datetime, tell: bool = True
+    *,
+    session: AsyncSession,
+    notification_id: int,
+    digits: str,
+    now: datetime,
+    call_sid: str,
+    tell: bool = True,
 ) -> Outcome:
+    """A key in a call. It acts once per call, notification and key (Twilio's
+    `CallSid`, `Digits`): a signed callback replayed, by Twilio retrying or by whoever
+    copied it, is answered as the first and changes nothing."""
     n = await session.get(Notification, notification_id)
     if n is None or n.alarm_id is None:
         return Outcome()
@@ -223,7 +233,18 @@ async def key_pressed(
     decision = reply_rules.decide(reply_rules.Reply(intent, n.alarm_id), [asked])
     if not isinstance(decision, reply_rules.Act):
         return Outcome(n.alarm_id, language=n.language)
+    if not await first_reply(session, f"twilio:key:{call_sid}:{n.id}:{digits}", now):
+        log.info("key %s of call %s came again; ignored", digits, call_sid)
+        return Outcome(n.alarm_id, language=n.language)
     return await act(session=session, n=n, action=decision.action, via="voice", now=now, tell=tell)
+
+
+async def first_reply(session: AsyncSession, key: str, now: datetime) -> bool:
+    """Keep a provider's callback that acts by its own ids; False when it came before."""
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    stmt = insert(ProviderReply).values(key=key[:160], received_at=now).on_conflict_do_nothing()
+    result: Any = await session.execute(stmt)
+    return bool(result.rowcount)
 
 
 async def _first_time(
@@ -316,6 +337,9 @@ async def sms_received(
     message_sid: str | None = None,
     tell: bool = True,
 ) -> Outcome:
+    """An SMS to our number. It acts once per `message_sid` (Twilio's MessageSid, which
+    the webhook requires): a replay is answered with nothing and changes nothing. A
+    caller without a provider's id keeps replays out itself."""
     if message_sid and not await _first_time(session, message_sid, phone, body, now):
         log.info("SMS %s from %s came again; ignored", message_sid, phone)
         return Outcome()

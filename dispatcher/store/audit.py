@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     EDIT_WORKERS = "edit_workers"
     EDIT_CHECKIN = "edit_checkin"
     EXPORT_ALARMS = "export_alarms"  # the history as CSV
+    VIEW_PAUSE_REASON = "view_pause_reason"  # a check-in pause's reason, in today's list
 
 
 def entry(

@@ -291,6 +291,8 @@ class User(Base):
     display_name: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set: the user cannot log in, and every token of theirs has ended (docs/api.md)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):
@@ -389,6 +391,31 @@ class InboundSms(Base):
     message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     phone: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginTrust(Base):
+    """What lets a user's correct password through limits an attacker could fill
+    (`dispatcher.rules.login_backoff`): a device token given at a successful login
+    (`kind` device, keyed by the token's hash), and the addresses the user logged in
+    from (`kind` address, keyed by a hash of user and address)."""
+
+    __tablename__ = "login_trust"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProviderReply(Base):
+    """A provider's callback that acted (a key pressed in a call), once per the provider's
+    own ids: a signed callback replayed, by the provider retrying or by whoever copied
+    it, finds its key here and acts no more."""
+
+    __tablename__ = "provider_replies"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

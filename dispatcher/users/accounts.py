@@ -14,7 +14,7 @@ from enum import StrEnum
 import phonenumbers
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.store.models import ApiToken, User
@@ -122,7 +122,7 @@ async def login(
         )
     except (VerificationError, InvalidHashError):
         return None
-    if user is None:
+    if user is None or user.disabled_at is not None:
         return None
     token = secrets.token_urlsafe(32)
     session.add(
@@ -143,7 +143,11 @@ async def principal_for_token(
         await session.execute(
             select(User.id, User.username, User.role)
             .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_hash(token), ApiToken.expires_at > now)
+            .where(
+                ApiToken.token_hash == token_hash(token),
+                ApiToken.expires_at > now,
+                User.disabled_at.is_(None),
+            )
         )
     ).first()
     if row is None:
@@ -158,12 +162,60 @@ async def revoke_token(*, session: AsyncSession, token: str) -> None:
 
 async def live_tokens(*, session: AsyncSession, hashes: set[str], now: datetime) -> set[str]:
     """Those of the token hashes whose sessions go on: not logged out, not expired, not
-    ended by a password change."""
+    ended by a password change or by disabling the user."""
     if not hashes:
         return set()
     found = await session.scalars(
-        select(ApiToken.token_hash).where(
-            ApiToken.token_hash.in_(hashes), ApiToken.expires_at > now
+        select(ApiToken.token_hash)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_hash.in_(hashes),
+            ApiToken.expires_at > now,
+            User.disabled_at.is_(None),
         )
     )
     return set(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    username: str
+    role: str
+    created_at: datetime
+    disabled_at: datetime | None
+    sessions: int
+    """Tokens and dashboard sessions that have not ended."""
+
+
+async def accounts(*, session: AsyncSession, now: datetime) -> list[Account]:
+    """Every user, by name, with how many sessions each has open."""
+    open_sessions = (
+        select(ApiToken.user_id, func.count().label("n"))
+        .where(ApiToken.expires_at > now)
+        .group_by(ApiToken.user_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(User, func.coalesce(open_sessions.c.n, 0))
+        .outerjoin(open_sessions, open_sessions.c.user_id == User.id)
+        .order_by(User.username)
+    )
+    return [Account(u.username, u.role, u.created_at, u.disabled_at, int(n)) for u, n in rows.all()]
+
+
+async def set_disabled(
+    *, session: AsyncSession, username: str, disabled: bool, now: datetime
+) -> bool | None:
+    """Disable (every token and session of the user ends with it) or enable a user. None
+    when there is no such user; else whether anything changed."""
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        return None
+    if not disabled:
+        changed = user.disabled_at is not None
+        user.disabled_at = None
+        return changed
+    ended = await session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    changed = user.disabled_at is None or bool(getattr(ended, "rowcount", 0))
+    user.disabled_at = user.disabled_at or now
+    return changed

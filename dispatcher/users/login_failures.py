@@ -1,7 +1,8 @@
 """Failed logins, counted in the database so that every process agrees
 (`dispatcher.rules.login_backoff` decides how long they make the next attempt wait).
 
-Rows are keyed by a hash of what they count (a username at an address, an address), so
+Rows are keyed by a hash of what they count (a username at an address, an address, a
+device token), so
 any username a client sends, NUL bytes and all, is a key of one length."""
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def keys(username: str, address: str | None) -> dict[Scope, str]:
         Scope.USER_AT_ADDRESS: _hash(f"user\x00{user}\x00{where}"),
         Scope.ADDRESS: _hash(f"address\x00{where}"),
     }
+
+
+def device_keys(token: str) -> dict[Scope, str]:
+    """The one row that counts an attempt with a trusted device token."""
+    return {Scope.DEVICE: _hash(f"device\x00{token}")}
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -76,13 +82,13 @@ async def count_attempt(*, session: AsyncSession, keyed: dict[Scope, str], now: 
 
 
 async def succeeded(*, session: AsyncSession, keyed: dict[Scope, str]) -> None:
-    """The attempt counted was a success: the user's count at this address ends, and the
-    address's goes back by one."""
-    await session.execute(
-        delete(LoginFailure).where(LoginFailure.key == keyed[Scope.USER_AT_ADDRESS])
-    )
-    await session.execute(
-        update(LoginFailure)
-        .where(LoginFailure.key == keyed[Scope.ADDRESS])
-        .values(failures=case((LoginFailure.failures > 0, LoginFailure.failures - 1), else_=0))
-    )
+    """The attempt counted was a success: its own count ends (the user's at this address,
+    or the device's), and the address's goes back by one."""
+    own = [key for scope, key in keyed.items() if scope is not Scope.ADDRESS]
+    await session.execute(delete(LoginFailure).where(LoginFailure.key.in_(own)))
+    if Scope.ADDRESS in keyed:
+        await session.execute(
+            update(LoginFailure)
+            .where(LoginFailure.key == keyed[Scope.ADDRESS])
+            .values(failures=case((LoginFailure.failures > 0, LoginFailure.failures - 1), else_=0))
+        )

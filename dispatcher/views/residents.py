@@ -193,6 +193,18 @@ async def has_unresolved_alarm(*, session: AsyncSession, resident_id: str) -> bo
     return found is not None
 
 
+async def has_unresolved_alarms(*, session: AsyncSession, resident_ids: set[str]) -> set[str]:
+    """Those of the residents who have an alarm not resolved."""
+    if not resident_ids:
+        return set()
+    found = await session.scalars(
+        select(Alarm.resident_id)
+        .where(Alarm.resident_id.in_(resident_ids), Alarm.status != "resolved")
+        .distinct()
+    )
+    return {r for r in found if r is not None}
+
+
 async def record_snapshot(*, session: AsyncSession, resident_id: str) -> dict[str, Any] | None:
     """What an edit of the resident may change, to tell which fields it changed."""
     resident = await session.get(Resident, resident_id)

@@ -80,6 +80,9 @@ async def alarms_csv(request: web.Request) -> web.StreamResponse:
     so that Excel, what a city's office opens it with, reads the Chinese right."""
     query = given(request, AlarmFilters)
     deps = request.app[DEPS]
+    # worked out before anything is written (the audit line, the headers), so that a
+    # filter that cannot be answered fails as a whole
+    found = _filter(query, deps.settings.city.tz)
     tz = deps.settings.city.tz
     filters = query.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     async with deps.sessions.begin() as session:
@@ -96,7 +99,7 @@ async def alarms_csv(request: web.Request) -> web.StreamResponse:
     buffer.write("\ufeff")
     writer.writerow(history.CSV_COLUMNS)
     async with deps.sessions() as session:
-        async for page in history.every(session=session, f=_filter(query, tz)):
+        async for page in history.every(session=session, f=found):
             writer.writerows(history.csv_row(*row, tz) for row in page)
             await response.write(buffer.getvalue().encode())
             buffer.seek(0)

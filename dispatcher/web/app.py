@@ -10,7 +10,7 @@ from typing import Final
 
 from aiohttp import web
 
-from dispatcher.web import auth, live_hub, live_sources, proxies, routes
+from dispatcher.web import auth, health, live_hub, live_sources, proxies, routes
 from dispatcher.web.state import DEPS, WebDeps
 
 _CSP: Final = (
@@ -56,10 +56,12 @@ async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
                 await task
 
 
-def init_ops_app(deps: WebDeps) -> web.Application:
-    """Health and metrics only, for a process without the web role."""
+def init_ops_app(deps: WebDeps, *, open_metrics: bool = False) -> web.Application:
+    """Health and metrics only: for a process without the web role, and for the metrics'
+    own listener (`metrics.port`, `open_metrics`: served to whoever reaches it)."""
     app = web.Application()
     app[DEPS] = deps
+    app[health.OPEN_METRICS] = open_metrics
     routes.add_ops_routes(app)
     return app
 

@@ -38,8 +38,9 @@ def line(request: web.Request, action: audit.AuditAction, **about: Any) -> Audit
 async def withhold_medical(
     request: web.Request, session: AsyncSession, resident: dict[str, Any] | None
 ) -> None:
-    """Empty the medical notes of a resident's card where the caller's work does not
-    need them (`dispatcher.rules.access`)."""
+    """Empty the medical notes of a resident's card, and the reason of a check-in pause
+    (health data too: a hospital stay), where the caller's work does not need them
+    (`dispatcher.rules.access`)."""
     if resident is None:
         return
     role = principal(request).role.value
@@ -47,6 +48,10 @@ async def withhold_medical(
     if not may_read_medical(role, resident_has_unresolved_alarm=busy):
         resident["medical"] = ""
         resident["medical_withheld"] = True
+        checkin = resident.get("checkin")
+        if isinstance(checkin, dict) and checkin.get("pause_reason"):
+            checkin["pause_reason"] = None
+            checkin["pause_reason_withheld"] = True
 
 
 async def lines(request: web.Request) -> Reply:

@@ -1,20 +1,47 @@
-"""`/healthz` for load balancers and `/metrics` for Prometheus."""
+"""`/healthz` for load balancers and `/metrics` for Prometheus. The metrics tell failed
+logins and open alarms: they go only to whom `metrics` in the configuration allows (its
+token, its networks, or anyone on its own listener)."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import logging
+from typing import Final
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from dispatcher.views.ops_figures import OpsFigures, ops_figures
+from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, answer
 from dispatcher.web.schemas.health import Health
 from dispatcher.web.state import DEPS
 
 log = logging.getLogger("dispatcher.web")
+
+# set on the app of the metrics' own listener (`metrics.port`): whoever reaches it may read
+OPEN_METRICS: Final = web.AppKey("open_metrics", bool)
+
+
+def _may_scrape(request: web.Request) -> bool:
+    if request.app.get(OPEN_METRICS, False):
+        return True
+    config = request.app[DEPS].settings.metrics
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    if (
+        config.token
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(sent.strip().encode(), config.token.encode())
+    ):
+        return True
+    try:
+        client = ipaddress.ip_address(request.remote or "")
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(n, strict=False) for n in config.allow)
 
 
 async def healthz(request: web.Request) -> Reply:
@@ -34,6 +61,11 @@ async def healthz(request: web.Request) -> Reply:
 
 async def metrics(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
+    if not _may_scrape(request):
+        log.warning("refused /metrics to %s: not allowed by `metrics`", request.remote)
+        return json_error(
+            401, "metrics need the token of `metrics.token`", headers={"WWW-Authenticate": "Bearer"}
+        )
     hb = deps.settings.heartbeat
     figures: OpsFigures | None = None
     try:

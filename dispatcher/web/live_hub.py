@@ -11,8 +11,9 @@ A new connection first gets a snapshot of the whole queue, then what changed mea
 a screen that reconnects has caught up with everything it missed.
 
 A socket lives only as long as the session it was opened with: before each round of
-messages (a change, or the tick) the hub checks every socket's token, and closes those
-logged out, expired or ended by a password change, in this process or another.
+messages (a change, or the tick), and at each look of the follower (once a second), the
+hub checks every socket's token, and closes those logged out, expired, ended by a
+password change or by disabling the user, in this process or another.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Hub:
             announce, self._announce = self._announce, set()
             announce_terminals, self._announce_terminals = self._announce_terminals, set()
             try:
-                await self._end_lapsed_sessions()
+                await self.end_lapsed_sessions()
                 await self._publish(alarms, terminals)
                 if self.bus is not None and (announce or announce_terminals):
                     await self.bus.announce(announce, announce_terminals)
@@ -114,7 +115,9 @@ class Hub:
                 await asyncio.sleep(1.0)
                 self._wake.set()
 
-    async def _end_lapsed_sessions(self) -> None:
+    async def end_lapsed_sessions(self) -> None:
+        """Close the sockets whose session ended (logout, expiry, password change, the user
+        disabled), here or in another process."""
         clients = list(self.clients)
         if not clients:
             return

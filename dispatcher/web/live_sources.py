@@ -99,6 +99,9 @@ class Follower:
                 changed_t = {d for d, state in trouble.items() if old.get(d) != state}
                 self._hub.touch_terminals(changed_t | (old.keys() - trouble.keys()), local=False)
             self._trouble = trouble
+        # a user disabled (`dispatcher user disable`, another process): their screens
+        # close within a look, on either database, with no announcement needed
+        await self._hub.end_lapsed_sessions()
         self.looks += 1
 
     async def run(self) -> None:

@@ -250,7 +250,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not cookie_session.login_form_ok(request, form.get("csrf", "")):
         error = i18n.text(request, "login.expired")
         return _login_page(request, target=target, error=error, status=403)
-    token = await log_in(request, username, password)
+    token = await log_in(
+        request, username, password, request.cookies.get(cookie_session.DEVICE_COOKIE)
+    )
     if isinstance(token, Throttled):
         minutes = max(1, math.ceil(token.wait_s / 60))
         error = i18n.text(request, "login.throttled", minutes=minutes)
@@ -260,7 +262,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _login_page(request, target=target, error=error, status=401)
     deps = request.app[DEPS]
     response = web.Response(status=303, headers={"Location": target})
-    cookie_session.start(response, request, token, deps.settings.http.token_ttl_s)
+    cookie_session.start(response, request, token.token, deps.settings.http.token_ttl_s)
+    cookie_session.remember_device(response, request, token.device)
     return response
 
 

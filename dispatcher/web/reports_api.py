@@ -10,6 +10,7 @@ from dispatcher.rules import reports as rules
 from dispatcher.views import reports as store
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
+from dispatcher.web.schemas.base import LAST_DAY
 from dispatcher.web.schemas.reports import ReportQuery
 from dispatcher.web.state import DEPS
 
@@ -19,7 +20,10 @@ async def daily(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     now, tz = deps.clock.now(), deps.settings.city.tz
     last = query.to or (
-        query.from_ + timedelta(days=6) if query.from_ else now.astimezone(tz).date()
+        # a week from `from`, but never past the last day a query may name
+        query.from_ + timedelta(days=min(6, (LAST_DAY - query.from_).days))
+        if query.from_
+        else now.astimezone(tz).date()
     )
     first = query.from_ or last - timedelta(days=6)
     async with deps.sessions() as session:

@@ -59,11 +59,13 @@ API: Final = (
         method="GET",
         path="/metrics",
         handler=health.metrics,
-        summary="Prometheus metrics, text format",
+        summary="Prometheus metrics, text format: only with the bearer token of "
+        "`metrics.token`, from a network of `metrics.allow`, or on the listener of `metrics.port`",
         tag="ops",
         ok=str,
         content="text/plain",
         public=True,
+        errors=(401,),
     ),
     Operation(
         method="POST",
@@ -75,6 +77,14 @@ API: Final = (
         ok=Token,
         public=True,
         errors=(401, 429),
+    ),
+    Operation(
+        method="POST",
+        path="/api/logout",
+        handler=login_api.logout,
+        summary="end the calling token or dashboard session at once (its live sockets close)",
+        tag="auth",
+        other_answers={204: "ended; the token is refused from now on (401)"},
     ),
     Operation(
         method="GET",

@@ -19,11 +19,14 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from dispatcher.rules.login_backoff import DEVICE_FOR
 from dispatcher.users import accounts as users
 from dispatcher.web.state import DEPS
 
 COOKIE: Final = "dispatcher_session"
 LOGIN_COOKIE: Final = "dispatcher_login"  # the login form's own CSRF token
+# the device token of the last user who logged in with this browser (login_backoff)
+DEVICE_COOKIE: Final = "dispatcher_device"
 CSRF_HEADER: Final = "X-CSRF-Token"
 CSRF_FIELD: Final = "csrf"
 UNSAFE: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -104,6 +107,20 @@ def start(response: web.StreamResponse, request: web.Request, token: str, ttl_s:
         secure=secure(request),
     )
     response.del_cookie(LOGIN_COOKIE, path="/")
+
+
+def remember_device(response: web.StreamResponse, request: web.Request, device: str) -> None:
+    """The device token outlives sessions (a logout keeps it): it only lets this browser's
+    user past login limits that others could fill."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=int(DEVICE_FOR.total_seconds()),
+        path="/login",
+        httponly=True,
+        samesite="Strict",
+        secure=secure(request),
+    )
 
 
 def end(response: web.StreamResponse) -> None:

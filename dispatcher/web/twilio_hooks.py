@@ -24,6 +24,7 @@ from dispatcher.store.changes import Changes
 from dispatcher.store.deliveries import alarm_facts
 from dispatcher.store.models import Alarm, Notification, Resident
 from dispatcher.web.forms import form_fields
+from dispatcher.web.schemas.base import ROW_ID_MAX
 from dispatcher.web.state import DEPS, WebDeps
 
 log = logging.getLogger("dispatcher.twilio")
@@ -56,10 +57,12 @@ def signed(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]
 
 
 def _nid(request: web.Request) -> int:
-    try:
-        return int(request.match_info["nid"])
-    except ValueError:
-        raise web.HTTPNotFound from None
+    """The notification's id in the path; one past the database's ids names nothing
+    (and could not be bound as a query argument): 404, before any query."""
+    text = request.match_info["nid"]
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= ROW_ID_MAX:
+        raise web.HTTPNotFound(text="no such notification")
+    return int(text)
 
 
 @signed
@@ -131,7 +134,13 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     deps = request.app[DEPS]
     nid = _nid(request)
     digits = form.get("Digits", "")
+    call_sid = form.get("CallSid", "")
     response = VoiceResponse()
+    if not call_sid:
+        # Twilio sends every key with its call's id; without one it cannot be acted on once
+        log.warning("a key press without CallSid for notification %s ignored", nid)
+        response.hangup()
+        return twiml(response)
     if digits not in _SAID:
         response.redirect(f"/twilio/voice/{nid}", method="POST")
         return twiml(response)
@@ -143,6 +152,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
             notification_id=nid,
             digits=digits,
             now=now,
+            call_sid=call_sid,
             tell=deps.settings.notifications.tell_contacts,
         )
     language = n.language if n is not None else catalog.DEFAULT
@@ -163,13 +173,18 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     """An SMS to our number: a reply to an alarm, or STOP/START."""
     deps = request.app[DEPS]
     now = deps.clock.now()
+    message_sid = form.get("MessageSid") or form.get("SmsSid")
+    if not message_sid:
+        # Twilio sends every SMS with its id; without one it cannot be acted on once
+        log.warning("an SMS without MessageSid ignored")
+        return twiml(MessagingResponse())
     async with deps.sessions.begin() as session:
         outcome = await replies.sms_received(
             session=session,
             phone=form.get("From", ""),
             body=form.get("Body", ""),
             now=now,
-            message_sid=form.get("MessageSid") or form.get("SmsSid") or None,
+            message_sid=message_sid,
             tell=deps.settings.notifications.tell_contacts,
         )
     if outcome.alarm_id is not None and outcome.changed:

@@ -5,6 +5,7 @@ window (`outage.window_s`, 120 s) first, in case its community is losing many at
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -131,3 +132,39 @@ async def test_a_retained_online_does_not_bring_a_hung_terminal_back(
                 assert (alarm.status, alarm.outcome) == ("resolved", "device_recovered")
         finally:
             await peer.publish(hung, "status", b"", retain=True)  # the broker forgets it
+
+
+async def test_a_hung_terminal_reconnecting_in_a_loop_goes_offline(
+    db_url: str, settings_for: Callable[..., Settings], topic_prefix: str
+) -> None:
+    """Its connection drops and comes back, each time with its last will and a fresh
+    (not retained) `online`, and never a heartbeat: connecting is no sign of life."""
+    clock = ManualClock(AT_3AM)
+    async with running(settings_for(db_url), clock=clock) as service:
+        city = await seed_city(service.sessions)
+        hung = city.terminals[0]
+        async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+            await peer.publish(hung, "heartbeat", BEAT)
+            await wait_for(lambda: beat_seen(service, hung, AT_3AM))
+            for _ in range(8):  # 8 reconnections, 40 s apart: past 180 s and the window
+                clock.advance(40)
+                await peer.publish(hung, "status", "offline")
+                await peer.publish(hung, "status", "online")
+                await wait_for(functools.partial(_reconnected, service, hung, clock.now()))
+        async with service.sessions() as session:
+            terminal = await session.get_one(Terminal, hung)
+        assert terminal.connected  # it says so...
+        assert terminal.last_seen is not None
+        assert terminal.last_seen <= AT_3AM  # ...but was last heard from at its heartbeat
+        await wait_for(lambda: offline_alarms(service))
+        [alarm] = await offline_alarms(service)
+        assert (alarm.device_id, alarm.status) == (hung, "open")
+
+
+async def _reconnected(service: Service, device_id: str, at: datetime) -> bool:
+    """Its `online` of `at` is written (flushed now, not at the batcher's period)."""
+    await service.heartbeats.flush()
+    async with service.sessions() as session:
+        terminal = await session.get_one(Terminal, device_id)
+    changed = terminal.status_changed_at
+    return terminal.connected and changed is not None and changed >= at

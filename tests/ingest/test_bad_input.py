@@ -101,3 +101,39 @@ async def test_a_terminal_repeating_a_bad_event_is_logged_in_full_a_few_times(
         assert summary.data["count"] >= 18
         assert summary.data["reasons"]["unknown event type 'explode'"] == 17
         assert json.loads(json.dumps(summary.data)) == summary.data
+
+
+async def test_an_unknown_terminal_repeating_events_is_logged_in_full_a_few_times(
+    db_url: str, settings_for: SettingsFor, topic_prefix: str
+) -> None:
+    """A terminal not in the city (not loaded yet, or removed) that keeps pressing: each
+    press answered rejected, the first few logged in full, the rest counted."""
+    settings = settings_for(db_url, ingest={"rejections_logged": 3, "rejections_window_s": 3600})
+    clock = ManualClock(AT_3AM)
+    async with running(settings, clock=clock) as service:
+        city = await seed_city(service.sessions)
+        async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+            for n in range(12):
+                await peer.publish("T-GHOST", "event", event(f"ghost-{n}"))
+                _, ack = await peer.next_ack()
+                assert (ack["event_id"], ack["result"]) == (f"ghost-{n}", "rejected")
+                assert ack["reason"] == "unknown terminal T-GHOST"
+            # another unknown terminal has a limit of its own; a known one is not held up
+            await peer.publish("T-OTHER", "event", event("other-1"))
+            assert (await peer.next_ack())[1]["result"] == "rejected"
+            await peer.publish(city.terminals[0], "event", event("ok-1"))
+            assert (await peer.next_ack())[1] == {"event_id": "ok-1", "result": "accepted"}
+        rejected = EventLog.kind == "rejected"
+        assert await count(service, EventLog, rejected, EventLog.device_id == "T-GHOST") == 3
+        assert await count(service, EventLog, rejected, EventLog.device_id == "T-OTHER") == 1
+        clock.advance(3600)
+        await wait_for(lambda: count(service, EventLog, EventLog.kind == "rejected_repeats"))
+        async with service.sessions() as session:
+            summary = await session.scalar(
+                select(EventLog).where(EventLog.kind == "rejected_repeats")
+            )
+        assert summary is not None
+        assert summary.device_id == "T-GHOST"
+        assert summary.data is not None
+        assert summary.data["count"] == 9
+        assert summary.data["reasons"] == {"unknown terminal T-GHOST": 9}

@@ -45,4 +45,7 @@ def test_a_retained_status_says_what_the_terminal_last_said_not_that_it_lives() 
     assert (pending["T-1"].connected, pending["T-1"].last_seen) == (True, None)
     assert pending["T-1"].status_changed_at is None
     assert "T-2" not in pending  # a retained heartbeat is ignored
-    assert (pending["T-3"].connected, pending["T-3"].last_seen) == (True, NOW)
+    # a fresh `online` says when it connected, and is no sign of life either: a hung
+    # terminal reconnecting in a loop would never go offline
+    assert (pending["T-3"].connected, pending["T-3"].last_seen) == (True, None)
+    assert pending["T-3"].status_changed_at == NOW

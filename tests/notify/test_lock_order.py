@@ -51,7 +51,9 @@ async def _report(session: AsyncSession, nid: int) -> object:
 
 
 async def _decline(session: AsyncSession, nid: int) -> object:
-    return await replies.key_pressed(session=session, notification_id=nid, digits="2", now=NOW)
+    return await replies.key_pressed(
+        session=session, notification_id=nid, digits="2", now=NOW, call_sid=f"CA{nid:032d}"
+    )
 
 
 @pytest.mark.parametrize("writer", [_fail, _retry, _recover, _report, _decline])

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from dispatcher.rules.login_backoff import (
+    DEVICE_FOR,
     FORGET_AFTER,
     FREE,
+    KNOWN_FOR,
     MAX_WAIT_S,
     Count,
     Scope,
+    device_valid,
+    known_here,
     retry_after,
     wait_after,
 )
@@ -42,3 +46,26 @@ def test_retry_after_is_the_longest_wait_left_of_any_scope() -> None:
     assert retry_after({PAIR: None, ADDRESS: None}, NOW) is None
     old = Count(10**6, NOW - FORGET_AFTER)
     assert retry_after({PAIR: old, ADDRESS: old}, NOW) is None
+
+
+def test_a_user_known_at_the_address_passes_its_limit_but_not_their_own() -> None:
+    address = Count(FREE[ADDRESS] + 3, NOW)  # flooded with made-up names
+    assert retry_after({PAIR: None, ADDRESS: address}, NOW) == 16.0
+    assert retry_after({PAIR: None, ADDRESS: address}, NOW, known_here=True) is None
+    pair = Count(FREE[PAIR], NOW)  # but guesses at the user's own password still wait
+    assert retry_after({PAIR: pair, ADDRESS: address}, NOW, known_here=True) == 2.0
+
+
+def test_who_is_known_here_and_which_devices_hold() -> None:
+    assert not known_here(None, NOW)
+    assert known_here(NOW - KNOWN_FOR + timedelta(seconds=1), NOW)
+    assert not known_here(NOW - KNOWN_FOR, NOW)
+    assert not device_valid(None, NOW)
+    assert device_valid(NOW - DEVICE_FOR + timedelta(seconds=1), NOW)
+    assert not device_valid(NOW - DEVICE_FOR, NOW)
+
+
+def test_a_device_counts_alone() -> None:
+    device = Count(FREE[Scope.DEVICE], NOW)
+    assert retry_after({Scope.DEVICE: device}, NOW) == 2.0
+    assert retry_after({Scope.DEVICE: Count(FREE[Scope.DEVICE] - 1, NOW)}, NOW) is None

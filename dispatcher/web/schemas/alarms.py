@@ -3,7 +3,6 @@ and what operators send to act on one."""
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
@@ -20,7 +19,7 @@ from dispatcher.rules.alarms import OPERATOR_OUTCOMES, Outcome, Status
 from dispatcher.rules.outages import Reason
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.service import ServiceState
-from dispatcher.web.schemas.base import Answer, Query, RowId, Sent, Time
+from dispatcher.web.schemas.base import Answer, Day, Query, RowId, Sent, Time
 from dispatcher.web.schemas.people import Contact, Resident, Worker
 from dispatcher.web.schemas.terminals import Terminal
 
@@ -202,9 +201,9 @@ class AlarmFilters(Query):
     status: Annotated[StatusFilter | None, BeforeValidator(_empty_is_none)] = None
     """Only alarms of this status. `resolved` and `all` list the newest first (the
     history); the others, or none, the most urgent first (the queue)."""
-    from_: date | None = Field(None, alias="from")
+    from_: Day | None = Field(None, alias="from")
     """Created on this local date (the city's time zone) or later."""
-    to: date | None = None
+    to: Day | None = None
     """Created on this local date or earlier."""
     community: str | None = None
     """The community's id."""

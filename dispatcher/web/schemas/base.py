@@ -3,7 +3,7 @@ are sent), how times are written, and the error bodies."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Final
 
 from pydantic import (
@@ -22,6 +22,25 @@ from dispatcher.city_file.rows import ID_RE
 # bound as a query argument, on either database)
 ROW_ID_MAX: Final = 2**63 - 1
 RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
+# the local dates a query or body may name: a day whose start and the start of the day
+# after it are times in every time zone (0001-01-01 in Asia/Shanghai begins before the
+# year 1 in UTC; 9999-12-31 has no day after it), so a range is refused with the field
+# named (400/422) instead of failing while it is answered
+FIRST_DAY: Final = date(1900, 1, 1)
+LAST_DAY: Final = date(9999, 12, 30)
+Day = Annotated[
+    date,
+    Field(ge=FIRST_DAY, le=LAST_DAY),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date",
+            "description": f"from {FIRST_DAY} to {LAST_DAY}",
+            "formatMinimum": f"{FIRST_DAY}",
+            "formatMaximum": f"{LAST_DAY}",
+        }
+    ),
+]
 # the ids of the city file (residents, terminals, communities)
 CityId = Annotated[str, Field(pattern=f"^{ID_RE.pattern}$")]
 

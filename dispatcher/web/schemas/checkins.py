@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema, model_validator
 
 from dispatcher.city_file.rows import REASON_MAX
 from dispatcher.rules.checkins import TodayState, parse_window
-from dispatcher.web.schemas.base import Answer, Query, Sent, Time
+from dispatcher.web.schemas.base import Answer, Day, Query, Sent, Time
 
 
 class Checkin(Answer):
@@ -21,6 +21,11 @@ class Checkin(Answer):
     paused_until: date | None
     """Nothing is raised while this is today or later (hospital, travel)."""
     pause_reason: str | None
+    """Why it is paused (a hospital stay): health data, read as the medical notes are
+    (supervisors and administrators; operators while the resident has an alarm not
+    resolved), and every read of it is in the audit log."""
+    pause_reason_withheld: bool = False
+    """There is a reason, and the caller's work does not need it (null above)."""
     state: TodayState
     """Today: `waiting` (the window is still to come), `due` (open, not pressed yet),
     `checked_in`, `late` (pressed after the window), `missed`, `paused`, `no_window`."""
@@ -70,7 +75,7 @@ class CheckinEdit(Sent):
 
     window: Window = None
     """`HH:MM-HH:MM`, local; one whose end is before its start runs past midnight."""
-    paused_until: date | None = None
+    paused_until: Day | None = None
     """`YYYY-MM-DD`: nothing is raised until the end of that day."""
     reason: str | None = Field(None, max_length=REASON_MAX)
     """Why it is paused (hospital, travel)."""

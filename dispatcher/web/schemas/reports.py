@@ -8,13 +8,13 @@ from typing import Self
 from pydantic import Field, model_validator
 
 from dispatcher.rules.reports import MAX_API_DAYS
-from dispatcher.web.schemas.base import Answer, Query
+from dispatcher.web.schemas.base import Answer, Day, Query
 
 
 class ReportQuery(Query):
-    from_: date | None = Field(None, alias="from")
+    from_: Day | None = Field(None, alias="from")
     """The first local date (default: six days before `to`)."""
-    to: date | None = None
+    to: Day | None = None
     """The last local date (default: today in the city's time zone)."""
     community: str | None = None
     """One community's id; all of them when left out."""

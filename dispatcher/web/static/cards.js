@@ -67,7 +67,7 @@ const Cards = (() => {
     const rows = [
       el("div", {}, `${t("checkin.window")}：`, el("strong", {}, c.window || t("card.none")), " · ", state),
       c.paused_until ? el("div", { id: "checkin-paused" },
-        `${t("checkin.paused_until")} ${c.paused_until}${c.pause_reason ? ` · ${c.pause_reason}` : ""}`) : null,
+        `${t("checkin.paused_until")} ${c.paused_until}${c.pause_reason ? ` · ${c.pause_reason}` : c.pause_reason_withheld ? ` · ${t("checkin.reason_withheld")}` : ""}`) : null,
       el("div", {}, `${t("checkin.last_press")}：${D.time(c.last_press_at)}`),
     ];
     if (!save) return card(t("card.checkin"), rows);

@@ -20,7 +20,7 @@
       el("td", {}, c.window),
       el("td", {}, el("span", { class: `cstate cstate-${c.state}` }, label("cstate", c.state))),
       el("td", {}, el("time", {}, D.time(c.last_press_at))),
-      el("td", {}, c.paused_until ? `${c.paused_until}${c.pause_reason ? ` · ${c.pause_reason}` : ""}` : ""),
+      el("td", {}, c.paused_until ? `${c.paused_until}${c.pause_reason ? ` · ${c.pause_reason}` : c.pause_reason_withheld ? ` · ${t("checkin.reason_withheld")}` : ""}` : ""),
       el("td", {}, c.alarm_id ? el("a", { class: "button", href: `/alarms/${c.alarm_id}` }, t("action.open")) : null));
   }
 
