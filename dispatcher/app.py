@@ -22,6 +22,7 @@ from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import ROLES, Role, Settings, split_refused
 from dispatcher.engine.runner import Engine
 from dispatcher.ingest.broker import EmbeddedBroker
+from dispatcher.ingest.dc09 import Dc09Receiver
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
 from dispatcher.ingest.liveness import LivenessListener
@@ -106,6 +107,25 @@ class Service:
             logger=log.getChild("ingest"),
             on_batch=self._on_batch,
         )
+        # the SIA DC-09 receiver (DESIGN.md §11), beside MQTT when a port is configured
+        self.dc09: Dc09Receiver | None = None
+        if settings.dc09.port is not None:
+            self.dc09 = Dc09Receiver(
+                settings.dc09,
+                writer=BatchWriter(
+                    self.sessions,
+                    cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
+                    metrics=self.metrics,
+                    logger=log.getChild("dc09"),
+                    tell_contacts=settings.notifications.tell_contacts,
+                ),
+                sessions=self.sessions,
+                clock=self.clock,
+                heartbeats=self.heartbeats,
+                repeats=repeats,
+                logger=log.getChild("dc09"),
+                on_batch=self._on_batch,
+            )
         self.liveness = LivenessListener(
             self.mqtt,
             ingest,
@@ -295,6 +315,8 @@ class Service:
                 await stack.enter_async_context(self.heartbeats)
                 await stack.enter_async_context(self.liveness)
                 await stack.enter_async_context(self.listener)
+                if self.dc09 is not None:
+                    await stack.enter_async_context(self.dc09)
             if "engine" in roles:
                 await stack.enter_async_context(self.escalation)
             if "notifier" in roles:
