@@ -182,7 +182,7 @@ class Dc09Receiver:
         # what was received is written and answered, within limits
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_DRAIN_S):
-                while not self._queue.empty() or any(not t.done() for t in self._handlers):
+                while not self._queue.empty() or any(not t.done() for t in self._handlers):  # noqa: ASYNC110
                     await asyncio.sleep(0.01)
         for task in [*self._tasks, *self._handlers]:
             task.cancel()
