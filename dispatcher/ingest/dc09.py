@@ -77,7 +77,8 @@ def _event_id(msg: dc09.Message, index: int, now: datetime) -> str:
     """The same for a repeat (same account, sequence number and event), another for
     the next message with that sequence number once it wrapped (the date, the data)."""
     day = (msg.timestamp or now).strftime("%Y%m%d")
-    crc = dc09.crc16(msg.data.encode("ascii", "replace"))
+    # the events, not the data as sent: an encrypted repeat has another random pad
+    crc = dc09.crc16("/".join(c.label for c in msg.codes).encode("ascii", "replace"))
     suffix = f"/{index}" if index else ""
     return f"dc09-{msg.frame.seq}-{day}-{crc:04X}{suffix}"
 
@@ -153,7 +154,7 @@ class Dc09Receiver:
     # -- life --------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        await self._load_accounts()
+        await self.reload_accounts()
         loop = asyncio.get_running_loop()
         self._tcp = await asyncio.start_server(
             self._connection, self._config.host, self._config.port or 0
@@ -195,7 +196,7 @@ class Dc09Receiver:
 
     # -- accounts ----------------------------------------------------------------------
 
-    async def _load_accounts(self) -> None:
+    async def reload_accounts(self) -> None:
         async with self._loading:
             async with self._sessions() as session:
                 rows = await session.execute(
@@ -214,7 +215,7 @@ class Dc09Receiver:
         while True:
             await asyncio.sleep(self._config.accounts_refresh_s)
             try:
-                await self._load_accounts()
+                await self.reload_accounts()
             except Exception:
                 self._log.exception("DC-09 accounts not read again; keeping the last ones")
 
@@ -224,7 +225,7 @@ class Dc09Receiver:
         found = self._accounts.get(account)
         if found is None and time.monotonic() - self._loaded_at > _LOOKUP_MIN_S:
             with contextlib.suppress(Exception):
-                await self._load_accounts()
+                await self.reload_accounts()
             found = self._accounts.get(account)
         return found
 

@@ -1,7 +1,7 @@
 """dc09 terminals
 
 Revision ID: 20261207_0071
-Revises: 20261129_0062
+Revises: 20261129_0042
 
 Why: terminals of other makers report by SIA DC-09 (DESIGN.md §11); the receiver finds
 a message's terminal by its account, and needs that account's AES key.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '20261207_0071'
-down_revision: str | None = '20261129_0062'
+down_revision: str | None = '20261129_0042'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
