@@ -118,10 +118,12 @@ class Dc09Terminal:
                 return await self._exchange_udp(frame)
             if self._writer is None:
                 self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
-            assert self._reader is not None
-            self._writer.write(frame)
-            await self._writer.drain()
-            raw = await self._reader.readuntil(dc09.CR)
+            reader, writer = self._reader, self._writer
+            if reader is None:
+                raise ConnectionError("not connected")
+            writer.write(frame)
+            await writer.drain()
+            raw = await reader.readuntil(dc09.CR)
             if not raw:
                 raise ConnectionError("closed")
             return raw

@@ -340,6 +340,7 @@ class Dc09Receiver:
         peer = writer.get_extra_info("peername")
         source = f"tcp:{peer[0]}" if peer else "tcp:?"
         buffer = b""
+        junk = 0  # bytes outside frames on this connection
         try:
             while True:
                 try:
@@ -351,7 +352,10 @@ class Dc09Receiver:
                     break
                 frames, buffer, skipped = dc09.split_stream(buffer + chunk)
                 if skipped:
+                    junk += skipped
                     self._garbage(source, skipped)
+                    if junk > dc09.MAX_FRAME:
+                        break  # more garbage than a frame: not a DC-09 sender
                 for frame in frames:
                     response = await self.handle(frame, source)
                     if response is not None:

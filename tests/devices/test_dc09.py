@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pysiaalarm import SIAAccount, SIAEvent
+from pysiaalarm.account import SIAAccount
+from pysiaalarm.event import SIAEvent
 
 from devices import dc09
 from devices.contact_id import MISSED_CHECKIN, Qualifier
@@ -167,7 +168,12 @@ def test_pysiaalarm_published_frames_get_the_answers_dc09_gives() -> None:
     with pytest.raises(dc09.Dc09Error, match="bad CRC"):
         dc09.parse(PYSIA_BAD_CRC)
     frame = dc09.parse(PYSIA_ENCRYPTED_ADM)  # framing, CRC and length right
-    assert (frame.id, frame.encrypted, frame.seq, frame.account) == ("ADM-CID", True, "6879", "123F")
+    assert (frame.id, frame.encrypted, frame.seq, frame.account) == (
+        "ADM-CID",
+        True,
+        "6879",
+        "123F",
+    )
     # its key is not published: with ours, it does not decrypt: not understood
     assert refused(PYSIA_ENCRYPTED_ADM, KEY).answer is dc09.Answer.DUH
 

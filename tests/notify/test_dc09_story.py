@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from devices import dc09
+from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, Terminal
 from simulators.dc09 import Dc09Terminal
@@ -31,8 +32,6 @@ async def dc09_city(
     async with TwilioStandIn(step_s=0.005) as standin:
         settings, port = phone_settings(standin, dc09={"port": 0})
         standin.sms_url = f"http://127.0.0.1:{port}/twilio/sms"
-        from dispatcher.clock import ManualClock
-
         clock = ManualClock(AT_3AM)
         async with running(settings, clock=clock, http=True) as service:
             city = await seed_city(service.sessions)
@@ -91,7 +90,7 @@ async def test_a_dc09_sos_is_acked_after_commit_and_texts_the_worker(dc09_city: 
         assert (logged.data["protocol"], logged.data["cid"]) == ("dc09", "100")
         # the terminal missed our ACK and sends the same message again: answered, stored once
         raw = t.frame("ADM-CID", "1100 01 001", t.seq)
-        answer = await t._exchange(raw)  # noqa: SLF001 - a repeat of the very frame
+        answer = await t._exchange(raw)
         assert dc09.read_answer(answer, KEY)[0] is dc09.Answer.ACK
         assert len(await events_of(pc, device)) == 1
     pc.clock.advance(60)
