@@ -10,8 +10,9 @@ from pysiaalarm.account import SIAAccount
 from pysiaalarm.event import SIAEvent
 
 from devices import dc09
-from devices.contact_id import MISSED_CHECKIN, Qualifier
+from devices.contact_id import CID_CODES, MISSED_CHECKIN, SIA_CODES, Qualifier
 from devices.events import EventType
+from dispatcher import catalog
 
 NOW = datetime(2026, 12, 7, 4, 0, 0, tzinfo=UTC)
 KEY = b"AAAAAAAAAAAAAAAA"  # pysiaalarm's test key: 16 ASCII characters, AES-128
@@ -191,3 +192,11 @@ def test_pysiaalarm_reads_our_frames_as_we_do(key: bytes | None) -> None:
     assert event.valid_message  # its CRC
     assert (event.event_qualifier, event.event_type, event.code) == ("1", "100", "MA")
     assert event.timestamp == NOW
+
+
+def test_every_mapped_code_has_words_in_both_languages() -> None:
+    for lang in catalog.LANGUAGES:
+        words = catalog.strings(lang)
+        assert all(f"cid.{c}" in words for c in CID_CODES), lang
+        assert all(f"sia.{c}" in words for c in SIA_CODES), lang
+        assert "protocol.dc09" in words
