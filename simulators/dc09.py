@@ -93,8 +93,12 @@ class Dc09Terminal:
             sent.attempts = attempt
             try:
                 raw = await self._exchange(self.frame(kind, data, self.seq))
-            except (TimeoutError, ConnectionError, OSError):
+            except TimeoutError:
                 await self.close()  # a new connection for the next attempt
+                continue
+            except (ConnectionError, OSError, asyncio.IncompleteReadError):
+                await self.close()
+                await asyncio.sleep(self._retry_s)  # refused at once: wait as for an answer
                 continue
             try:
                 answer, _, their_time = dc09.read_answer(raw, self.key)
