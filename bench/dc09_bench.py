@@ -217,7 +217,7 @@ async def main(args: argparse.Namespace) -> bool:
                 )
                 if not ok:
                     print("!! counts do not match")
-                return ok
+                return bool(ok)
 
 
 def cli() -> None:
