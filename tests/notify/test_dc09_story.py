@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,6 +15,7 @@ from devices import dc09
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, Terminal
+from simulators.cli import main as simulate
 from simulators.dc09 import Dc09Terminal
 from simulators.twilio.standin import TwilioStandIn
 from tests.notify.conftest import AT_3AM, NIGHT_WORKER, PhoneCity
@@ -185,3 +187,21 @@ async def test_bad_input_is_answered_as_dc09_says_and_holds_up_no_sos(
 async def logged_at_least(count: Callable[[], object], n: int) -> bool:
     value = await count()  # type: ignore[misc]
     return isinstance(value, int) and value >= n
+
+
+async def test_simulate_dc09_sends_until_ack(
+    dc09_city: PhoneCity, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pc = dc09_city
+    assert pc.service.dc09 is not None
+    port = str(pc.service.dc09.port)
+    # the command's terminal keeps the wall clock: the service's clock is set to it
+    pc.clock.set(datetime.now(UTC))
+    args = ["dc09", pc.city.terminals[1], "--account", "3C4D", "--port", port, "--code", "100"]
+    assert await asyncio.to_thread(simulate, args) == 0
+    assert "ACK after 1 attempt(s)" in capsys.readouterr().out
+    udp = ["dc09", pc.city.terminals[0], "--account", "1A2B", "--key", KEY.hex(), "--udp"]
+    assert await asyncio.to_thread(simulate, [*udp, "--port", port, "--null"]) == 0
+    wrong = ["dc09", "T-X", "--account", "FFFF", "--port", port, "--attempts", "1"]
+    assert await asyncio.to_thread(simulate, wrong) == 1
+    assert "DUH" in capsys.readouterr().out
