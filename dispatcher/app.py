@@ -123,6 +123,7 @@ class Service:
                 clock=self.clock,
                 heartbeats=self.heartbeats,
                 repeats=repeats,
+                metrics=self.metrics,
                 logger=log.getChild("dc09"),
                 on_batch=self._on_batch,
             )

@@ -40,6 +40,7 @@ from dispatcher.clock import Clock
 from dispatcher.config import Dc09Config
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.writer import BatchWriter, Item
+from dispatcher.metrics import Metrics
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.store.ingest import BatchResult, Reply
 from dispatcher.store.models import Terminal
@@ -127,6 +128,7 @@ class Dc09Receiver:
         clock: Clock,
         heartbeats: HeartbeatBatcher,
         repeats: RepeatLimit,
+        metrics: Metrics,
         logger: logging.Logger,
         on_batch: Callable[[BatchResult], None] | None = None,
     ) -> None:
@@ -136,6 +138,7 @@ class Dc09Receiver:
         self._clock = clock
         self._heartbeats = heartbeats
         self._repeats = repeats
+        self._metrics = metrics
         self._log = logger
         self._on_batch = on_batch
         self._max_age = timedelta(seconds=config.max_age_s)
@@ -256,6 +259,7 @@ class Dc09Receiver:
         )
         if any(r is None for r in replies):
             self.counts.unanswered += 1
+            self._metrics.dc09_answers.labels("none").inc()
             return None  # not stored: no answer, the terminal sends it again
         if any(r is not None and r.result is AckResult.REJECTED for r in replies):
             return self._answer(dc09.Answer.DUH, frame, account.key, now)
@@ -265,6 +269,7 @@ class Dc09Receiver:
         self, kind: dc09.Answer, frame: dc09.Frame | None, key: bytes | None, now: datetime
     ) -> bytes:
         self.counts.add(kind.value)
+        self._metrics.dc09_answers.labels(kind.value).inc()
         return dc09.answer(kind, frame, key, now=now)
 
     async def _store(self, item: Item) -> Reply | None:
@@ -296,6 +301,7 @@ class Dc09Receiver:
                 self._queue.put_nowait(_Pending(rejection))
         if exc.answer is None:
             self.counts.add("none")
+            self._metrics.dc09_answers.labels("none").inc()
             return None
         frame = exc.frame
         return self._answer(exc.answer, frame, account.key if account else None, now)
