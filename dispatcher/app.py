@@ -126,6 +126,8 @@ class Service:
                 metrics=self.metrics,
                 logger=log.getChild("dc09"),
                 on_batch=self._on_batch,
+                max_batch=ingest.max_batch,
+                batch_window_s=ingest.batch_window_s,
             )
         self.liveness = LivenessListener(
             self.mqtt,

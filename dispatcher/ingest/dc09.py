@@ -131,8 +131,12 @@ class Dc09Receiver:
         metrics: Metrics,
         logger: logging.Logger,
         on_batch: Callable[[BatchResult], None] | None = None,
+        max_batch: int = _MAX_BATCH,
+        batch_window_s: float = 0.005,
     ) -> None:
         self._config = config
+        self._max_batch = max_batch
+        self._batch_window_s = batch_window_s
         self._writer = writer
         self._sessions = sessions
         self._clock = clock
@@ -311,8 +315,11 @@ class Dc09Receiver:
     async def _write_loop(self) -> None:
         while True:
             first = await self._queue.get()
+            if self._batch_window_s > 0 and self._queue.empty():
+                # the other terminals' messages of this moment share the commit
+                await asyncio.sleep(self._batch_window_s)
             batch = [first]
-            while len(batch) < _MAX_BATCH and not self._queue.empty():
+            while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
                 await self._write(batch)
