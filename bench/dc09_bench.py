@@ -40,6 +40,7 @@ from bench.broker import DISPATCHER_PASSWORD, PREFIX, own_mosquitto
 from bench.engine_bench import fresh_database
 from bench.ingest_bench import (
     Bench,
+    LoadReport,
     count,
     describe_latency,
     event_messages,
@@ -177,8 +178,11 @@ async def main(args: argparse.Namespace) -> bool:
                     service.dc09.port, [(a, k) for _, a, k in connections], args.dc09_messages
                 )
                 dc09_future = loop.run_in_executor(pool, run_dc09_load, load)
-                mqtt_report = await bench.load(event_messages(mqtt_events), acks=True)
+                if mqtt_events:
+                    mqtt_report = await bench.load(event_messages(mqtt_events), acks=True)
                 dc09_report = await dc09_future
+                if not mqtt_events:  # DC-09 alone, for reference
+                    mqtt_report = LoadReport(0, dc09_report.first_send, 0, dc09_report.first_send)
 
                 took = dc09_report.last_answer - dc09_report.first_send
                 n = args.dc09_messages
@@ -194,7 +198,8 @@ async def main(args: argparse.Namespace) -> bool:
                     f"MQTT:  {m} events acked in {mqtt_took:6.2f} s = "
                     f"{per_second(m, mqtt_took)} events/s, results {dict(mqtt_report.results)}"
                 )
-                print(f"    {describe_latency(mqtt_report.latencies)}")
+                if mqtt_report.latencies:
+                    print(f"    {describe_latency(mqtt_report.latencies)}")
                 both = max(dc09_report.last_answer, mqtt_report.last_ack) - min(
                     dc09_report.first_send, mqtt_report.first_publish
                 )
