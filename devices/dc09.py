@@ -47,7 +47,9 @@ _TIMESTAMP = re.compile(r"_(\d{2}):(\d{2}):(\d{2}),(\d{2})-(\d{2})-(\d{4})$")
 _CID = re.compile(
     r"(?P<q>[136])(?P<code>\d{3}) ?(?P<group>[0-9A-Fa-f]{2}) ?(?P<zone>[0-9A-Fa-f]{3})"
 )
-_SIA = re.compile(r"(?:^|/)(?P<code>[A-Z]{2})(?P<zone>[0-9A-Za-z ^.-]{0,8})")
+# SIA DCS fields before an event code: time, area (ri), user (id), peripheral (pi)
+_SIA_FIELDS = re.compile(r"ti\d{1,2}:\d{2}|(?:ri|id|pi)\d*")
+_SIA = re.compile(r"(?P<code>[A-Z]{2})(?P<zone>\d{0,4})")
 _EVENT_IDS = frozenset({"SIA-DCS", "ADM-CID", "NULL"})
 
 
@@ -244,12 +246,13 @@ def open_message(
             raise Dc09Error(f"not a Contact ID event: {event!r}", Answer.DUH, frame)
         codes = (Code("cid", m["code"], Qualifier(m["q"]), m["zone"]),)
     elif frame.id == "SIA-DCS":
-        # the N (new event) and the fields before the codes: ri (area), ti, id
-        sia = event.removeprefix("N")
+        # after the N (new event), fields and codes, `/` between them or not
+        # (`Nri1/BA501`, `Nri1CL0^text^`); a code's number is its zone or user
+        parts = _SIA_FIELDS.sub("/", event.removeprefix("N")).split("/")
         codes = tuple(
-            Code("sia", m["code"], zone=m["zone"].strip())
-            for m in _SIA.finditer(sia)
-            if m["code"] not in {"ri", "ti", "id", "pi"}
+            Code("sia", m["code"], zone=m["zone"])
+            for part in parts
+            if (m := _SIA.match(part.strip()))
         )
         if not codes:
             raise Dc09Error(f"no SIA event code in {event!r}", Answer.DUH, frame)

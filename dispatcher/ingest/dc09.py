@@ -155,6 +155,7 @@ class Dc09Receiver:
         self._udp: asyncio.DatagramTransport | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._handlers: set[asyncio.Task[None]] = set()
+        self._busy = 0  # messages being handled (received, not yet answered)
         self.port = 0
         self.counts = Counts()
 
@@ -190,8 +191,9 @@ class Dc09Receiver:
         # what was received is written and answered, within limits
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_DRAIN_S):
-                while not self._queue.empty() or any(not t.done() for t in self._handlers):  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+                # idle connections are not waited for: panels keep theirs open
+                while self._busy or not self._queue.empty():  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)  # shutdown only, bounded
         for task in [*self._tasks, *self._handlers]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._handlers, return_exceptions=True)
@@ -240,6 +242,13 @@ class Dc09Receiver:
 
     async def handle(self, raw: bytes, source: str) -> bytes | None:
         """The answer to one frame (None: none, the terminal repeats or it was no frame)."""
+        self._busy += 1
+        try:
+            return await self._handle(raw, source)
+        finally:
+            self._busy -= 1
+
+    async def _handle(self, raw: bytes, source: str) -> bytes | None:
         now = self._clock.now()
         try:
             frame = dc09.parse(raw)
@@ -379,6 +388,9 @@ class Dc09Receiver:
                     break  # no end of frame in sight: not a DC-09 sender
         except (ConnectionError, OSError) as exc:
             self._log.debug("DC-09 connection from %s lost: %r", source, exc)
+        except asyncio.CancelledError:
+            # at shutdown; asyncio would log the handler's cancellation as an error
+            pass
         finally:
             writer.close()
             with contextlib.suppress(Exception):

@@ -200,3 +200,22 @@ def test_every_mapped_code_has_words_in_both_languages() -> None:
         assert all(f"cid.{c}" in words for c in CID_CODES), lang
         assert all(f"sia.{c}" in words for c in SIA_CODES), lang
         assert "protocol.dc09" in words
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "zone"),
+    [
+        # the data of pysiaalarm's published SIA DCS cases (case_bug, case_bug2,
+        # case_code_jc, case_op, case_wa, case_cl)
+        ("Nri1CL0^VX FRONTE ^", "CL", "0"),
+        ("Nri0KR1^TAST. 001 ^", "KR", "1"),
+        ("Nri2/JC12", "JC", "12"),
+        ("Nri04/OP001NM", "OP", "001"),
+        ("Nri1/WA000", "WA", "000"),
+        ("Nri1/CL501", "CL", "501"),
+        ("Nti10:15/id3/ri1/PA501", "PA", "501"),
+    ],
+)
+def test_sia_dcs_data_as_panels_write_it(data: str, code: str, zone: str) -> None:
+    msg = opened(dc09.message("SIA-DCS", 1, "123456", data, key=None, now=NOW))
+    assert (msg.codes[0].code, msg.codes[0].zone) == (code, zone)

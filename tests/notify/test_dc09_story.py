@@ -5,6 +5,7 @@ bad input is answered as DC-09 says and holds up nobody. On both databases."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -205,3 +206,19 @@ async def test_simulate_dc09_sends_until_ack(
     wrong = ["dc09", "T-X", "--account", "FFFF", "--port", port, "--attempts", "1"]
     assert await asyncio.to_thread(simulate, wrong) == 1
     assert "DUH" in capsys.readouterr().out
+
+
+async def test_shutdown_does_not_wait_for_idle_panel_connections(
+    phone_settings: Callable[..., tuple[Settings, int]],
+) -> None:
+    async with TwilioStandIn(step_s=0.005) as standin:
+        settings, _ = phone_settings(standin, dc09={"port": 0})
+        async with running(settings) as service:
+            assert service.dc09 is not None
+            # a panel keeps its connection open between messages
+            reader, writer = await asyncio.open_connection("127.0.0.1", service.dc09.port)
+            stopping = time.monotonic()
+        # the drain waits up to 10 s for messages in hand; an idle connection is none
+        assert time.monotonic() - stopping < 5
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by us
+        writer.close()
