@@ -82,6 +82,13 @@ class Code:
         return None
 
     @property
+    def automatic(self) -> bool:
+        """A report the terminal makes of itself (periodic test), not a press."""
+        if self.kind == "sia":
+            return self.code == "RP"
+        return self.qualifier is Qualifier.NEW and self.code == "602"
+
+    @property
     def label(self) -> str:
         """As an alarm receiving centre writes it: `CID 1100 z001`, `SIA BA z501`."""
         head = (

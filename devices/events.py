@@ -61,6 +61,9 @@ class TerminalEvent:
     # what a terminal of another protocol said, as it said it (DC-09: `protocol`, `code`
     # like `CID 1100 z001`, `cid` or `sia` with the bare code): kept with the event
     detail: tuple[tuple[str, str], ...] = ()
+    # sent by the terminal of itself, not pressed (a DC-09 panel's periodic test report):
+    # no sign that the resident is well, so it is no check-in
+    automatic: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,16 @@ def items_of(device_id: str, msg: dc09.Message, now: datetime) -> list[Item]:
         event_id = _event_id(msg, index, now)
         meaning = code.meaning
         if isinstance(meaning, EventType):
-            out.append(TerminalEvent(device_id, event_id, meaning, ts, detail=_detail(code)))
+            out.append(
+                TerminalEvent(
+                    device_id,
+                    event_id,
+                    meaning,
+                    ts,
+                    detail=_detail(code),
+                    automatic=code.automatic,
+                )
+            )
         else:
             out.append(
                 TerminalReport(

@@ -182,7 +182,7 @@ async def record_batch(
             continue
         seen.add(key)
         resident_id = owners[event.device_id][0]
-        if resident_id is not None and counts_as_checkin(event.type):
+        if resident_id is not None and counts_as_checkin(event.type) and not event.automatic:
             pressed.add(resident_id)
         if event.type in (EventType.POWER_LOST, EventType.POWER_RESTORED):
             power[event.device_id] = event.type is EventType.POWER_LOST
@@ -412,6 +412,7 @@ def _apply(
         event.type,
         views,
         cancel_closes_emergency=cancel_closes_emergency,
+        pressed=not event.automatic,
     )
     by_id = {v.id: a for v, a in zip(views, open_alarms, strict=True)}
     actions: list[EventLog] = []

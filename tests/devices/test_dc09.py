@@ -63,6 +63,7 @@ def test_adm_cid_sos_round_trip_plain_and_aes(key: bytes | None) -> None:
     assert (code.code, code.qualifier, code.zone) == ("100", Qualifier.NEW, "001")
     assert code.meaning is EventType.SOS
     assert code.label == "CID 1100 z001"
+    assert not code.automatic
 
 
 def test_a_length_with_a_hex_letter_is_read_as_hex() -> None:
@@ -219,3 +220,10 @@ def test_every_mapped_code_has_words_in_both_languages() -> None:
 def test_sia_dcs_data_as_panels_write_it(data: str, code: str, zone: str) -> None:
     msg = opened(dc09.message("SIA-DCS", 1, "123456", data, key=None, now=NOW))
     assert (msg.codes[0].code, msg.codes[0].zone) == (code, zone)
+
+
+def test_a_periodic_test_report_is_automatic_a_manual_test_is_not() -> None:
+    auto = opened(dc09.message("ADM-CID", 1, "1234", "1602 00 000", key=None, now=NOW))
+    assert auto.codes[0].automatic
+    sia = opened(dc09.message("SIA-DCS", 2, "1234", "Nri1/RP000/RX000", key=None, now=NOW))
+    assert [c.automatic for c in sia.codes] == [True, False]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from devices import dc09
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from dispatcher.store.models import Alarm, EventLog, Terminal
+from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
 from simulators.cli import main as simulate
 from simulators.dc09 import Dc09Terminal
 from simulators.twilio.standin import TwilioStandIn
@@ -109,6 +109,8 @@ async def test_null_is_a_heartbeat_and_other_codes_are_stored_raising_nothing(
         assert (await t.send("NULL")).answer is dc09.Answer.ACK
         assert (await t.send("ADM-CID", "1110 01 003")).answer is dc09.Answer.ACK  # fire
         assert (await t.send("SIA-DCS", "Nri1/CL501")).answer is dc09.Answer.ACK
+        # the panel's automatic test: stored, and no sign that the resident is well
+        assert (await t.send("ADM-CID", "1602 00 000")).answer is dc09.Answer.ACK
 
     async def beat() -> bool:
         async with pc.service.sessions() as session:
@@ -121,6 +123,10 @@ async def test_null_is_a_heartbeat_and_other_codes_are_stored_raising_nothing(
     assert sorted(r.data["code"] for r in reports if r.data) == ["CID 1110 z003", "SIA CL z501"]
     async with pc.service.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Alarm)) == 0
+        resident = await session.get_one(Resident, pc.city.residents[1])
+        assert resident.last_press_at is None
+    (test,) = await events_of(pc, device)
+    assert (test.type, test.data["code"] if test.data else None) == ("test", "CID 1602 z000")
 
 
 async def test_bad_input_is_answered_as_dc09_says_and_holds_up_no_sos(
