@@ -28,7 +28,8 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from devices.contact_id import Code, Qualifier
+from devices.contact_id import MISSED_CHECKIN, Code, Qualifier
+from devices.events import EventType, TerminalEvent, TerminalReport
 
 LF, CR = b"\n", b"\r"
 # the longest frame accepted: the standard's messages are a few hundred bytes; past this
@@ -312,3 +313,57 @@ def read_answer(raw: bytes, key: bytes | None) -> tuple[Answer, str, datetime | 
             raise Dc09Error("encrypted answer, no key", None, frame)
         body = decrypt(key, body)
     return Answer(frame.id), frame.seq, _timestamp(body)[1]
+
+
+# -- what the messages mean: typed events ----------------------------------------------
+
+
+def _event_id(msg: Message, index: int, now: datetime) -> str:
+    """The same for a repeat (same account, sequence number and event), another for
+    the next message with that sequence number once it wrapped (the date, the data)."""
+    day = (msg.timestamp or now).strftime("%Y%m%d")
+    # the events, not the data as sent: an encrypted repeat has another random pad
+    crc = crc16("/".join(c.label for c in msg.codes).encode("ascii", "replace"))
+    suffix = f"/{index}" if index else ""
+    return f"dc09-{msg.frame.seq}-{day}-{crc:04X}{suffix}"
+
+
+def _detail(code: Code) -> tuple[tuple[str, str], ...]:
+    detail = [("protocol", "dc09"), ("code", code.label), (code.kind, code.code)]
+    if code.qualifier is not None:
+        detail.append(("qualifier", code.qualifier.value))
+    if code.zone:
+        detail.append(("zone", code.zone))
+    return tuple(detail)
+
+
+def events_of(device_id: str, msg: Message, now: datetime) -> list[TerminalEvent | TerminalReport]:
+    """The events of one opened message of the terminal `device_id`, as the ingest
+    path takes them: one per code, an event type of ours or a report."""
+    ts = msg.timestamp or now
+    out: list[TerminalEvent | TerminalReport] = []
+    for index, code in enumerate(msg.codes):
+        event_id = _event_id(msg, index, now)
+        meaning = code.meaning
+        if isinstance(meaning, EventType):
+            out.append(
+                TerminalEvent(
+                    device_id,
+                    event_id,
+                    meaning,
+                    ts,
+                    detail=_detail(code),
+                    automatic=code.automatic,
+                )
+            )
+        else:
+            out.append(
+                TerminalReport(
+                    device_id,
+                    event_id,
+                    ts,
+                    detail=_detail(code),
+                    missed_checkin=meaning == MISSED_CHECKIN,
+                )
+            )
+    return out

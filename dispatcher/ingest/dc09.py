@@ -27,14 +27,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devices import dc09
-from devices.contact_id import MISSED_CHECKIN, Code
 from devices.events import (
     AckResult,
-    EventType,
     Heartbeat,
     Rejection,
     TerminalEvent,
-    TerminalReport,
 )
 from dispatcher.clock import Clock
 from dispatcher.config import Dc09Config
@@ -72,56 +69,6 @@ class Counts:
 
     def add(self, answer: str) -> None:
         self.answers[answer] = self.answers.get(answer, 0) + 1
-
-
-def _event_id(msg: dc09.Message, index: int, now: datetime) -> str:
-    """The same for a repeat (same account, sequence number and event), another for
-    the next message with that sequence number once it wrapped (the date, the data)."""
-    day = (msg.timestamp or now).strftime("%Y%m%d")
-    # the events, not the data as sent: an encrypted repeat has another random pad
-    crc = dc09.crc16("/".join(c.label for c in msg.codes).encode("ascii", "replace"))
-    suffix = f"/{index}" if index else ""
-    return f"dc09-{msg.frame.seq}-{day}-{crc:04X}{suffix}"
-
-
-def _detail(code: Code) -> tuple[tuple[str, str], ...]:
-    detail = [("protocol", "dc09"), ("code", code.label), (code.kind, code.code)]
-    if code.qualifier is not None:
-        detail.append(("qualifier", code.qualifier.value))
-    if code.zone:
-        detail.append(("zone", code.zone))
-    return tuple(detail)
-
-
-def items_of(device_id: str, msg: dc09.Message, now: datetime) -> list[Item]:
-    """The events of one opened message, as the ingest path takes them. Pure."""
-    ts = msg.timestamp or now
-    out: list[Item] = []
-    for index, code in enumerate(msg.codes):
-        event_id = _event_id(msg, index, now)
-        meaning = code.meaning
-        if isinstance(meaning, EventType):
-            out.append(
-                TerminalEvent(
-                    device_id,
-                    event_id,
-                    meaning,
-                    ts,
-                    detail=_detail(code),
-                    automatic=code.automatic,
-                )
-            )
-        else:
-            out.append(
-                TerminalReport(
-                    device_id,
-                    event_id,
-                    ts,
-                    detail=_detail(code),
-                    missed_checkin=meaning == MISSED_CHECKIN,
-                )
-            )
-    return out
 
 
 class Dc09Receiver:
@@ -277,7 +224,7 @@ class Dc09Receiver:
             self._heartbeats.heartbeat(Heartbeat(account.device_id, now), now)
             return self._answer(dc09.Answer.ACK, frame, account.key, now)
         replies = await asyncio.gather(
-            *(self._store(i) for i in items_of(account.device_id, msg, now))
+            *(self._store(i) for i in dc09.events_of(account.device_id, msg, now))
         )
         if any(r is None for r in replies):
             self.counts.unanswered += 1

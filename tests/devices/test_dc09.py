@@ -11,7 +11,7 @@ from pysiaalarm.event import SIAEvent
 
 from devices import dc09
 from devices.contact_id import CID_CODES, MISSED_CHECKIN, SIA_CODES, Qualifier
-from devices.events import EventType
+from devices.events import EventType, TerminalEvent, TerminalReport
 from dispatcher import catalog
 
 NOW = datetime(2026, 12, 7, 4, 0, 0, tzinfo=UTC)
@@ -227,3 +227,26 @@ def test_a_periodic_test_report_is_automatic_a_manual_test_is_not() -> None:
     assert auto.codes[0].automatic
     sia = opened(dc09.message("SIA-DCS", 2, "1234", "Nri1/RP000/RX000", key=None, now=NOW))
     assert [c.automatic for c in sia.codes] == [True, False]
+
+
+def test_a_repeat_has_the_same_event_id_whatever_its_pad_and_time() -> None:
+    def events(seq: int, data: str, at: datetime) -> list[object]:
+        raw = dc09.message("ADM-CID", seq, "1234", data, key=KEY, now=at)
+        return list(dc09.events_of("T-1", opened(raw, KEY, at), at))
+
+    (first,) = events(7, "1100 01 001", NOW)
+    (again,) = events(7, "1100 01 001", NOW + timedelta(seconds=30))  # new pad, new time
+    assert isinstance(first, TerminalEvent)
+    assert isinstance(again, TerminalEvent)
+    assert first.event_id == again.event_id
+    assert (first.type, first.ts, dict(first.detail)["code"]) == (
+        EventType.SOS,
+        NOW,
+        "CID 1100 z001",
+    )
+    # the next message with that sequence number, once it wrapped, is another event
+    (other,) = events(7, "1602 00 000", NOW)
+    assert other.event_id != first.event_id  # type: ignore[attr-defined]
+    (report,) = events(8, "1102 01 000", NOW)
+    assert isinstance(report, TerminalReport)
+    assert report.missed_checkin
