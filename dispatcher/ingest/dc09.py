@@ -347,6 +347,10 @@ class Dc09Receiver:
         except asyncio.CancelledError:
             # at shutdown; asyncio would log the handler's cancellation as an error
             pass
+        except Exception:
+            # a bug must not take the receiver down: this connection ends, the terminal
+            # connects again and repeats what was not answered
+            self._log.exception("DC-09 connection from %s failed", source)
         finally:
             writer.close()
             with contextlib.suppress(Exception):
@@ -361,7 +365,11 @@ class Dc09Receiver:
 
     def datagram(self, data: bytes, addr: tuple[str, int]) -> None:
         async def answer() -> None:
-            response = await self.handle(data, f"udp:{addr[0]}")
+            try:
+                response = await self.handle(data, f"udp:{addr[0]}")
+            except Exception:
+                self._log.exception("DC-09 datagram from %s failed", addr[0])
+                return
             if response is not None and self._udp is not None:
                 self._udp.sendto(response, addr)
 
