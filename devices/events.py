@@ -58,6 +58,25 @@ class TerminalEvent:
     battery: int | None = None
     rssi: int | None = None
     loc: Location | None = None
+    # what a terminal of another protocol said, as it said it (DC-09: `protocol`, `code`
+    # like `CID 1100 z001`, `cid` or `sia` with the bare code): kept with the event
+    detail: tuple[tuple[str, str], ...] = ()
+    # sent by the terminal of itself, not pressed (a DC-09 panel's periodic test report):
+    # no sign that the resident is well, so it is no check-in
+    automatic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalReport:
+    """An event of a DC-09 terminal that is no event type of ours (a fire alarm, an
+    opening report, ...): stored once and shown, it raises nothing. `missed_checkin`:
+    the terminal itself says its resident missed a check-in (Contact ID 102)."""
+
+    device_id: str
+    event_id: str
+    ts: datetime
+    detail: tuple[tuple[str, str], ...] = ()
+    missed_checkin: bool = False
 
 
 @dataclass(frozen=True, slots=True)

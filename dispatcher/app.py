@@ -22,6 +22,7 @@ from dispatcher.after_commit import AfterCommit, Wakes
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import ROLES, ProcessRole, Settings, split_refused
 from dispatcher.engine.runner import Engine
+from dispatcher.ingest.dc09 import Dc09Receiver
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
 from dispatcher.ingest.liveness import LivenessListener
@@ -109,6 +110,28 @@ class Service:
             logger=log.getChild("ingest"),
             after_commit=self._after_commit,
         )
+        # the SIA DC-09 receiver (docs/protocol.md), beside MQTT when a port is configured
+        self.dc09: Dc09Receiver | None = None
+        if settings.dc09.port is not None:
+            self.dc09 = Dc09Receiver(
+                settings.dc09,
+                writer=BatchWriter(
+                    self.sessions,
+                    cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
+                    metrics=self.metrics,
+                    logger=log.getChild("dc09"),
+                    tell_contacts=settings.notifications.tell_contacts,
+                ),
+                sessions=self.sessions,
+                clock=self.clock,
+                heartbeats=self.heartbeats,
+                repeats=repeats,
+                metrics=self.metrics,
+                logger=log.getChild("dc09"),
+                after_commit=self._after_commit,
+                max_batch=ingest.max_batch,
+                batch_window_s=ingest.batch_window_s,
+            )
         self.liveness = LivenessListener(
             self.mqtt,
             ingest,
@@ -283,6 +306,8 @@ class Service:
                 await stack.enter_async_context(self.heartbeats)
                 await stack.enter_async_context(self.liveness)
                 await stack.enter_async_context(self.listener)
+                if self.dc09 is not None:
+                    await stack.enter_async_context(self.dc09)
             if "engine" in roles:
                 await stack.enter_async_context(self.engine)
             if "notifier" in roles:

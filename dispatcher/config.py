@@ -190,6 +190,22 @@ class IngestConfig(_Section):
     rejections_window_s: int = Field(default=3600, gt=0)
 
 
+class Dc09Config(_Section):
+    """The SIA DC-09 receiver (docs/protocol.md): off unless a port is given."""
+
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=0, le=65535)  # TCP and UDP; 0: any free one
+    # how far a message's timestamp may be behind or ahead of our clock (the standard's
+    # window is 40 s behind, 20 s ahead)
+    max_age_s: float = Field(default=40.0, gt=0)
+    max_ahead_s: float = Field(default=20.0, gt=0)
+    # a TCP connection that sends nothing for this long is closed
+    idle_timeout_s: float = Field(default=300.0, gt=0)
+    # how often the accounts are read again from the database (a city file loaded while
+    # running); an unknown account is looked up at once, at most this often
+    accounts_refresh_s: float = Field(default=30.0, gt=0)
+
+
 class TwilioConfig(_Section):
     api_base: str = "https://api.twilio.com"
     account_sid: str = ""
@@ -384,6 +400,7 @@ class Settings(BaseSettings):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    dc09: Dc09Config = Field(default_factory=Dc09Config)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     city: CityConfig = Field(default_factory=CityConfig)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)

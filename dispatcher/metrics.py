@@ -47,6 +47,12 @@ class Metrics:
             ["path"],
             registry=r,
         )
+        self.dc09_answers = Counter(
+            "dispatcher_dc09_answers_total",
+            "SIA DC-09 messages answered, by answer (ACK, NAK, DUH; none: not answered)",
+            ["answer"],
+            registry=r,
+        )
         self.mqtt_connected = Gauge(
             "dispatcher_mqtt_connected",
             "1 while every broker session of the process is up (a process needing none: 1)",

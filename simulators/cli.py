@@ -35,6 +35,7 @@ import aiohttp
 
 from devices.events import Ack, AckResult, EventType
 from simulators import credentials
+from simulators import dc09 as dc09_terminal
 from simulators.city import (
     DEMO_CITY,
     check_city,
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_power_cut(args))
         if args.command == "week":
             return asyncio.run(_week(args))
+        if args.command == "dc09":
+            return asyncio.run(dc09_terminal.run(args))
         return _city(args)
     except KeyboardInterrupt:
         return 130
@@ -91,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
     types = [t.value for t in EventType]
     twilio_demo.add_parser(sub)
+    dc09_terminal.add_parser(sub)
     one = sub.add_parser("terminal", help="one terminal: press, heartbeat, listen")
     one.add_argument("device_id", help="the terminal's device_id, e.g. T-0001")
     connection(one)

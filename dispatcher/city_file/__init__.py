@@ -15,7 +15,9 @@ it lists:
 - a list that is given replaces what the database holds: `workers:` and `providers:`
   of a community, `contacts:` of a resident (an empty list or `null` removes them all);
   `terminal:` of a resident (`null` detaches the resident's terminal; a terminal given
-  to another resident moves to it);
+  to another resident moves to it); `terminal: {id, protocol: dc09, account, key}` is a
+  SIA DC-09 terminal (docs/protocol.md), and its protocol, account and key replace the
+  terminal's (the short form makes it an MQTT terminal again);
 - a key that is left out leaves that part as it is in the database, so a file of new
   residents with only the headers of their communities does not remove any worker;
   the same holds for a resident's `phone:`, `service_default:` and `checkin:` (its

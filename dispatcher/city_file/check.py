@@ -10,6 +10,7 @@ resident, contact, terminal); the checks of single fields are `city.fields`.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
@@ -54,6 +55,9 @@ _RESIDENT_KEYS: Final = (
 # what a resident's row replaces only when it gives it (see `ResidentRow.given`)
 _KEPT_UNLESS_GIVEN: Final = ("phone", "service_default", "checkin")
 _CONTACT_KEYS: Final = ("name", "relation", "phone", "priority", "channel", "language")
+
+DC09_ACCOUNT_RE: Final = re.compile(r"[0-9A-Fa-f]{3,16}")
+DC09_KEY_RE: Final = re.compile(r"[0-9A-Fa-f]{32}|[0-9A-Fa-f]{48}|[0-9A-Fa-f]{64}")
 
 
 def check_city(
@@ -107,6 +111,7 @@ class RowChecker:
         self.provider_seen = Seen("provider")
         self.resident_seen = Seen("resident")
         self.terminal_seen = Seen("terminal")
+        self.account_seen = Seen("DC-09 account")
 
     def data(self) -> CityData:
         return CityData(
@@ -265,6 +270,9 @@ class RowChecker:
             return True
         if rid is not None:
             self.terminal_for.add(rid)
+        given = mapping["terminal"]
+        if isinstance(given, Mapping):
+            return self._dc09_terminal(given, f"{place}.terminal", rid)
         device_id = self.checker.ident(mapping, "terminal", place, required=False)
         if device_id is None:
             return mapping["terminal"] is None
@@ -274,6 +282,49 @@ class RowChecker:
         if rid is not None:
             self.terminals.append(TerminalRow(device_id, rid, line))
         return True
+
+    def _dc09_terminal(self, given: Mapping[Any, Any], place: str, rid: str | None) -> bool:
+        """`{id, protocol: dc09, account, key}` (docs/protocol.md); `{id}` alone, or with
+        `protocol: mqtt`, is the short form's MQTT terminal."""
+        device_id = self.checker.ident(given, "id", place)
+        protocol = given.get("protocol", "mqtt")
+        line = line_of(given, "id")
+        ok = device_id is not None
+        if protocol not in {"mqtt", "dc09"}:
+            self.checker.error(f"{place}.protocol", "must be mqtt or dc09", line)
+            return False
+        account = key = None
+        if protocol == "dc09":
+            account, key = given.get("account"), given.get("key")
+            if not isinstance(account, str) or not DC09_ACCOUNT_RE.fullmatch(account):
+                self.checker.error(
+                    f"{place}.account", "3 to 16 hex characters, quoted, are required", line
+                )
+                ok = False
+            elif not self.account_seen.add(self.checker, account.upper(), f"{place}.account", line):
+                ok = False
+            if key is not None and (not isinstance(key, str) or not DC09_KEY_RE.fullmatch(key)):
+                self.checker.error(
+                    f"{place}.key", "an AES key of 32, 48 or 64 hex characters, quoted", line
+                )
+                ok = False
+        elif set(given) - {"id", "protocol"}:
+            self.checker.error(place, "account and key are for protocol: dc09", line)
+            ok = False
+        if device_id is None or not self.terminal_seen.add(self.checker, device_id, place, line):
+            return False
+        if ok and rid is not None:
+            self.terminals.append(
+                TerminalRow(
+                    device_id,
+                    rid,
+                    line,
+                    protocol=protocol,
+                    account=account.upper() if isinstance(account, str) else None,
+                    key=key.upper() if isinstance(key, str) else None,
+                )
+            )
+        return ok
 
     def _contacts(self, mapping: Mapping[Any, Any], place: str, rid: str | None) -> bool:
         if rid is not None and "contacts" in mapping:

@@ -139,6 +139,10 @@ class TerminalRow:
     device_id: str
     resident_id: str
     line: int | None = field(default=None, compare=False)
+    # docs/protocol.md: `dc09` terminals have an account (hex, upper case) and maybe a key
+    protocol: str = "mqtt"
+    account: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

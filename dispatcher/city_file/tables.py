@@ -269,10 +269,20 @@ async def load_terminals(
         for device, resident in target.items()
         if device in current and current[device] is not None and current[device] != resident
     )
+    how = {
+        t.device_id: {"protocol": t.protocol, "dc09_account": t.account, "dc09_key": t.key}
+        for t in data.terminals
+    }
     new_rows = [
-        {"device_id": device, "resident_id": resident, "connected": False}
+        {"device_id": device, "resident_id": resident, "connected": False, **how[device]}
         for device, resident in wanted.items()
         if device not in current
+    ]
+    # a terminal that stays where it is but now speaks DC-09, or has another key
+    rewired = [
+        {"device_id": device, **how[device]}
+        for device, row in by_device.items()
+        if any(row.get(k) != v for k, v in how[device].items())
     ]
     attach = [
         {"device_id": device, "resident_id": resident}
@@ -280,8 +290,9 @@ async def load_terminals(
         if device in current and current[device] != resident
     ]
     counts.created += len(new_rows)
-    counts.updated += len(attach)
-    counts.unchanged += len(wanted) - len(new_rows) - len(attach)
+    only_rewired = {r["device_id"] for r in rewired} - {a["device_id"] for a in attach}
+    counts.updated += len(attach) + len(only_rewired)
+    counts.unchanged += len(wanted) - len(new_rows) - len(attach) - len(only_rewired)
     counts.removed += sum(1 for device in detach if target[device] is None)
     for device in sorted(wanted):
         old = current.get(device)
@@ -291,3 +302,4 @@ async def load_terminals(
     await terminal_rows.detach(session, detach, chunk=CHUNK)
     await terminal_rows.add(session, new_rows)
     await terminal_rows.attach(session, attach)
+    await terminal_rows.attach(session, rewired)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from devices.events import AckResult, EventType, Rejection, TerminalEvent
+from devices.events import AckResult, EventType, Rejection, TerminalEvent, TerminalReport
 from dispatcher.actions.tell_contacts import tell_contacts
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.checkins import counts_as_checkin
@@ -113,12 +113,13 @@ def event_data(event: TerminalEvent) -> dict[str, Any]:
         data["rssi"] = event.rssi
     if event.loc is not None:
         data["loc"] = {"lat": event.loc.lat, "lon": event.loc.lon}
+    data.update(event.detail)
     return data
 
 
 async def record_batch(
     session: AsyncSession,
-    items: Sequence[TerminalEvent | Rejection],
+    items: Sequence[TerminalEvent | TerminalReport | Rejection],
     *,
     now: datetime,
     cancel_closes_emergency: bool,
@@ -131,6 +132,7 @@ async def record_batch(
     terminal's power (lost since when, for the outage check)."""
     result = BatchResult()
     events = [i for i in items if isinstance(i, TerminalEvent)]
+    reports = [i for i in items if isinstance(i, TerminalReport)]
     for item in items:
         if isinstance(item, Rejection):
             session.add(rejection_row(item, now))
@@ -138,12 +140,12 @@ async def record_batch(
                 result.replies.append(
                     Reply(item.device_id, item.event_id, AckResult.REJECTED, item.reason)
                 )
-    if not events:
+    if not events and not reports:
         return result
 
     # what is read from here on (open alarms above all) must still hold when this commits
     await take_write_lock(session)
-    device_ids = {e.device_id for e in events}
+    device_ids = {e.device_id for e in events} | {r.device_id for r in reports}
     # device -> (resident, community) of the terminals that are known
     owners: dict[str, tuple[str | None, str | None]] = {
         device_id: (resident_id, community_id)
@@ -157,9 +159,10 @@ async def record_batch(
         (device_id, event_id)
         for device_id, event_id in await session.execute(
             select(EventLog.device_id, EventLog.event_id).where(
-                EventLog.kind == "device_event",
+                EventLog.kind.in_(("device_event", "device_report")),
                 tuple_(EventLog.device_id, EventLog.event_id).in_(
                     [(e.device_id, e.event_id) for e in events]
+                    + [(r.device_id, r.event_id) for r in reports]
                 ),
             )
         )
@@ -197,7 +200,7 @@ async def record_batch(
             continue
         seen.add(key)
         resident_id = owners[event.device_id][0]
-        if resident_id is not None and counts_as_checkin(event.type):
+        if resident_id is not None and counts_as_checkin(event.type) and not event.automatic:
             pressed.add(resident_id)
         if event.type in (EventType.POWER_LOST, EventType.POWER_RESTORED):
             power[event.device_id] = event.type is EventType.POWER_LOST
@@ -226,6 +229,10 @@ async def record_batch(
         # after the event itself, so the timeline reads in the order things happened
         rows.extend(actions)
         result.replies.append(Reply(*key, AckResult.ACCEPTED))
+    if reports:
+        await _record_reports(
+            session, reports, owners, seen, open_by_device, fresh, rows, result, now=now
+        )
     if fresh:
         await _insert_fresh(session, fresh, rows, result)
     session.add_all(rows)
@@ -242,6 +249,93 @@ async def record_batch(
                     now=now,
                 )
     return result
+
+
+async def _record_reports(  # noqa: PLR0917 - the batch's state, shared with the events
+    session: AsyncSession,
+    reports: list[TerminalReport],
+    owners: dict[str, tuple[str | None, str | None]],
+    seen: set[tuple[str | None, str | None]],
+    open_by_device: dict[str, list[Alarm]],
+    fresh: dict[int, Alarm],
+    rows: list[EventLog],
+    result: BatchResult,
+    *,
+    now: datetime,
+) -> None:
+    """Events of DC-09 terminals that are no event type of ours: logged once, on the
+    terminal's newest open alarm (so its timeline shows them). Contact ID 102, the
+    terminal's own missed check-in, opens one unless the resident has one open."""
+    residents = {
+        owners[r.device_id][0] for r in reports if r.missed_checkin and r.device_id in owners
+    }
+    missing = (
+        set(
+            await session.scalars(
+                select(Alarm.resident_id).where(
+                    Alarm.resident_id.in_([r for r in residents if r is not None]),
+                    Alarm.type == rules.MISSED_CHECKIN,
+                    Alarm.status != rules.Status.RESOLVED.value,
+                )
+            )
+        )
+        if residents - {None}
+        else set()
+    )
+    for report in reports:
+        key = (report.device_id, report.event_id)
+        data = {"ts": report.ts.isoformat(), **dict(report.detail)}
+        if report.device_id not in owners:
+            reason = f"unknown terminal {report.device_id}"
+            rows.append(
+                log_entry(
+                    "rejected",
+                    at=now,
+                    actor="terminal",
+                    device_id=report.device_id,
+                    event_id=report.event_id,
+                    data={"reason": reason, **data},
+                )
+            )
+            result.replies.append(Reply(*key, AckResult.REJECTED, reason))
+            continue
+        if key in seen:
+            result.replies.append(Reply(*key, AckResult.DUPLICATE))
+            continue
+        seen.add(key)
+        resident_id, community_id = owners[report.device_id]
+        open_alarms = open_by_device.setdefault(report.device_id, [])
+        actions: list[EventLog] = []
+        alarm_id = _view(open_alarms[0], fresh).id if open_alarms else None
+        if report.missed_checkin and resident_id is not None and resident_id not in missing:
+            missing.add(resident_id)
+            alarm = open_alarm(
+                kind=AlarmKind.CHECKIN,
+                type_=rules.MISSED_CHECKIN,
+                priority=rules.MISSED_CHECKIN_PRIORITY,
+                device_id=report.device_id,
+                resident_id=resident_id,
+                community_id=community_id,
+                now=now,
+            )
+            alarm_id = -1 - len(fresh)
+            fresh[alarm_id] = alarm
+            open_alarms.insert(0, alarm)
+            result.opened.append(alarm_id)
+            actions.append(opened_entry(alarm, alarm_id=alarm_id, actor="terminal", now=now))
+        rows.append(
+            log_entry(
+                "device_report",
+                at=now,
+                actor="terminal",
+                alarm_id=alarm_id,
+                device_id=report.device_id,
+                event_id=report.event_id,
+                data=data,
+            )
+        )
+        rows.extend(actions)
+        result.replies.append(Reply(*key, AckResult.ACCEPTED))
 
 
 async def _insert_fresh(
@@ -329,6 +423,7 @@ def _apply(
         event.type,
         views,
         cancel_closes_emergency=cancel_closes_emergency,
+        pressed=not event.automatic,
     )
     by_id = {v.id: a for v, a in zip(views, open_alarms, strict=True)}
     actions: list[EventLog] = []

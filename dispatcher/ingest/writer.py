@@ -25,13 +25,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devices.events import AckResult, Rejection, TerminalEvent
+from devices.events import AckResult, Rejection, TerminalEvent, TerminalReport
 from dispatcher.ingest.transaction import BatchResult, Reply, record_batch
 from dispatcher.metrics import Metrics
 from dispatcher.rules.rejections import RepeatLimit, source_of
 from dispatcher.store.event_log import log_entry
 
-Item = TerminalEvent | Rejection
+Item = TerminalEvent | TerminalReport | Rejection
 
 # a database outage is retried this many times before a batch is given up; the
 # terminals repeat what was not acknowledged, so giving up loses nothing of theirs
@@ -156,14 +156,14 @@ class BatchWriter:
 
     def _unstorable(self, item: Item, exc: Exception) -> None:
         self.unstorable += 1
-        what = "press" if isinstance(item, TerminalEvent) else "rejection"
+        what = "rejection" if isinstance(item, Rejection) else "press"
         self._log.error(
             "a %s of %s (event %r) cannot be stored; %s",
             what,
             item.device_id,
             item.event_id,
             "not acknowledged, the terminal repeats it"
-            if isinstance(item, TerminalEvent)
+            if not isinstance(item, Rejection)
             else "answered rejected",
             exc_info=exc,
         )

@@ -114,14 +114,17 @@ def effects_of_event(
     open_alarms: list[OpenAlarmView],
     *,
     cancel_closes_emergency: bool,
+    pressed: bool = True,
 ) -> tuple[Effect, ...]:
     """`effect_of_event`, then, for any press that is a sign of life, the close of a
     missed check-in (a resident who presses sos after missing it is alive, and has an
-    emergency besides)."""
+    emergency besides). `pressed` False: the terminal sent it of itself (a periodic
+    test report), which says nothing of the resident."""
     main = effect_of_event(event_type, open_alarms, cancel_closes_emergency=cancel_closes_emergency)
     missed = _first(open_alarms, AlarmKind.CHECKIN)
     if (
         missed is None
+        or not pressed
         or not counts_as_checkin(event_type)
         or (isinstance(main, Resolve) and main.alarm_id == missed.id)
     ):

@@ -124,6 +124,11 @@ class Terminal(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # the terminal reported power_lost and not power_restored since: it runs on battery
     power_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # how it reaches us (docs/protocol.md): `mqtt` (protocol v1) or `dc09` (SIA DC-09, with
+    # its account, upper-case hex, and its AES key as hex when it encrypts)
+    protocol: Mapped[str] = mapped_column(String(8), default="mqtt", server_default="mqtt")
+    dc09_account: Mapped[str | None] = mapped_column(String(16), unique=True)
+    dc09_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class TerminalAccount(Base):

@@ -36,6 +36,7 @@ def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) 
         "rssi": terminal.rssi,
         "power": terminal.power,
         "fw": terminal.fw,
+        "protocol": terminal.protocol or "mqtt",
     }
 
 

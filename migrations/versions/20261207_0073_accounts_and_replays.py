@@ -1,7 +1,7 @@
 """accounts and replays
 
 Revision ID: 20261207_0073
-Revises: 20261129_0042
+Revises: 20261207_0072
 
 Why: a user can be disabled (users.disabled_at; their tokens end with it); a correct
 password passes login limits an attacker could fill when it comes from a device token or
@@ -19,7 +19,7 @@ from alembic import op
 import dispatcher.store.types
 
 revision: str = '20261207_0073'
-down_revision: str | None = '20261129_0042'
+down_revision: str | None = '20261207_0072'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -118,6 +118,14 @@ def test_what_a_terminal_says_of_itself_is_no_sign_of_life(event: EventType) -> 
     assert effects(event, MISSED_CHECKIN) == (effect(event, MISSED_CHECKIN),)
 
 
+def test_a_periodic_test_report_the_terminal_sends_of_itself_is_no_sign_of_life() -> None:
+    # a DC-09 panel's automatic test (Contact ID 602) arrives as `test`, not pressed
+    found = r.effects_of_event(
+        EventType.TEST, [MISSED_CHECKIN], cancel_closes_emergency=False, pressed=False
+    )
+    assert found == (effect(EventType.TEST, MISSED_CHECKIN),)
+
+
 def test_a_checkin_closes_the_missed_one_once() -> None:
     assert effects(EventType.CHECKIN, MISSED_CHECKIN) == (
         r.Resolve(11, r.Outcome.RESIDENT_CHECKED_IN, "resident"),

@@ -27,6 +27,8 @@ class Terminal(Answer):
     """`mains` or `battery`, as last reported."""
     fw: str | None
     """Firmware version, as last reported."""
+    protocol: str = "mqtt"
+    """How it reaches us: `mqtt` (protocol v1) or `dc09` (SIA DC-09, docs/protocol.md)."""
 
 
 class TerminalResident(Answer):

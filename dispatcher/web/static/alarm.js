@@ -182,9 +182,18 @@
     if (d.recipient) parts.push(`${d.recipient} · ${label("channel", d.channel)}`);
     if (d.status) parts.push(label("nstatus", d.status));
     if (d.step !== undefined && d.step !== null) parts.push(t("step.n", { n: d.step + 1 }));
+    if (d.code) parts.push(`${d.code} ${codeMeaning(d)}`);
     if (d.detail) parts.push(d.detail);
     if (d.error) parts.push(d.error);
     return parts.join(" · ");
+  }
+
+  // a DC-09 terminal's Contact ID or SIA code, in words (the catalog's cid.NNN, sia.XX)
+  function codeMeaning(d) {
+    const key = d.cid ? `cid.${d.cid}` : d.sia ? `sia.${d.sia}` : null;
+    const words = key ? t(key) : null;
+    const restore = d.qualifier === "3" ? ` ${t("cid.restore")}` : "";
+    return words && words !== key ? `${words}${restore}` : t("cid.unknown");
   }
 
   function timeline(list) {

@@ -36,7 +36,8 @@ const Cards = (() => {
       : el("span", { class: "offline" }, t("card.offline"));
     const battery = term.battery === null ? "—" : `${term.battery}%`;
     return card(t("card.terminal"),
-      el("div", {}, el("strong", {}, term.device_id), " · ", state),
+      el("div", {}, el("strong", {}, term.device_id), " · ", state,
+        ` · ${t(`protocol.${term.protocol || "mqtt"}`)}`),
       el("div", {}, `${t("card.battery")}：`,
         el("span", { class: term.low_battery ? "low" : "" }, battery),
         ` · ${t("card.signal")}：${term.rssi === null ? "—" : `${term.rssi} dBm`}`),

@@ -16,7 +16,8 @@
   function row(x) {
     const r = x.resident;
     return el("tr", { class: `${x.online ? "" : "offline"} ${x.low_battery ? "low" : ""}`, dataset: { device: x.device_id } },
-      el("td", {}, el("strong", {}, x.device_id)),
+      el("td", {}, el("strong", {}, x.device_id),
+        x.protocol === "dc09" ? el("small", { class: "protocol" }, ` ${t("protocol.dc09")}`) : null),
       el("td", { class: x.online ? "online" : "offline" }, t(x.online ? "card.online" : "card.offline")),
       el("td", { class: x.low_battery ? "low" : "" }, x.battery === null ? "—" : `${x.battery}%`),
       el("td", {}, x.rssi === null ? "—" : `${x.rssi} dBm`),
