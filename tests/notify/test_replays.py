@@ -45,7 +45,11 @@ async def test_a_key_press_and_an_sms_replayed_act_once(phone_city: PhoneCity) -
     alarm_id = await press(pc, pc.city.terminals[0], "sos-replay")
     pc.clock.advance(60)
     await wait_for(lambda: _arrived_once(pc, alarm_id), within=15)
-    [key] = [c for c in pc.standin.callbacks if c.kind == "gather" and c.get("Digits") == "3"]
+    # the stand-in records the callback once our answer is back, after the arrival
+    # committed
+    [key] = await wait_for(
+        lambda: [c for c in pc.standin.callbacks if c.kind == "gather" and c.get("Digits") == "3"]
+    )
     for _ in range(2):
         assert await _replay(key) == 200
     assert await _lines(pc, alarm_id, "arrived") == 1
