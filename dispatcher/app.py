@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Self
 
 from aiohttp import web
 
+from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import ROLES, Role, Settings, split_refused
 from dispatcher.engine.runner import Engine
@@ -28,11 +30,11 @@ from dispatcher.ingest.liveness import LivenessListener
 from dispatcher.ingest.writer import BatchWriter
 from dispatcher.logs import about
 from dispatcher.metrics import Metrics
-from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
+from dispatcher.notify.channels import DashboardChannel, Registry, TerminalChannel
 from dispatcher.notify.mqtt_commands import CommandPublisher
+from dispatcher.notify.providers import phone_channels, routes_of
 from dispatcher.notify.twilio import TwilioGateway
-from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
-from dispatcher.notify.worker import Notifier
+from dispatcher.notify.worker import Failover, Notifier
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, migrate, session_factory
@@ -137,6 +139,7 @@ class Service:
             self.commands = CommandPublisher(self.mqtt, logger=log.getChild("notify"))
         self.escalation.on_alarms = self._on_engine_alarms
         self.twilio: TwilioGateway | None = None
+        self._answer_sms: Callable[[str, Phrase, str], Awaitable[str]] | None = None
         throttle = settings.notifications.throttle
         self.notifier = Notifier(
             self._channels(),
@@ -147,6 +150,7 @@ class Service:
             logger=log.getChild("notify"),
             on_escalation_moved=self._wake_engine,
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
+            failover=Failover(routes_of(settings.notifications), settings.notifications.failover_s),
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
             poll_s=poll_s,
@@ -161,6 +165,7 @@ class Service:
             broker_ok=lambda: self.broker_connected,
             on_alarm_changed=self._on_alarm_changed,
             on_queued=self._on_queued,
+            answer_sms=self._answer_sms,
         )
         self.web_app = init_app(deps)
         # without the web role: /healthz and /metrics alone, on http.host and http.port
@@ -208,22 +213,10 @@ class Service:
             "dashboard": DashboardChannel(),
             "terminal": TerminalChannel(self._publish_command, self.settings.mqtt.topic_prefix),
         }
-        notifications = self.settings.notifications
-        if notifications.provider == "twilio":
-            tw = notifications.twilio
-            self.twilio = TwilioGateway(
-                tw.api_base,
-                tw.account_sid,
-                tw.auth_token,
-                tw.from_number,
-                tw.timeout_s,
-                machine_detection="Enable" if tw.machine_detection else None,
-            )
-            channels["sms"] = SmsChannel(self.twilio, notifications.public_url)
-            channels["voice"] = VoiceChannel(self.twilio, notifications.public_url)
-        else:
-            channels["sms"] = LogChannel("sms", notify_log)
-            channels["voice"] = LogChannel("voice", notify_log)
+        phones = phone_channels(self.settings.notifications, notify_log)
+        self.twilio = phones.twilio
+        self._answer_sms = phones.aliyun_sms.answer if phones.aliyun_sms is not None else None
+        channels["sms"], channels["voice"] = phones.sms, phones.voice
         return channels
 
     def _on_batch(self, result: BatchResult) -> None:

@@ -55,6 +55,7 @@ class ToSend:
     body: dict[str, Any] | None
     facts: AlarmFacts | None  # None for a message about no single alarm
     resident_language: str  # the terminal's words are in it
+    failover: str | None = None  # "aliyun>twilio" once it failed over (rules.routes)
 
 
 def alarm_facts(
@@ -119,6 +120,7 @@ def to_send(
         body=n.body,
         facts=facts if alarm is not None else None,
         resident_language=resident.language if resident else "zh-CN",
+        failover=n.failover,
     )
 
 

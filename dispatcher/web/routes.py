@@ -12,6 +12,7 @@ from aiohttp import web
 from dispatcher.store.users import Role
 from dispatcher.web import (
     alarms_api,
+    aliyun_hooks,
     audit_api,
     checkins_api,
     health,
@@ -357,6 +358,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/twilio/voice/{nid}", twilio_hooks.voice)
     r.add_post("/twilio/gather/{nid}", twilio_hooks.gather)
     r.add_post("/twilio/sms", twilio_hooks.sms)
+    aliyun_hooks.add_routes(app)
 
     r.add_get("/", pages.root)
     r.add_get("/login", pages.login_form)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
@@ -26,6 +27,8 @@ class WebDeps:
     # told after messages about no alarm were queued (or a deadline changed): wakes the
     # engine and the notifier
     on_queued: Callable[[], None] | None = None
+    # answers an SMS reply by an SMS of its own (Alibaba Cloud: phone, phrase, language)
+    answer_sms: Callable[[str, Phrase, str], Awaitable[object]] | None = None
 
     def changed(self, alarm_id: int) -> None:
         if self.on_alarm_changed is not None:
