@@ -11,10 +11,12 @@ between two characters, and never empty (Alibaba Cloud refuses an empty variable
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TextIO
 
 from dispatcher import catalog
 from dispatcher.catalog import Phrase
@@ -149,3 +151,27 @@ def params(phrase: Phrase, language: str, limit: int = VARIABLE_MAX) -> dict[str
 def code_for(phrase: Phrase, language: str, codes: Mapping[str, str]) -> str | None:
     """The registered code of a phrase's template in this language, if any."""
     return codes.get(code_name(phrase.key, language))
+
+
+def print_templates(fmt: str, out: TextIO) -> int:
+    """`dispatcher templates --provider aliyun`: every template, for registration."""
+    found = list(all_templates())
+    if fmt == "json":
+        rows = [
+            {
+                "code_name": t.code_name,
+                "key": t.key,
+                "language": t.language,
+                "kind": t.kind,
+                "text": t.text,
+                "parameters": list(t.parameters),
+                "variable_max": VARIABLE_MAX,
+            }
+            for t in found
+        ]
+        out.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        return 0
+    for t in found:
+        names = ", ".join(t.parameters) or "-"
+        out.write(f"{t.code_name}\t{t.kind}\t{t.language}\t{t.text}\t{names}\n")
+    return 0
