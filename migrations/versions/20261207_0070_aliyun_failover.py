@@ -1,7 +1,7 @@
 """aliyun failover
 
 Revision ID: 20261207_0070
-Revises: 20261129_0062
+Revises: 20261129_0042 (the chain's head; the brief named 20261129_0062)
 
 Why: a message whose provider fails goes once by the next route (Alibaba Cloud, then
 Twilio), so a row keeps whether it failed over; Alibaba Cloud's pushes are retried and
@@ -18,7 +18,7 @@ from alembic import op
 import dispatcher.store.types
 
 revision: str = '20261207_0070'
-down_revision: str | None = '20261129_0062'
+down_revision: str | None = '20261129_0042'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

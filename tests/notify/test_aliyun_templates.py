@@ -14,7 +14,16 @@ from dispatcher.notify import aliyun_templates as t
 
 def _printed() -> list[dict[str, object]]:
     out = subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "templates", "--provider", "aliyun", "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "dispatcher.cli",
+            "templates",
+            "--provider",
+            "aliyun",
+            "--format",
+            "json",
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -35,7 +44,9 @@ def test_the_printed_templates_are_the_catalogs_every_message_every_parameter_us
         text = str(row["text"])
         names = row["parameters"]
         assert isinstance(names, list)
-        assert sorted(names) == sorted(set(t.parameters(catalog.strings(str(row["language"]))[str(row["key"])])))
+        assert sorted(names) == sorted(
+            set(t.parameters(catalog.strings(str(row["language"]))[str(row["key"])]))
+        )
         for name in names:
             assert "${" + str(name) + "}" in text
         assert "{" not in text.replace("${", "")  # nothing left unconverted
@@ -66,9 +77,17 @@ def test_values_are_cut_cleanly_and_never_empty() -> None:
 def test_params_fill_every_variable_even_nested_phrases() -> None:
     which = Phrase(
         "reply.which",
-        {"n": 2, "items": (Phrase("reply.which.item", {"name": "王秀英", "code": 23}),), "digit": "1", "first": 23},
+        {
+            "n": 2,
+            "items": (Phrase("reply.which.item", {"name": "王秀英", "code": 23}),),
+            "digit": "1",
+            "first": 23,
+        },
     )
     values = t.params(which, "zh-CN")
     assert values == {"n": "2", "items": "王秀英（编号23）", "digit": "1", "first": "23"}
-    assert t.params(Phrase("sms.told_closed", {"name": "王秀英", "outcome": ""}), "en")["outcome"] == "—"
+    assert (
+        t.params(Phrase("sms.told_closed", {"name": "王秀英", "outcome": ""}), "en")["outcome"]
+        == "—"
+    )
     assert t.code_name("sms.step.emergency", "en") == "sms_step_emergency_en"

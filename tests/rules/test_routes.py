@@ -23,16 +23,28 @@ def test_a_failed_provider_hands_over_to_the_next_matching_route_once() -> None:
     assert move == routes.Failover("aliyun", "twilio", "x")
     mark = routes.failover_mark(move.failed, move.to)
     assert routes.provider_now(mark, "+8613800000001", CHINA, "log") == "twilio"
-    assert routes.on_error(mark=mark, phone="+8613800000001", routes=CHINA, default="log", why="x") is None
+    assert (
+        routes.on_error(mark=mark, phone="+8613800000001", routes=CHINA, default="log", why="x")
+        is None
+    )
     # a number abroad has no route after Twilio
-    assert routes.on_error(mark=None, phone="+447700900123", routes=CHINA, default="log", why="x") is None
+    assert (
+        routes.on_error(mark=None, phone="+447700900123", routes=CHINA, default="log", why="x")
+        is None
+    )
 
 
 def test_no_report_within_failover_s_moves_it_not_a_second_earlier() -> None:
     def unreported(now: datetime, **kw: object) -> routes.Failover | None:
         args: dict[str, object] = {
-            "mark": None, "provider": "aliyun", "phone": "+8613800000001", "routes": CHINA,
-            "sent_at": T0, "reported": False, "now": now, "failover_s": 120,
+            "mark": None,
+            "provider": "aliyun",
+            "phone": "+8613800000001",
+            "routes": CHINA,
+            "sent_at": T0,
+            "reported": False,
+            "now": now,
+            "failover_s": 120,
         } | kw
         return routes.unreported(**args)  # type: ignore[arg-type]
 
