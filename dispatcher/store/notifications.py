@@ -259,7 +259,10 @@ async def locked(*, session: AsyncSession, notification_id: int) -> Notification
         return None
     await take_write_lock(session)  # SQLite: what is read next stays true until commit
     if found.alarm_id is not None:
-        await session.execute(select(Alarm.id).where(Alarm.id == found.alarm_id).with_for_update())
+        # NO KEY UPDATE (see get_alarm): the handover's foreign-key check passes it
+        await session.execute(
+            select(Alarm.id).where(Alarm.id == found.alarm_id).with_for_update(key_share=True)
+        )
     return await session.get(
         Notification, notification_id, with_for_update=True, populate_existing=True
     )
@@ -377,7 +380,7 @@ async def move_on_if_step_dead(
     if n.purpose != Purpose.STEP:
         return False
     await take_write_lock(session)
-    alarm = await session.get_one(Alarm, n.alarm_id, with_for_update=True)
+    alarm = await session.get_one(Alarm, n.alarm_id, with_for_update={"key_share": True})
     await session.flush()
     statuses = await session.scalars(
         select(Notification.status).where(

@@ -108,18 +108,24 @@ async def _ours(session: AsyncSession, item: Item, provider_id: str) -> Notifica
 
 
 Handler = Callable[[WebDeps, AsyncSession, Item, datetime], Awaitable[set[int]]]
+# what one pushed item does, each effect in a transaction of its own with its own key
+# (as Twilio's key press and status are two webhooks): a key press takes the alarm's
+# and its notifications' locks, and a status after it in the same transaction could
+# wait on a row the notifier's handover holds
+Effects = Callable[[Item], list[tuple[str, Handler]]]
 
 
-def _push(kind: str, handle: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
+def _push(kind: str, effects: Effects) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def receive(request: web.Request) -> web.Response:
         deps = _checked(request)
         items = await _items(request)
         now = deps.clock.now()
         changed: set[int] = set()
-        async with deps.sessions.begin() as session:
-            for item in items:
-                if await _first_time(session, kind, item, now):
-                    changed |= await handle(deps, session, item, now)
+        for item in items:
+            for effect, handle in effects(item):
+                async with deps.sessions.begin() as session:
+                    if await _first_time(session, f"{kind}:{effect}", item, now):
+                        changed |= await handle(deps, session, item, now)
         for alarm_id in changed:
             deps.changed(alarm_id)
             if kind == "voice-report":  # a key pressed: as after a Twilio gather
@@ -223,7 +229,28 @@ async def sms_up(request: web.Request) -> web.Response:
     return web.json_response(_OK)
 
 
-async def _voice_report(
+def _final(item: Item) -> bool:
+    """A call's record (VoiceReport) rather than a step of it (VoiceCallReport)."""
+    return any(k in item for k in ("duration", "end_time", "dtmf", "callee"))
+
+
+async def _voice_key(deps: WebDeps, session: AsyncSession, item: Item, now: datetime) -> set[int]:
+    n = await _ours(session, item, str(item.get("call_id", "")))
+    if n is None:
+        return set()
+    outcome = await replies.key_pressed(
+        session=session,
+        notification_id=n.id,
+        digits=str(item.get("dtmf"))[:1],
+        now=now,
+        tell=deps.settings.notifications.tell_contacts,
+    )
+    if outcome.moved:
+        deps.queued()
+    return {outcome.alarm_id} if outcome.alarm_id is not None and outcome.changed else set()
+
+
+async def _voice_status(
     deps: WebDeps, session: AsyncSession, item: Item, now: datetime
 ) -> set[int]:
     call_id = str(item.get("call_id", ""))
@@ -232,30 +259,22 @@ async def _voice_report(
         log.info("call report for no current notification ignored: %s", item.get("out_id"))
         return set()
     code = str(item.get("status_code", ""))
-    changed: set[int] = set()
-    final = any(k in item for k in ("duration", "end_time", "dtmf", "callee"))
-    digits = str(item.get("dtmf") or "")[:1]
-    if final and digits in KEYS:
-        outcome = await replies.key_pressed(
-            session=session,
-            notification_id=n.id,
-            digits=digits,
-            now=now,
-            tell=deps.settings.notifications.tell_contacts,
-        )
-        if outcome.alarm_id is not None and outcome.changed:
-            changed.add(outcome.alarm_id)
-        if outcome.moved:
-            deps.queued()
-    status = call_end(code) if final else CALL_PROGRESS.get(code)
+    status = call_end(code) if _final(item) else CALL_PROGRESS.get(code)
     if status is None:
-        return changed
-    await session.refresh(n)
-    return changed | await _report(deps, session, n, sid=call_id, status=status, code=code, now=now)
+        return set()
+    return await _report(deps, session, n, sid=call_id, status=status, code=code, now=now)
 
 
-sms_report = _push("sms-report", _sms_report)
-voice_report = _push("voice-report", _voice_report)
+def _voice_effects(item: Item) -> list[tuple[str, Handler]]:
+    effects: list[tuple[str, Handler]] = []
+    if _final(item) and str(item.get("dtmf") or "")[:1] in KEYS:
+        effects.append(("key", _voice_key))
+    effects.append(("status", _voice_status))
+    return effects
+
+
+sms_report = _push("sms-report", lambda _: [("status", _sms_report)])
+voice_report = _push("voice-report", _voice_effects)
 
 
 def add_routes(app: web.Application) -> None:

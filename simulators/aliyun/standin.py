@@ -289,8 +289,8 @@ class AliyunStandIn:
                 }
             ],
         )
-        for reply in person.replies:
-            await self.reply(sms["phone"], reply)
+        while person.replies:  # each scripted reply once: our answer gets none
+            await self.reply(sms["phone"], person.replies.pop(0))
 
     async def reply(self, number: str, content: str) -> None:
         """A person texts back (an upstream message)."""
@@ -336,13 +336,17 @@ class AliyunStandIn:
         if self.push_base is None:
             return
         for _ in range(2 if self.push_twice else 1):
-            async with (
-                aiohttp.ClientSession() as session,
-                session.post(f"{self.push_base}/{kind}", json=items) as response,
-            ):
-                answer = await response.text()
-                self.pushes.append((kind, items, response.status))
-                with contextlib.suppress(ValueError):
-                    if response.status == 200 and json.loads(answer).get("code") != 0:
-                        self.pushes[-1] = (kind, items, -1)
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(f"{self.push_base}/{kind}", json=items) as response,
+                ):
+                    answer = await response.text()
+                    status = response.status
+            except aiohttp.ClientError:
+                status, answer = 0, ""  # the dispatcher is down: Alibaba Cloud would retry
+            with contextlib.suppress(ValueError, AttributeError):
+                if status == 200 and json.loads(answer).get("code") != 0:
+                    status = -1  # not the answer Alibaba Cloud takes for "received"
+            self.pushes.append((kind, items, status))
             self._note()
