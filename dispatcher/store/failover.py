@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import routes
@@ -17,6 +17,8 @@ from dispatcher.store.models import Notification
 from dispatcher.store.notifications import locked
 
 ALIYUN_PREFIX = "aliyun:"
+# statuses that are no sign of the phone: the provider took it, nothing rang yet
+NOT_YET = ("queued", "accepted", "initiated")
 
 
 def provider_of(sid: str | None) -> str | None:
@@ -73,7 +75,11 @@ async def fail_over_unreported(
             Notification.status == Status.SENT,
             Notification.channel.in_(PHONE_CHANNELS),
             Notification.failover.is_(None),
-            Notification.provider_status.is_(None),
+            # a call only placed (no ring yet) is not reported on
+            or_(
+                Notification.provider_status.is_(None),
+                Notification.provider_status.in_(NOT_YET),
+            ),
             Notification.sent_at <= now - timedelta(seconds=failover_s),
         )
         .order_by(Notification.id)
@@ -95,7 +101,7 @@ async def fail_over_unreported(
             continue
         n = await locked(session=session, notification_id=notification_id)
         # a report may have come meanwhile
-        if n is None or n.status != Status.SENT or n.provider_status is not None:
+        if n is None or n.status != Status.SENT or n.provider_status not in {None, *NOT_YET}:
             continue
         moved += await fail_over(
             session=session, notification_id=notification_id, move=move, now=now
