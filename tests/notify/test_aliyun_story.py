@@ -297,3 +297,55 @@ async def test_alibaba_cloud_never_reports_and_the_late_report_changes_nothing(
 async def _all_sent(two: TwoProviders, phone: str) -> bool:
     rows = await _rows(two, phone)
     return len(rows) == 2 and all(n.status == "sent" for n in rows)
+
+
+async def test_every_push_twice_acts_once(two: TwoProviders) -> None:
+    """Alibaba Cloud pushes again when our answer is slow: each report, reply and key
+    press is acted on once."""
+    two.aliyun.push_twice = True
+    two.aliyun.person(NIGHT_WORKER).presses = "1"
+    alarm_id = await press(two, "sos-aliyun-4")
+    two.clock.advance(60)
+    await wait_for(lambda: _is(two, alarm_id, "acknowledged"), within=15)
+    await two.aliyun.wait_for(
+        lambda: sum(1 for k, i, _ in two.aliyun.pushes if i[0].get("dtmf") == "1") == 2
+    )
+    await two.aliyun.wait_for(
+        lambda: sum(1 for k, _, _ in two.aliyun.pushes if k == "sms-report") >= 2
+    )
+    lines = await timeline(two, alarm_id)
+    assert [e.kind for e in lines].count("ack") == 1
+    statuses = [
+        ((e.data or {})["notification_id"], (e.data or {})["status"])
+        for e in lines
+        if e.kind == "notification_status"
+    ]
+    assert len(statuses) == len(set(statuses))
+    # a reply pushed twice (the same sequence_id): one arrival, one answer
+    async with aiohttp.ClientSession() as http:
+        up = [{"phone_number": NIGHT_WORKER[3:], "content": "3", "sequence_id": 4711}]
+        for _ in range(2):
+            async with http.post(f"{two.push}/sms-up", json=up) as response:
+                assert response.status == 200
+    lines = await timeline(two, alarm_id)
+    assert [e.kind for e in lines].count("arrived") == 1
+    await two.aliyun.wait_for(
+        lambda: any(s["code_name"] == "reply_arrived" for s in two.aliyun.sms)
+    )
+    assert sum(1 for s in two.aliyun.sms if s["code_name"] == "reply_arrived") == 1
+
+
+async def test_a_bad_push_is_refused_clearly_and_changes_nothing(two: TwoProviders) -> None:
+    async with aiohttp.ClientSession() as http:
+        for body in (b"not json", b'{"a": 1', b"[1, 2]", b'"text"'):
+            async with http.post(f"{two.push}/sms-report", data=body) as response:
+                assert response.status == 400
+        # an item about no notification of ours, or of a bad out_id: received, ignored
+        strange = [{"biz_id": "1^0", "out_id": "x"}, {"biz_id": "2^0", "out_id": "999999"}]
+        async with http.post(f"{two.push}/sms-report", json=strange) as response:
+            assert response.status == 200
+            assert (await response.json()) == {"code": 0, "msg": "成功"}
+        async with http.post(f"{two.push}/voice-report", json=strange) as response:
+            assert response.status == 200
+        async with http.get(f"{two.push.rsplit('/aliyun', 1)[0]}/healthz") as response:
+            assert response.status == 200
