@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from dispatcher.rules.policy import EscalationPolicies, default_policies
+from dispatcher.rules.routes import Route
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -226,6 +227,9 @@ class NotificationsConfig(_Section):
     # a row claimed for sending this long ago was claimed by a process that stopped
     # mid-send and has not come back: any process recovers it (longer than any send)
     claim_stale_s: int = Field(default=600, ge=60)
+
+    def route_table(self) -> tuple[Route, ...]:
+        return tuple(Route(r.prefix, r.provider) for r in self.routes)
 
     def providers(self) -> set[str]:
         """Every provider a message may go by: the default and the routes'."""

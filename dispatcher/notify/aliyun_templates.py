@@ -3,7 +3,7 @@ which stays the one source of the words.
 
 An SMS in China goes out only as a registered, approved template with named variables
 (`${name}`), behind the registered sign name, which Alibaba Cloud puts in front (so the
-catalog's own 【一键通】 is left out). `dispatcher templates --provider aliyun` prints
+catalog's own sign in brackets is left out). `dispatcher templates --provider aliyun` prints
 them for registration; `notifications.aliyun.templates` maps each code name to the code
 Alibaba Cloud gave it. A value goes in within the variable limit, cut with an ellipsis
 between two characters, and never empty (Alibaba Cloud refuses an empty variable).

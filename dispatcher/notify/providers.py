@@ -26,7 +26,7 @@ class PhoneChannels:
 
 
 def routes_of(notifications: NotificationsConfig) -> tuple[Route, ...]:
-    return tuple(Route(r.prefix, r.provider) for r in notifications.routes)
+    return notifications.route_table()
 
 
 def aliyun_gateway(notifications: NotificationsConfig) -> AliyunGateway:

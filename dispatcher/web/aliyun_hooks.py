@@ -22,7 +22,6 @@ from aiohttp import web
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatcher.notify.providers import routes_of
 from dispatcher.rules import routes
 from dispatcher.store import replies
 from dispatcher.store.db import is_postgresql
@@ -33,7 +32,7 @@ from dispatcher.web.state import DEPS, WebDeps
 
 log = logging.getLogger("dispatcher.aliyun")
 Item = dict[str, Any]
-_OK = {"code": 0, "msg": "成功"}
+_OK = {"code": 0, "msg": "received"}  # Alibaba Cloud reads only the code
 
 # a call's progress (VoiceCallReport) and its end (VoiceReport), as the statuses the
 # Twilio path tracks (rules.notifications)
@@ -151,7 +150,7 @@ async def _report(
         move = routes.on_error(
             mark=n.failover,
             phone=n.phone,
-            routes=routes_of(settings),
+            routes=settings.route_table(),
             default=settings.provider,
             why=f"Alibaba Cloud reported {status} ({code})",
         )

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     demo.add_argument(
         "--templates", type=Path, required=True, help="dispatcher templates --format json"
     )
-    demo.add_argument("--sign-name", default="一键通")
+    demo.add_argument("--sign-name", required=True, help="the registered sign name")
     demo.add_argument("--token", default="", help="the callback_token; default: a random one")
     demo.add_argument("--person", action="append", default=[], metavar="NUMBER=BEHAVIOUR")
 

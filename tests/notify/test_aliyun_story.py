@@ -57,7 +57,7 @@ async def two(
 ) -> AsyncIterator[TwoProviders]:
     async with (
         TwilioStandIn(step_s=0.005) as twilio,
-        AliyunStandIn(_templates(), step_s=0.005) as aliyun,
+        AliyunStandIn(_templates(), sign_name="一键通", step_s=0.005) as aliyun,
     ):
         settings, port = phone_settings(
             twilio,
@@ -344,7 +344,7 @@ async def test_a_bad_push_is_refused_clearly_and_changes_nothing(two: TwoProvide
         strange = [{"biz_id": "1^0", "out_id": "x"}, {"biz_id": "2^0", "out_id": "999999"}]
         async with http.post(f"{two.push}/sms-report", json=strange) as response:
             assert response.status == 200
-            assert (await response.json()) == {"code": 0, "msg": "成功"}
+            assert (await response.json()) == {"code": 0, "msg": "received"}
         async with http.post(f"{two.push}/voice-report", json=strange) as response:
             assert response.status == 200
         async with http.get(f"{two.push.rsplit('/aliyun', 1)[0]}/healthz") as response:

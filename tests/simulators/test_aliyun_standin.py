@@ -35,7 +35,7 @@ def rows() -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def standin(rows: list[dict[str, Any]]) -> AsyncIterator[AliyunStandIn]:
-    async with AliyunStandIn(rows) as s:
+    async with AliyunStandIn(rows, sign_name="一键通") as s:
         yield s
 
 
