@@ -4,7 +4,8 @@ pushed to the dispatcher as Alibaba Cloud's HTTP batch push does (JSON arrays).
 
 People are scripted by number: `presses:D` (answers the call, presses D), `busy`,
 `never_answers`, `replies:TEXT` (texts TEXT back after an SMS), `silent` (no report
-ever comes), `fails:CODE` (every request for the number refused with CODE).
+ever comes), `undelivered` (its SMS reported failed), `fails:CODE` (every request for
+the number refused with CODE).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Person:
     replies: list[str] = field(default_factory=list)
     silent: bool = False
     fails: str | None = None
+    undelivered: bool = False
 
 
 def script(person: Person, behaviour: str) -> Person:
@@ -63,6 +65,8 @@ def script(person: Person, behaviour: str) -> Person:
             person.busy = True
         elif word == "silent":
             person.silent = True
+        elif word == "undelivered":
+            person.undelivered = True
         else:
             raise ValueError(f"unknown behaviour {word!r} in {behaviour!r}")
     return person
@@ -280,9 +284,9 @@ class AliyunStandIn:
                     "phone_number": sms["phone"],
                     "send_time": _now(),
                     "report_time": _now(),
-                    "success": True,
-                    "err_code": "DELIVERED",
-                    "err_msg": "OK",
+                    "success": not person.undelivered,
+                    "err_code": "IC:0015" if person.undelivered else "DELIVERED",
+                    "err_msg": "undelivered" if person.undelivered else "OK",
                     "sms_size": "1",
                     "biz_id": sms["biz_id"],
                     "out_id": sms["out_id"],

@@ -349,3 +349,16 @@ async def test_a_bad_push_is_refused_clearly_and_changes_nothing(two: TwoProvide
             assert response.status == 200
         async with http.get(f"{two.push.rsplit('/aliyun', 1)[0]}/healthz") as response:
             assert response.status == 200
+
+
+async def test_an_sms_reported_undelivered_goes_by_twilio_once(two: TwoProviders) -> None:
+    two.aliyun.person(NIGHT_WORKER).undelivered = True
+    alarm_id = await press(two, "sos-aliyun-5")
+    two.clock.advance(60)
+    await wait_for(lambda: NIGHT_WORKER in twilio_to(two, "Messages"))
+    await two.twilio.settle()
+    assert twilio_to(two, "Messages").count(NIGHT_WORKER) == 1
+    assert NIGHT_WORKER not in twilio_to(two, "Calls")  # the call went by Alibaba Cloud
+    moves = [e for e in await timeline(two, alarm_id) if e.kind == "notification_failover"]
+    assert [(e.data or {})["channel"] for e in moves] == ["sms"]
+    assert "IC:0015" in (moves[0].data or {})["detail"]
