@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import string
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -146,11 +146,6 @@ def params(phrase: Phrase, language: str, limit: int = VARIABLE_MAX) -> dict[str
     return {
         name: cut(_said(phrase.values.get(name, ""), language), limit) for name in parameters(words)
     }
-
-
-def code_for(phrase: Phrase, language: str, codes: Mapping[str, str]) -> str | None:
-    """The registered code of a phrase's template in this language, if any."""
-    return codes.get(code_name(phrase.key, language))
 
 
 def print_templates(fmt: str, out: TextIO) -> int:
