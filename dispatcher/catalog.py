@@ -471,6 +471,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "log.notification_sent": ("通知已发出", "Notification sent"),
     "log.notification_failed": ("通知失败", "Notification failed"),
     "log.notification_status": ("送达状态", "Delivery status"),
+    "log.notification_failover": ("改由下一通道重发", "Sent again by the next provider"),
     "log.declined": ("对方拒绝", "Declined"),
     "log.arrived": ("已到达现场", "At the door"),
     "log.service_dispatched": ("派单给服务商", "Sent to a provider"),

@@ -57,7 +57,7 @@ async def fail_over(
                 "recipient": n.recipient_name,
                 "from": move.failed,
                 "to": move.to,
-                "detail": move.why[:300],
+                "detail": f"{move.failed} → {move.to}: {move.why}"[:300],
             },
         )
     )
