@@ -100,6 +100,7 @@ class AliyunStandIn:
         key_id: str = TEST_KEY_ID,
         key_secret: str = TEST_KEY_SECRET,
         step_s: float = 0.01,
+        retry_s: float = 60.0,
         push_twice: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -115,6 +116,8 @@ class AliyunStandIn:
         self.calls: list[dict[str, Any]] = []
         self.refused: list[Refused] = []
         self.pushes: list[tuple[str, list[dict[str, Any]], int]] = []  # path, items, status
+        self.lost: list[tuple[str, list[dict[str, Any]]]] = []  # given up after 3 retries
+        self.retry_s = retry_s  # a minute of Alibaba Cloud's retry schedule
         self.faults: list[str] = []  # the next requests refused with these codes
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
@@ -337,20 +340,35 @@ class AliyunStandIn:
         )
 
     async def push(self, kind: str, items: list[dict[str, Any]]) -> None:
+        """POST the items as Alibaba Cloud does: again after 1, 5 and 10 minutes (here
+        `retry_s` times that) while the answer is not HTTP 200 with a numeric code."""
         if self.push_base is None:
             return
         for _ in range(2 if self.push_twice else 1):
-            try:
-                async with (
-                    aiohttp.ClientSession() as session,
-                    session.post(f"{self.push_base}/{kind}", json=items) as response,
-                ):
-                    answer = await response.text()
-                    status = response.status
-            except aiohttp.ClientError:
-                status, answer = 0, ""  # the dispatcher is down: Alibaba Cloud would retry
-            with contextlib.suppress(ValueError, AttributeError):
-                if status == 200 and json.loads(answer).get("code") != 0:
-                    status = -1  # not the answer Alibaba Cloud takes for "received"
-            self.pushes.append((kind, items, status))
-            self._note()
+            for wait in (0, 1, 5, 10):
+                if wait:
+                    await asyncio.sleep(wait * self.retry_s)
+                status = await self._post(kind, items)
+                self.pushes.append((kind, items, status))
+                self._note()
+                if status == 200:
+                    break
+            else:
+                self.lost.append((kind, items))
+
+    async def _post(self, kind: str, items: list[dict[str, Any]]) -> int:
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(f"{self.push_base}/{kind}", json=items) as response,
+            ):
+                answer = await response.text()
+                status = response.status
+        except aiohttp.ClientError:
+            return 0  # the dispatcher is down
+        try:
+            code = json.loads(answer).get("code")
+        except (ValueError, AttributeError):
+            return -1
+        # Alibaba Cloud checks only that the code is a number
+        return status if isinstance(code, int) else -1

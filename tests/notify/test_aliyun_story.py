@@ -57,7 +57,7 @@ async def two(
 ) -> AsyncIterator[TwoProviders]:
     async with (
         TwilioStandIn(step_s=0.005) as twilio,
-        AliyunStandIn(_templates(), sign_name="一键通", step_s=0.005) as aliyun,
+        AliyunStandIn(_templates(), sign_name="一键通", step_s=0.005, retry_s=0.05) as aliyun,
     ):
         settings, port = phone_settings(
             twilio,
@@ -166,11 +166,11 @@ async def test_the_whole_story_by_alibaba_cloud_and_twilio(two: TwoProviders) ->
     assert all(
         not p.startswith("+86") for p in twilio_to(two, "Messages") + twilio_to(two, "Calls")
     )
-    assert all(status == 200 for _, _, status in two.aliyun.pushes)
+    assert two.aliyun.lost == []  # every push answered (a 500 is pushed again, as Alibaba does)
 
     # the timeline, in order: the step, her SMS and call handed to Alibaba Cloud and
-    # reported on by push, her decline by SMS, contact 1's unanswered call, the next
-    # round, and the key press that took it
+    # reported on by push, her decline by SMS, contact 1's unanswered call, the
+    # last step, and the key press that took it
     lines = await timeline(two, alarm_id)
     order = [e.kind for e in lines]
     assert "alarm_opened" in order[:2]
@@ -179,26 +179,27 @@ async def test_the_whole_story_by_alibaba_cloud_and_twilio(two: TwoProviders) ->
     assert (declined.data or {}).get("via") == "sms"
     assert ack.actor == "李娜"
     assert (ack.data or {}).get("via") == "voice"
-    worker_sent = next(
-        e for e in lines if e.kind == "notification_sent" and (e.data or {})["channel"] == "sms"
-    )
-    worker_delivered = next(
-        e
-        for e in lines
-        if e.kind == "notification_status" and (e.data or {})["status"] == "delivered"
-    )
+
+    def line(kind: str, recipient: str, **data: str) -> EventLog:
+        found = [
+            e
+            for e in lines
+            if e.kind == kind
+            and (e.data or {}).get("recipient") == recipient
+            and all((e.data or {}).get(k) == v for k, v in data.items())
+        ]
+        assert found, (kind, recipient, data, order)
+        return found[0]
+
+    worker_sent = line("notification_sent", "刘军", channel="sms")
+    worker_delivered = line("notification_status", "刘军", channel="sms", status="delivered")
     # (a push may beat our own record of the handover, written after the send returns)
     assert worker_sent in lines
-    assert lines.index(worker_delivered) < lines.index(declined)
-    assert order.count("declined") == 1
-    assert lines.index(declined) < lines.index(ack)
-    unanswered = [
-        e
-        for e in lines
-        if e.kind == "notification_status" and (e.data or {})["status"] == "no-answer"
-    ]
-    assert unanswered
-    assert lines.index(declined) < lines.index(unanswered[0]) < lines.index(ack)
+    assert lines.index(worker_delivered) < lines.index(declined), order
+    assert order.count("declined") == 1, order
+    assert lines.index(declined) < lines.index(ack), order
+    unanswered = line("notification_status", "李娜", channel="voice", status="no-answer")
+    assert lines.index(declined) < lines.index(unanswered) < lines.index(ack), order
     reported = [e for e in lines if e.kind == "notification_status"]
     assert {e.actor for e in reported if (e.data or {})["recipient"] != "赵强"} == {"aliyun"}
     # her reply is answered by an SMS of its own, by template
@@ -308,7 +309,9 @@ async def test_every_push_twice_acts_once(two: TwoProviders) -> None:
     two.clock.advance(60)
     await wait_for(lambda: _is(two, alarm_id, "acknowledged"), within=15)
     await two.aliyun.wait_for(
-        lambda: sum(1 for k, i, _ in two.aliyun.pushes if i[0].get("dtmf") == "1") == 2
+        lambda: (
+            sum(1 for k, i, st in two.aliyun.pushes if i[0].get("dtmf") == "1" and st == 200) >= 2
+        )
     )
     await two.aliyun.wait_for(
         lambda: sum(1 for k, _, _ in two.aliyun.pushes if k == "sms-report") >= 2
