@@ -14,11 +14,13 @@ import contextlib
 import functools
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Self
 
 from aiohttp import web
 
 from dispatcher.after_commit import AfterCommit, Wakes
+from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import ROLES, ProcessRole, Settings, split_refused
 from dispatcher.engine.runner import Engine
@@ -30,10 +32,10 @@ from dispatcher.ingest.writer import BatchWriter
 from dispatcher.metrics import Metrics
 from dispatcher.mqtt.commands import CommandPublisher
 from dispatcher.mqtt.embedded import EmbeddedBroker
-from dispatcher.notify.channels import DashboardChannel, LogChannel, Registry, TerminalChannel
+from dispatcher.notify.channels import DashboardChannel, Registry, TerminalChannel
+from dispatcher.notify.providers import phone_channels, routes_of
 from dispatcher.notify.twilio import TwilioGateway
-from dispatcher.notify.twilio_channels import SmsChannel, VoiceChannel
-from dispatcher.notify.worker import Notifier
+from dispatcher.notify.worker import Failover, Notifier
 from dispatcher.pgbus import PgBus
 from dispatcher.phones.bridge import CallBridge, LogBridge, TwilioBridge
 from dispatcher.rules.rejections import RepeatLimit
@@ -162,6 +164,7 @@ class Service:
         if "notifier" in self.roles and "ingest" not in self.roles:
             self.commands = CommandPublisher(self.mqtt, logger=log.getChild("notify"))
         self.twilio: TwilioGateway | None = None
+        self._answer_sms: Callable[[str, Phrase, str], Awaitable[str]] | None = None
         throttle = settings.notifications.throttle
         self.notifier = Notifier(
             self._channels(),
@@ -172,6 +175,7 @@ class Service:
             logger=log.getChild("notify"),
             after_commit=functools.partial(self._after_commit, origin="notifier"),
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
+            failover=Failover(routes_of(settings.notifications), settings.notifications.failover_s),
             max_segments=settings.notifications.sms_max_segments,
             max_attempts=settings.notifications.max_attempts,
             poll_s=poll_s,
@@ -191,6 +195,7 @@ class Service:
             after_commit=self._after_commit,
             bus=self.bus,
             bridge=self._bridge(),
+            answer_sms=self._answer_sms,
         )
         self._web_deps = deps
         self.web_app = init_app(deps)
@@ -251,22 +256,10 @@ class Service:
             "dashboard": DashboardChannel(),
             "terminal": TerminalChannel(self._publish_command, self.settings.mqtt.topic_prefix),
         }
-        notifications = self.settings.notifications
-        if notifications.provider == "twilio":
-            tw = notifications.twilio
-            self.twilio = TwilioGateway(
-                tw.api_base,
-                tw.account_sid,
-                tw.auth_token,
-                tw.from_number,
-                tw.timeout_s,
-                machine_detection="Enable" if tw.machine_detection else None,
-            )
-            channels["sms"] = SmsChannel(self.twilio, notifications.public_url)
-            channels["voice"] = VoiceChannel(self.twilio, notifications.public_url)
-        else:
-            channels["sms"] = LogChannel("sms", notify_log)
-            channels["voice"] = LogChannel("voice", notify_log)
+        phones = phone_channels(self.settings.notifications, notify_log)
+        self.twilio = phones.twilio
+        self._answer_sms = phones.aliyun_sms.answer if phones.aliyun_sms is not None else None
+        channels["sms"], channels["voice"] = phones.sms, phones.voice
         return channels
 
     def _after_commit(self, changes: Changes, *, origin: ProcessRole | None = None) -> None:

@@ -95,22 +95,37 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "【一键通】您另有{n}条通知未逐条发送，涉及：{names}。详情请联系中心。",
         "[One-touch] {n} more message(s) for you, about: {names}. Call the centre for details.",
     ),
-    "sms.summary.also_notes": (
-        "另有{n}条通知，涉及：{names}。",
-        "Also {n} message(s) about: {names}.",
+    # both: the alarms and the messages that only inform (one template, not two joined)
+    "sms.summary.with_notes": (
+        "【一键通】您另有{n}起报警未逐条发送：{items}。请尽快联系中心。另有{notes}条通知，涉及：{names}。",
+        (
+            "[One-touch] {n} more alarm(s) for you: {items}. Please call the centre. "
+            "Also {notes} message(s) about: {names}."
+        ),
     ),
     # a service request to a provider of the ten-minute circle
     "sms.service": (
         (
-            "【一键通】服务请求：{name}（{address}{phone}）需要{service}。"
+            "【一键通】服务请求：{name}（{address}，电话{phone}）需要{service}。"
             "接单回复“1 {code}”，完成后回复“4 {code}”，不能接回复“2 {code}”。"
         ),
         (
-            "[One-touch] Service request: {name} ({address}{phone}) needs {service}. "
+            "[One-touch] Service request: {name} ({address}, tel {phone}) needs {service}. "
             "Reply 1 {code} to accept, 4 {code} when done, 2 {code} if you cannot."
         ),
     ),
-    "sms.service.phone": ("，电话{phone}", ", tel {phone}"),
+    # a resident without a phone of their own: a variant, not an empty placeholder (SMS
+    # templates of Alibaba Cloud take no empty variable)
+    "sms.service.no_phone": (
+        (
+            "【一键通】服务请求：{name}（{address}）需要{service}。"
+            "接单回复“1 {code}”，完成后回复“4 {code}”，不能接回复“2 {code}”。"
+        ),
+        (
+            "[One-touch] Service request: {name} ({address}) needs {service}. "
+            "Reply 1 {code} to accept, 4 {code} when done, 2 {code} if you cannot."
+        ),
+    ),
     # relatives hear how it ended (docs/daily-care.md)
     "sms.told_taken": (
         "【一键通】{name}的求助已由{who}接手处理。",
@@ -126,17 +141,27 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "told.who.provider": ("服务商{who}", "the provider {who}"),
     "told.who.supervisor": ("一键通中心值班长{who}", "{who}, supervisor of the one-touch centre"),
     # the morning check-in summary to the worker on shift
+    # two placeholders never touch: Alibaba Cloud refuses a template with ${a}${b}
     "sms.checkin_summary": (
         (
-            "【一键通】{community}{date}报平安：已报{ok}人，未报{missed}人{names}，"
+            "【一键通】{community}，{date}报平安：已报{ok}人，未报{missed}人（{names}），"
             "暂停{paused}人，未到时间{waiting}人。"
         ),
         (
-            "[One-touch] {community}, check-ins of {date}: {ok} checked in, {missed} not{names}, "
+            "[One-touch] {community}, check-ins of {date}: {ok} checked in, "
+            "{missed} not ({names}), {paused} paused, {waiting} not due yet."
+        ),
+    ),
+    "sms.checkin_summary.all_in": (
+        (
+            "【一键通】{community}，{date}报平安：已报{ok}人，未报{missed}人，"
+            "暂停{paused}人，未到时间{waiting}人。"
+        ),
+        (
+            "[One-touch] {community}, check-ins of {date}: {ok} checked in, {missed} not, "
             "{paused} paused, {waiting} not due yet."
         ),
     ),
-    "sms.checkin_summary.names": ("（{names}）", " ({names})"),
     # the supervisors hear of an SMS opt-out
     "sms.opt_out": (
         "【一键通】{who}（{phone}）回复“{word}”退订了短信，今后只能电话通知，请核实。",
@@ -446,6 +471,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "log.notification_sent": ("通知已发出", "Notification sent"),
     "log.notification_failed": ("通知失败", "Notification failed"),
     "log.notification_status": ("送达状态", "Delivery status"),
+    "log.notification_failover": ("改由下一通道重发", "Sent again by the next provider"),
     "log.declined": ("对方拒绝", "Declined"),
     "log.arrived": ("已到达现场", "At the door"),
     "log.service_dispatched": ("派单给服务商", "Sent to a provider"),

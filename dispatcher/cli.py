@@ -26,6 +26,7 @@ from dispatcher.config import (
     parse_roles,
     split_refused,
 )
+from dispatcher.notify import aliyun_templates
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.users import accounts as users
 from dispatcher.users import commands as user_command
@@ -93,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD")
     report.add_argument("--community", metavar="ID")
     report.add_argument("--format", choices=["csv", "json"], default="csv")
+    templates = sub.add_parser(
+        "templates", help="every message as a provider's template, for registration"
+    )
+    templates.add_argument("--provider", choices=["aliyun"], default="aliyun")
+    templates.add_argument("--format", choices=["text", "json"], default="text")
     return parser
 
 
@@ -117,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in {"load", "user", "terminal", "broker-files", "report"} and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "templates":  # the catalog's, whatever the configuration
+        return aliyun_templates.print_templates(args.format, sys.stdout)
     try:
         settings = load_settings(args.config)
     except (ValidationError, ValueError, OSError) as exc:

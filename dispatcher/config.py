@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from dispatcher.rules.policy import EscalationPolicies, default_policies
+from dispatcher.rules.routes import Route
 
 DEFAULT_CONFIG = Path("config.yaml")
 
@@ -221,6 +222,27 @@ class TwilioConfig(_Section):
     machine_detection: bool = True
 
 
+class AliyunConfig(_Section):
+    """Alibaba Cloud's SMS and voice services (README: Phones in China)."""
+
+    endpoint: str = "dysmsapi.aliyuncs.com"  # or http://127.0.0.1:PORT, a stand-in
+    voice_endpoint: str = "dyvmsapi.aliyuncs.com"
+    access_key_id: str = ""
+    access_key_secret: str = ""
+    sign_name: str = ""  # the registered, approved sign name
+    called_show_number: str = ""  # the number calls come from (voice console)
+    # code name (dispatcher templates --provider aliyun) -> the code Alibaba Cloud gave it
+    templates: dict[str, str] = Field(default_factory=dict)
+    callback_token: str = ""  # in the push addresses: /aliyun/{callback_token}/...
+    variable_max: int = Field(default=35, ge=1)  # characters a template variable may hold
+    timeout_s: float = Field(default=10.0, gt=0)
+
+
+class RouteConfig(_Section):
+    prefix: str = ""  # E.164 start: "+86"; "" matches every number
+    provider: Literal["log", "twilio", "aliyun"]
+
+
 class ThrottleConfig(_Section):
     # SMS and calls together per phone per window, the summary of held ones included
     limit: int = Field(default=5, ge=2)
@@ -230,8 +252,14 @@ class ThrottleConfig(_Section):
 
 
 class NotificationsConfig(_Section):
-    provider: Literal["log", "twilio"] = "log"
+    # the provider of SMS and calls where no route matches (and of all, without routes)
+    provider: Literal["log", "twilio", "aliyun"] = "log"
     public_url: str = ""
+    # by the number's prefix, first match wins: [{prefix: "+86", provider: aliyun}, ...]
+    routes: list[RouteConfig] = Field(default_factory=list)
+    # no report from a provider this long after the send: the next matching route, once
+    failover_s: float = Field(default=120.0, gt=0)
+    aliyun: AliyunConfig = Field(default_factory=AliyunConfig)
     # relatives who were told of an emergency hear who took it and how it ended
     tell_contacts: bool = True
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
@@ -242,9 +270,34 @@ class NotificationsConfig(_Section):
     # mid-send and has not come back: any process recovers it (longer than any send)
     claim_stale_s: int = Field(default=600, ge=60)
 
+    def route_table(self) -> tuple[Route, ...]:
+        return tuple(Route(r.prefix, r.provider) for r in self.routes)
+
+    def providers(self) -> set[str]:
+        """Every provider a message may go by: the default and the routes'."""
+        return {self.provider, *(r.provider for r in self.routes)}
+
+    @model_validator(mode="after")
+    def _aliyun_complete(self) -> NotificationsConfig:
+        if "aliyun" in self.providers():
+            a = self.aliyun
+            missing = [
+                name
+                for name, value in (
+                    ("aliyun.access_key_id", a.access_key_id),
+                    ("aliyun.access_key_secret", a.access_key_secret),
+                    ("aliyun.sign_name", a.sign_name),
+                    ("aliyun.callback_token", a.callback_token),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"provider aliyun needs notifications.{', '.join(missing)}")
+        return self
+
     @model_validator(mode="after")
     def _twilio_complete(self) -> NotificationsConfig:
-        if self.provider == "twilio":
+        if "twilio" in self.providers():
             t = self.twilio
             missing = [
                 name

@@ -36,6 +36,7 @@ import aiohttp
 from devices.events import Ack, AckResult, EventType
 from simulators import credentials
 from simulators import dc09 as dc09_terminal
+from simulators.aliyun import demo as aliyun_demo
 from simulators.city import (
     DEMO_CITY,
     check_city,
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_fleet(args))
         if args.command == "twilio":
             return asyncio.run(twilio_demo.run(args))
+        if args.command == "aliyun":
+            return asyncio.run(aliyun_demo.run(args))
         if args.command == "power-cut":
             return asyncio.run(_power_cut(args))
         if args.command == "week":
@@ -95,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     types = [t.value for t in EventType]
     twilio_demo.add_parser(sub)
     dc09_terminal.add_parser(sub)
+    aliyun_demo.add_parser(sub)
     one = sub.add_parser("terminal", help="one terminal: press, heartbeat, listen")
     one.add_argument("device_id", help="the terminal's device_id, e.g. T-0001")
     connection(one)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from devices import protocol_v1
 from devices.events import CommandType
+from dispatcher.catalog import Phrase
 from dispatcher.logs import about, mask_phones
 from dispatcher.notify.errors import PermanentFailure
 
@@ -26,6 +27,10 @@ class Outgoing:
     language: str
     text: str
     body: dict[str, Any] | None
+    # the catalog entry and values `text` was made of: for providers of templates
+    phrase: Phrase | None = None
+    # set once the message failed over: "aliyun>twilio" (rules.routes)
+    failover: str | None = None
 
 
 class Channel(Protocol):

@@ -10,30 +10,44 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock
 from dispatcher.metrics import Metrics
 from dispatcher.notify.bundles import summarise_held
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
 from dispatcher.notify.errors import PermanentFailure
+from dispatcher.notify.routed import FailedOver
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.messages import (
-    checkin_summary_text,
+    checkin_summary_phrase,
     fit_sms,
-    opt_out_text,
-    sms_text,
-    summary_text,
+    opt_out_phrase,
+    sms_phrase,
+    summary_phrase,
     terminal_text,
-    told_text,
-    voice_text,
+    told_phrase,
+    voice_phrase,
 )
 from dispatcher.rules.notifications import Purpose
+from dispatcher.rules.routes import Route
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import deliveries as store
 from dispatcher.store.changes import Changes
+from dispatcher.store.failover import fail_over, fail_over_unreported
+
+
+@dataclass(frozen=True, slots=True)
+class Failover:
+    """Where messages go when their provider fails or never reports (`notifications.routes`)."""
+
+    routes: tuple[Route, ...]
+    after_s: float
+
 
 _BATCH = 50
 _CONCURRENCY = 20
@@ -80,32 +94,43 @@ class HandoverRecorder:
                     done.set_result(None)
 
 
-def wording(row: store.ToSend, *, max_segments: int) -> str:
-    """The message's words, in the recipient's language (the terminal's: its resident's)."""
+def phrase(row: store.ToSend) -> Phrase | None:
+    """The catalog entry and values of the message, in the recipient's language: what
+    a provider of registered templates sends (None: the terminal's screen)."""
     body = row.body or {}
     facts = row.facts
-    kind = facts.kind if facts is not None else None
     if row.channel == "terminal":
-        return terminal_text(str(body.get("type", "")), row.resident_language, kind=kind)
+        return None
     if row.purpose is Purpose.SUMMARY:
-        text = summary_text(
+        return summary_phrase(
             body.get("alarms", []), language=row.language, notes=body.get("notes", [])
         )
-    elif row.purpose is Purpose.CHECKIN_SUMMARY:
-        text = checkin_summary_text(body, language=row.language)
-    elif row.purpose is Purpose.OPT_OUT or facts is None:
-        text = opt_out_text(body, language=row.language)
-    elif row.purpose in {Purpose.TOLD_TAKEN, Purpose.TOLD_CLOSED}:
-        text = told_text(facts, body, language=row.language)
-    elif row.channel == "voice":
-        return voice_text(facts, language=row.language)
-    else:
-        text = sms_text(
-            facts,
-            language=row.language,
-            purpose=row.purpose,
-            to_provider=row.recipient_key.startswith("provider:"),
+    if row.purpose is Purpose.CHECKIN_SUMMARY:
+        return checkin_summary_phrase(body, language=row.language)
+    if row.purpose is Purpose.OPT_OUT or facts is None:
+        return opt_out_phrase(body, language=row.language)
+    if row.purpose in {Purpose.TOLD_TAKEN, Purpose.TOLD_CLOSED}:
+        return told_phrase(facts, body, language=row.language)
+    if row.channel == "voice":
+        return voice_phrase(facts, language=row.language)
+    return sms_phrase(
+        facts,
+        language=row.language,
+        purpose=row.purpose,
+        to_provider=row.recipient_key.startswith("provider:"),
+    )
+
+
+def wording(row: store.ToSend, *, max_segments: int) -> str:
+    """The message's words, in the recipient's language (the terminal's: its resident's)."""
+    worded = phrase(row)
+    if worded is None:
+        facts = row.facts
+        kind = facts.kind if facts is not None else None
+        return terminal_text(
+            str((row.body or {}).get("type", "")), row.resident_language, kind=kind
         )
+    text = worded.text(row.language)
     return fit_sms(text, max_segments) if row.channel == "sms" else text
 
 
@@ -121,6 +146,8 @@ def outgoing(row: store.ToSend, *, max_segments: int) -> Outgoing:
         language=row.language,
         text=wording(row, max_segments=max_segments),
         body=row.body,
+        phrase=phrase(row),
+        failover=row.failover,
     )
 
 
@@ -143,6 +170,7 @@ class Notifier(PassLoop):
         stale_after_s: float = 600.0,
         throttle: Throttle | None = None,
         max_segments: int = 2,
+        failover: Failover | None = None,
     ) -> None:
         # orderly stop: sends in flight finish and are recorded, so a restart does not
         # take them for interrupted (an SMS or call cut off is failed, not repeated)
@@ -163,6 +191,7 @@ class Notifier(PassLoop):
         self._stale_after_s = stale_after_s
         self._stale_checked_at: datetime | None = None
         self._handed = HandoverRecorder(sessions, clock)
+        self._failover = failover
         self.sent = 0
 
     async def starting(self) -> None:
@@ -195,6 +224,18 @@ class Notifier(PassLoop):
             stale = await self._recover(starting=False)
             if stale:
                 self._log.warning("%d notifications of a stopped process recovered", stale)
+        if self._failover is not None:
+            async with self._sessions.begin() as session:
+                moved = await fail_over_unreported(
+                    session=session,
+                    now=self._clock.now(),
+                    routes_=self._failover.routes,
+                    failover_s=self._failover.after_s,
+                )
+            if moved:
+                self._log.warning(
+                    "%d notifications unreported: sent again by the next route", moved
+                )
         if self._throttle is not None:
             async with self._sessions.begin() as session:
                 await summarise_held(
@@ -223,6 +264,18 @@ class Notifier(PassLoop):
         async with self._limit:
             try:
                 sid = await channel.send(message)
+            except FailedOver as exc:
+                self._metrics.notifications.labels(message.channel, "failover").inc()
+                self._log.warning("notification %d: %s", message.notification_id, exc)
+                async with self._sessions.begin() as session:
+                    await fail_over(
+                        session=session,
+                        notification_id=message.notification_id,
+                        move=exc.move,
+                        now=self._clock.now(),
+                    )
+                self.wake()
+                return
             except PermanentFailure as exc:
                 self._metrics.notifications.labels(message.channel, "permanent_failure").inc()
                 self._log.warning(

@@ -66,6 +66,7 @@ async def record_status(
     status: str,
     error_code: str | None,
     now: datetime,
+    provider: str = "twilio",
 ) -> Outcome:
     n = await locked(session=session, notification_id=notification_id)
     if n is None or (n.provider_sid and sid and n.provider_sid != sid):
@@ -80,7 +81,10 @@ async def record_status(
     moved = False
     if report.failed:
         moved = await mark_failed(
-            session=session, n=n, error=f"Twilio: {status} (error {error_code})", now=now
+            session=session,
+            n=n,
+            error=f"{provider.capitalize()}: {status} (error {error_code})",
+            now=now,
         )
     elif report.status is not None:
         n.status = report.status
@@ -89,7 +93,7 @@ async def record_status(
             log_entry(
                 "notification_status",
                 at=now,
-                actor="twilio",
+                actor=provider,
                 alarm_id=n.alarm_id,
                 data={
                     "notification_id": n.id,

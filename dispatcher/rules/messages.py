@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dispatcher import catalog
+from dispatcher.catalog import Phrase
 from dispatcher.rules.policy import AlarmKind
 
 
@@ -48,87 +49,109 @@ def _address(facts: AlarmFacts, language: str) -> str:
     return facts.address
 
 
-def _fill(key: str, facts: AlarmFacts, language: str, **more: object) -> str:
-    return catalog.text(
-        key,
-        language,
-        name=facts.resident_name,
-        address=_address(facts, language),
-        what=what(facts.type, language),
-        code=facts.short_code,
-        **more,
-    )
+def _values(facts: AlarmFacts, language: str, **more: object) -> dict[str, object]:
+    return {
+        "name": facts.resident_name,
+        "address": _address(facts, language),
+        "what": what(facts.type, language),
+        "code": facts.short_code,
+        **{k: str(v) for k, v in more.items()},
+    }
+
+
+def sms_phrase(
+    facts: AlarmFacts, *, language: str, purpose: str = "step", to_provider: bool = False
+) -> Phrase:
+    """The SMS of an escalation step, a supervisors' alert, or a service request to a
+    provider (`to_provider`: one of the community's, by the default category, or the
+    one an operator sent): its catalog entry and values, which a provider with
+    registered templates (Alibaba Cloud) sends as they are."""
+    f = replace(facts, resident_name=_short(facts.resident_name, 20), address=_short(facts.address))
+    if purpose in {"exhausted", "ack_overdue"}:
+        return Phrase(f"sms.{purpose}", _values(f, language))
+    if to_provider or purpose == "service":
+        service = category(f.service, language)
+        if f.resident_phone:
+            return Phrase(
+                "sms.service", _values(f, language, phone=f.resident_phone, service=service)
+            )
+        return Phrase("sms.service.no_phone", _values(f, language, service=service))
+    key = "sms.step.emergency" if f.kind is AlarmKind.EMERGENCY else "sms.step"
+    return Phrase(key, _values(f, language))
 
 
 def sms_text(
     facts: AlarmFacts, *, language: str, purpose: str = "step", to_provider: bool = False
 ) -> str:
-    """The SMS of an escalation step, a supervisors' alert, or a service request to a
-    provider (`to_provider`: one of the community's, by the default category, or the
-    one an operator sent)."""
-    f = replace(facts, resident_name=_short(facts.resident_name, 20), address=_short(facts.address))
-    if purpose in {"exhausted", "ack_overdue"}:
-        return _fill(f"sms.{purpose}", f, language)
-    if to_provider or purpose == "service":
-        phone = (
-            catalog.text("sms.service.phone", language, phone=f.resident_phone)
-            if f.resident_phone
-            else ""
-        )
-        return _fill("sms.service", f, language, phone=phone, service=category(f.service, language))
-    return _fill("sms.step.emergency" if f.kind is AlarmKind.EMERGENCY else "sms.step", f, language)
+    return sms_phrase(facts, language=language, purpose=purpose, to_provider=to_provider).text(
+        language
+    )
+
+
+def voice_phrase(facts: AlarmFacts, *, language: str) -> Phrase:
+    return Phrase("voice.alarm", _values(facts, language))
 
 
 def voice_text(facts: AlarmFacts, *, language: str) -> str:
-    return _fill("voice.alarm", facts, language)
+    return voice_phrase(facts, language=language).text(language)
 
 
-def told_text(facts: AlarmFacts, body: dict[str, object], *, language: str) -> str:
+def told_phrase(facts: AlarmFacts, body: dict[str, object], *, language: str) -> Phrase:
     """A relative hears who took the emergency (`told_taken`: body `who`, `role`) or
     how it ended (`told_closed`: body `outcome`)."""
     name = _short(facts.resident_name, 20)
     if "outcome" in body:
         outcome_key = f"outcome.{body['outcome']}"
         outcome = catalog.text(outcome_key, language) if catalog.has(outcome_key) else ""
-        return catalog.text("sms.told_closed", language, name=name, outcome=outcome)
+        return Phrase("sms.told_closed", {"name": name, "outcome": outcome})
     role_key = f"told.who.{body.get('role', 'operator')}"
     if not catalog.has(role_key):
         role_key = "told.who.operator"
     who = catalog.text(role_key, language, who=_short(str(body.get("who", "")), 20))
-    return catalog.text("sms.told_taken", language, name=name, who=who)
+    return Phrase("sms.told_taken", {"name": name, "who": who})
 
 
-def checkin_summary_text(body: dict[str, object], *, language: str) -> str:
+def told_text(facts: AlarmFacts, body: dict[str, object], *, language: str) -> str:
+    return told_phrase(facts, body, language=language).text(language)
+
+
+def checkin_summary_phrase(body: dict[str, object], *, language: str) -> Phrase:
     """The morning check-in list of a community, to the worker on shift: body
     `community`, `date` (YYYY-MM-DD), counts `ok`, `paused`, `waiting` and the names of
     those who missed it, `missed`."""
     names = body.get("missed")
     missed = [str(n) for n in names] if isinstance(names, list) else []
+    values: dict[str, object] = {
+        "community": str(body.get("community", "")),
+        "date": str(body.get("date", "")),
+        "ok": str(body.get("ok", 0)),
+        "missed": str(len(missed)),
+        "paused": str(body.get("paused", 0)),
+        "waiting": str(body.get("waiting", 0)),
+    }
+    if not missed:
+        return Phrase("sms.checkin_summary.all_in", values)
     separator = catalog.text("sms.summary.separator", language)
-    names = (
-        catalog.text("sms.checkin_summary.names", language, names=separator.join(missed))
-        if missed
-        else ""
-    )
-    return catalog.text(
-        "sms.checkin_summary",
-        language,
-        community=body.get("community", ""),
-        date=body.get("date", ""),
-        ok=body.get("ok", 0),
-        missed=len(missed),
-        names=names,
-        paused=body.get("paused", 0),
-        waiting=body.get("waiting", 0),
-    )
+    return Phrase("sms.checkin_summary", {**values, "names": separator.join(missed)})
+
+
+def checkin_summary_text(body: dict[str, object], *, language: str) -> str:
+    return checkin_summary_phrase(body, language=language).text(language)
+
+
+def opt_out_phrase(body: dict[str, object], *, language: str) -> Phrase:
+    """The supervisors hear that a phone stopped our SMS: body `who`, `phone`, `word`."""
+    who = str(body.get("who") or catalog.text("opt_out.unknown", language))
+    values: dict[str, object] = {
+        "who": who,
+        "phone": str(body.get("phone", "")),
+        "word": str(body.get("word", "")),
+    }
+    return Phrase("sms.opt_out", values)
 
 
 def opt_out_text(body: dict[str, object], *, language: str) -> str:
-    """The supervisors hear that a phone stopped our SMS: body `who`, `phone`, `word`."""
-    who = str(body.get("who") or catalog.text("opt_out.unknown", language))
-    return catalog.text(
-        "sms.opt_out", language, who=who, phone=body.get("phone", ""), word=body.get("word", "")
-    )
+    return opt_out_phrase(body, language=language).text(language)
 
 
 # GSM 03.38 basic set: messages of only these characters go 160 per SMS, else UCS-2
@@ -164,22 +187,30 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     return cut + "…"
 
 
-def summary_text(
+def summary_phrase(
     alarms: list[list[object]], *, language: str, notes: list[str] | None = None
-) -> str:
+) -> Phrase:
     """One SMS for the messages held back by the throttle: the alarms that ask for an
     answer, [[alarm_id, resident_name], ...], and whom the others were about."""
     separator = catalog.text("sms.summary.separator", language)
     names = separator.join(dict.fromkeys(notes or []))
     if not alarms:
-        return catalog.text("sms.summary.notes", language, n=len(notes or []), names=names)
+        return Phrase("sms.summary.notes", {"n": str(len(notes or [])), "names": names})
     items = separator.join(
         catalog.text("sms.summary.item", language, name=name, code=aid) for aid, name in alarms
     )
-    text = catalog.text("sms.summary", language, n=len(alarms), items=items)
+    values: dict[str, object] = {"n": str(len(alarms)), "items": items}
     if notes:
-        text += catalog.text("sms.summary.also_notes", language, n=len(notes), names=names)
-    return text
+        return Phrase(
+            "sms.summary.with_notes", {**values, "notes": str(len(notes)), "names": names}
+        )
+    return Phrase("sms.summary", values)
+
+
+def summary_text(
+    alarms: list[list[object]], *, language: str, notes: list[str] | None = None
+) -> str:
+    return summary_phrase(alarms, language=language, notes=notes).text(language)
 
 
 def terminal_text(command: str, language: str, *, kind: AlarmKind | None = None) -> str:

@@ -195,7 +195,10 @@ async def get_alarm(
     query = select(Alarm).where(Alarm.id == alarm_id)
     if for_update:
         await take_write_lock(session)
-        query = query.with_for_update()
+        # NO KEY UPDATE: excludes every other taker of the alarm, but not the key-share
+        # lock PostgreSQL takes for a foreign key when a notification row of it changes
+        # (the notifier's handover holds notifications and then needs that one)
+        query = query.with_for_update(key_share=True)
     alarm: Alarm | None = await session.scalar(query)
     return alarm
 

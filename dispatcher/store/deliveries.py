@@ -55,6 +55,7 @@ class ToSend:
     body: dict[str, Any] | None
     facts: AlarmFacts | None  # None for a message about no single alarm
     resident_language: str  # the terminal's words are in it
+    failover: str | None = None  # "aliyun>twilio" once it failed over (rules.routes)
 
 
 def alarm_facts(
@@ -119,6 +120,7 @@ def to_send(
         body=n.body,
         facts=facts if alarm is not None else None,
         resident_language=resident.language if resident else "zh-CN",
+        failover=n.failover,
     )
 
 
@@ -257,7 +259,10 @@ async def locked(*, session: AsyncSession, notification_id: int) -> Notification
         return None
     await take_write_lock(session)  # SQLite: what is read next stays true until commit
     if found.alarm_id is not None:
-        await session.execute(select(Alarm.id).where(Alarm.id == found.alarm_id).with_for_update())
+        # NO KEY UPDATE (see get_alarm): the handover's foreign-key check passes it
+        await session.execute(
+            select(Alarm.id).where(Alarm.id == found.alarm_id).with_for_update(key_share=True)
+        )
     return await session.get(
         Notification, notification_id, with_for_update=True, populate_existing=True
     )
@@ -375,7 +380,7 @@ async def move_on_if_step_dead(
     if n.purpose != Purpose.STEP:
         return False
     await take_write_lock(session)
-    alarm = await session.get_one(Alarm, n.alarm_id, with_for_update=True)
+    alarm = await session.get_one(Alarm, n.alarm_id, with_for_update={"key_share": True})
     await session.flush()
     statuses = await session.scalars(
         select(Notification.status).where(

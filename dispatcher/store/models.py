@@ -385,6 +385,8 @@ class Notification(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     provider_status: Mapped[str | None] = mapped_column(String(24))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # "aliyun>twilio" once its provider failed and it went by the next route (only once)
+    failover: Mapped[str | None] = mapped_column(String(40))
 
 
 class InboundSms(Base):
@@ -421,6 +423,15 @@ class ProviderReply(Base):
     __tablename__ = "provider_replies"
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
+
+
+class ProviderPush(Base):
+    """Every report or reply a provider pushed (Alibaba Cloud), once: its pushes are
+    retried and carry no id of their own, so the key is made of what they say."""
+
+    __tablename__ = "provider_pushes"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

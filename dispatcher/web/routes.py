@@ -12,6 +12,7 @@ from aiohttp import web
 from dispatcher.users.accounts import Role
 from dispatcher.web import (
     alarms_api,
+    aliyun_hooks,
     audit_api,
     calls_api,
     checkins_api,
@@ -388,6 +389,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/twilio/call/{cid}/status", twilio_calls.status)
     r.add_post("/twilio/call/{cid}/party", twilio_calls.party)
     r.add_post("/twilio/call/{cid}/dialed", twilio_calls.dialed)
+    aliyun_hooks.add_routes(app)
 
     r.add_get("/", pages.root)
     r.add_get("/login", pages.login_form)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock
 from dispatcher.config import Settings
 from dispatcher.metrics import Metrics
@@ -30,6 +31,8 @@ class WebDeps:
     after_commit: Callable[[Changes], None] | None = None
     # rings an operator's phone, then whom they call from the alarm view (docs/api.md)
     bridge: CallBridge | None = None
+    # answers an SMS reply by an SMS of its own (Alibaba Cloud: phone, phrase, language)
+    answer_sms: Callable[[str, Phrase, str], Awaitable[object]] | None = None
 
     def told(self, changes: Changes) -> None:
         if self.after_commit is not None:

@@ -164,7 +164,7 @@ async def gather(request: web.Request, form: dict[str, str]) -> web.Response:
     response.say(text, voice=speaker, language=code)
     response.hangup()
     if outcome.alarm_id is not None and outcome.changed:
-        await _told_by_phone(deps, outcome.alarm_id, now)
+        await told_by_phone(deps, outcome.alarm_id, now)
     return twiml(response)
 
 
@@ -188,7 +188,7 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
             tell=deps.settings.notifications.tell_contacts,
         )
     if outcome.alarm_id is not None and outcome.changed:
-        await _told_by_phone(deps, outcome.alarm_id, now)
+        await told_by_phone(deps, outcome.alarm_id, now)
     elif outcome.queued:
         deps.told(Changes(outbox=True))
     response = MessagingResponse()
@@ -197,7 +197,7 @@ async def sms(request: web.Request, form: dict[str, str]) -> web.Response:
     return twiml(response)
 
 
-async def _told_by_phone(deps: WebDeps, alarm_id: int, now: datetime) -> None:
+async def told_by_phone(deps: WebDeps, alarm_id: int, now: datetime) -> None:
     """After an SMS reply or a key pressed in a call changed the alarm."""
     async with deps.sessions() as session:
         alarm = await get_alarm(session=session, alarm_id=alarm_id)

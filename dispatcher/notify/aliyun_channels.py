@@ -1,0 +1,82 @@
+"""The `sms` and `voice` channels on Alibaba Cloud: every message as its registered
+template (`aliyun_templates`), the notification's id as `OutId`, so that the pushed
+reports find their row. Ids come back as `aliyun:<BizId or CallId>`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dispatcher.catalog import Phrase
+from dispatcher.notify import aliyun_templates as templates
+from dispatcher.notify.aliyun import AliyunGateway, Key
+from dispatcher.notify.channels import Outgoing
+from dispatcher.notify.errors import PermanentFailure
+
+PREFIX = "aliyun:"
+# the keys of a call, as the Twilio path has them: 1 take, 2 cannot, 3 at the door, 9 again
+CALL_KEYS = {"1": "voice.taken", "2": "voice.declined", "3": "voice.arrived"}
+
+
+def _phone(message: Outgoing) -> str:
+    if not message.phone:
+        raise PermanentFailure(None, f"{message.recipient_name} has no phone number")
+    return message.phone
+
+
+def _code(key: str, language: str, codes: Mapping[str, str]) -> str:
+    code = codes.get(templates.code_name(key, language))
+    if not code:
+        name = templates.code_name(key, language)
+        raise PermanentFailure(None, f"NO_TEMPLATE: no Alibaba Cloud template for {name}")
+    return code
+
+
+def _phrase(message: Outgoing) -> Phrase:
+    if message.phrase is None:
+        raise PermanentFailure(None, "NO_TEMPLATE: this message has no catalog entry")
+    return message.phrase
+
+
+class AliyunSmsChannel:
+    def __init__(self, gateway: AliyunGateway, codes: Mapping[str, str], variable_max: int) -> None:
+        self._gateway = gateway
+        self._codes = codes
+        self._max = variable_max
+
+    async def send(self, message: Outgoing) -> str | None:
+        phrase = _phrase(message)
+        code = _code(phrase.key, message.language, self._codes)
+        params = templates.params(phrase, message.language, self._max)
+        biz_id = await self._gateway.send_sms(
+            _phone(message), code, params, out_id=str(message.notification_id)
+        )
+        return PREFIX + biz_id
+
+    async def answer(self, phone: str, phrase: Phrase, language: str) -> str:
+        """An answer to a reply: an SMS of its own (no notification row)."""
+        code = _code(phrase.key, language, self._codes)
+        params = templates.params(phrase, language, self._max)
+        return await self._gateway.send_sms(phone, code, params, out_id="reply")
+
+
+class AliyunVoiceChannel:
+    def __init__(self, gateway: AliyunGateway, codes: Mapping[str, str], variable_max: int) -> None:
+        self._gateway = gateway
+        self._codes = codes
+        self._max = variable_max
+
+    async def send(self, message: Outgoing) -> str | None:
+        phrase = _phrase(message)
+        language = message.language
+        params = templates.params(phrase, language, self._max)
+        start = Key("", _code(phrase.key, language, self._codes), params)
+        keys = [Key(k, _code(said, language, self._codes)) for k, said in CALL_KEYS.items()]
+        keys.append(Key("9", start.code, params))  # hear it again
+        call_id = await self._gateway.ivr_call(
+            _phone(message),
+            start,
+            keys,
+            bye_code=_code("voice.no_key", language, self._codes),
+            out_id=str(message.notification_id),
+        )
+        return PREFIX + call_id

@@ -1,0 +1,1 @@
+"""A stand-in for Alibaba Cloud's SMS and voice services, at the wire (`simulate aliyun`)."""
