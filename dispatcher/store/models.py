@@ -423,6 +423,7 @@ class ProviderReply(Base):
     __tablename__ = "provider_replies"
 
     key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ProviderPush(Base):
