@@ -665,11 +665,11 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "log.call_connected": ("通话接通", "Call connected"),
     "log.call_ended": ("通话结束", "Call ended"),
     "log.call_failed": ("电话未能拨出", "Call not placed"),
-    "voice.call_connecting": (
+    "call.say_connecting": (
         "一键通接警台：正在为您接通{name}，请稍候。",
         "One-touch dispatch: putting you through to {name}, please hold.",
     ),
-    "voice.call_unanswered": ("{name}没有接听。再见。", "{name} did not answer. Goodbye."),
+    "call.say_unanswered": ("{name}没有接听。再见。", "{name} did not answer. Goodbye."),
     # --- SIA DC-09 terminals (docs/protocol.md): protocols, Contact ID and SIA codes --------
     "protocol.mqtt": ("MQTT终端", "MQTT terminal"),
     "protocol.dc09": ("SIA DC-09终端", "SIA DC-09 terminal"),

@@ -100,7 +100,7 @@ async def bridge(request: web.Request, form: dict[str, str]) -> web.Response:
         return twiml(response)
     await _apply(request, leg_report(Leg.OPERATOR, form.get("CallSid", ""), "in-progress", None))
     speaker, language = voice_of(call.language, deps.settings.notifications.twilio)
-    said = catalog.text("voice.call_connecting", call.language, name=call.target_name)
+    said = catalog.text("call.say_connecting", call.language, name=call.target_name)
     response.say(said, voice=speaker, language=language)
     public = deps.settings.notifications.public_url.rstrip("/")
     dial = Dial(
@@ -134,7 +134,7 @@ async def dialed(request: web.Request, form: dict[str, str]) -> web.Response:
             call = await calls.get(session=session, call_id=_cid(request))
         if call is not None:
             speaker, language = voice_of(call.language, deps.settings.notifications.twilio)
-            said = catalog.text("voice.call_unanswered", call.language, name=call.target_name)
+            said = catalog.text("call.say_unanswered", call.language, name=call.target_name)
             response.say(said, voice=speaker, language=language)
     response.hangup()
     return twiml(response)
