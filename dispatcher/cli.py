@@ -13,12 +13,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from dispatcher import logs, report_command
 from dispatcher.app import Service
 from dispatcher.clock import Clock, ScaledClock, SystemClock
 from dispatcher.config import ROLES, Role, Settings, load_settings, parse_roles, split_refused
 from dispatcher.mqtt_accounts import commands as mqtt_accounts
+from dispatcher.startup import EX_CONFIG, ConfigurationError
 from dispatcher.store import users
 from dispatcher.store.db import create_engine, migrate, session_factory
 
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
     except (ValidationError, ValueError, OSError) as exc:
         print(f"dispatcher: bad configuration: {exc}", file=sys.stderr)
-        return 2
+        # `run` under systemd: the status its units do not restart on
+        return EX_CONFIG if args.command == "run" else 2
     logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
         # the command line wins over the file and the environment
@@ -105,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         refused = split_refused(settings, roles)
         if refused:
             print(f"dispatcher: {refused}", file=sys.stderr)
-            return 2
+            return EX_CONFIG
         return asyncio.run(_run(settings, roles))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
@@ -157,11 +160,26 @@ async def _run(settings: Settings, roles: frozenset[Role]) -> int:
             start.isoformat(),
             settings.clock.speed,
         )
-    async with Service(settings, clock=clock, roles=roles):
-        log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
-        await stop.wait()
-        log.info("stopping")
+    try:
+        service = Service(settings, clock=clock, roles=roles)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        return _configuration_error(f"database.url: {exc}")
+    except (ValueError, OSError) as exc:
+        return _configuration_error(exc)
+    try:
+        async with service:
+            log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
+            await stop.wait()
+            log.info("stopping")
+    except ConfigurationError as exc:
+        return _configuration_error(exc)
     return 0
+
+
+def _configuration_error(exc: BaseException | str) -> int:
+    """Said once, plainly, with the status the systemd units do not restart on."""
+    print(f"dispatcher: configuration error, not restarting: {exc}", file=sys.stderr)
+    return EX_CONFIG
 
 
 async def _migrate(settings: Settings) -> int:

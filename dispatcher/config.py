@@ -74,7 +74,8 @@ class MqttConfig(_Section):
     session_expiry_s: int = 7 * 24 * 3600
     keepalive_s: int = 30
     reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
+    # short: back within seconds of the broker's return (a reconnect costs little)
+    reconnect_max_s: float = 5.0
     embedded: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
 
     @field_validator("topic_prefix")

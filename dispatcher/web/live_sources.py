@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from dispatcher.store import queue
 from dispatcher.store import terminals as terminal_store
@@ -147,6 +148,10 @@ class Follower:
         while True:
             try:
                 await self.look()
+            except (OSError, DBAPIError) as exc:
+                # the database away (or not yet migrated, at a start): one line, not a
+                # traceback at each poll
+                log.warning("live follower: database not available (%s); trying again", exc)
             except Exception:
                 log.exception("live follower pass failed; trying again")
             # a polling period, not a business deadline: real time, whatever the clock
