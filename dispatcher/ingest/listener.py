@@ -44,6 +44,7 @@ from dispatcher.ingest.mqtt import (
     puback,
     puback_when_processed,
     publish_unconfirmed,
+    session,
     subscription_filters,
 )
 from dispatcher.ingest.queues import DropWhenFull
@@ -186,7 +187,7 @@ class Listener:
                 answers = client if answered_later else None
                 if answers is not None:
                     puback_when_processed(client)
-                async with client:
+                async with session(client):
                     await client.subscribe(
                         [(f, 1) for f in subscription_filters(self._mqtt, protocol_v1.EVENTS)],
                     )

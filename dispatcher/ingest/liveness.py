@@ -27,6 +27,7 @@ from dispatcher.ingest.mqtt import (
     connect_args,
     liveness_client_id,
     payload_bytes,
+    session,
     subscription_filters,
 )
 from dispatcher.ingest.queues import LatestPerTopic
@@ -108,10 +109,12 @@ class LivenessListener:
         filters = subscription_filters(self._mqtt, protocol_v1.LIVENESS)
         while True:
             try:
-                async with aiomqtt.Client(
-                    **connect_args(self._mqtt, liveness=True),
-                    queue_type=queue_type,
-                    max_queued_incoming_messages=self._ingest.liveness_topics,
+                async with session(
+                    aiomqtt.Client(
+                        **connect_args(self._mqtt, liveness=True),
+                        queue_type=queue_type,
+                        max_queued_incoming_messages=self._ingest.liveness_topics,
+                    )
                 ) as client:
                     await client.subscribe([(f, 0) for f in filters])
                     self._connected.set()

@@ -18,7 +18,7 @@ from typing import Self
 import aiomqtt
 
 from dispatcher.config import MqttConfig
-from dispatcher.ingest.mqtt import connect_args
+from dispatcher.ingest.mqtt import connect_args, session
 
 # a command not confirmed by the broker in this long is retried by the notifier
 _PUBLISH_TIMEOUT_S = 5.0
@@ -70,7 +70,7 @@ class CommandPublisher:
         args["identifier"] = commands_client_id(self._mqtt)
         while True:
             try:
-                async with aiomqtt.Client(**args) as client:
+                async with session(aiomqtt.Client(**args)) as client:
                     self._client = client
                     self._log.info("commands connected as %s", args["identifier"])
                     delay = self._mqtt.reconnect_min_s
