@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import column, event, false, table, update
+from sqlalchemy import column, event, false, table, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# pg_advisory_xact_lock's key for migrations: any constant no other lock of ours uses
+_MIGRATE_LOCK = 20_261_207_17
 
 
 def dialect_name(target: AsyncEngine | AsyncSession | str) -> str:
@@ -116,4 +118,8 @@ async def migrate(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
+        if is_postgresql(engine):
+            # processes started together (the systemd units of a city) migrate one at a
+            # time: the others wait here, then find the schema at head
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK})
         await conn.run_sync(_upgrade)
