@@ -43,6 +43,10 @@ class EmbeddedBrokerConfig(_Section):
     tls_port: int | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    # the largest MQTT packet a client may send, header included, as Mosquitto's
+    # max_packet_size (deploy/mosquitto.conf): an event's 4 KiB and its topic fit; a
+    # larger one closes the sender's connection before its payload is read
+    max_packet_bytes: int = Field(default=5120, ge=1024, le=268_435_455)
 
     @model_validator(mode="after")
     def _tls_complete(self) -> EmbeddedBrokerConfig:
