@@ -1,5 +1,5 @@
 """`dispatcher run | migrate | load | user add | terminal credentials | broker-files |
-report` (DESIGN.md §6, §7, §8)."""
+report | backup` (DESIGN.md §6, §7, §8)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from dispatcher import logs, report_command
+from dispatcher import backup_command, logs, report_command
 from dispatcher.app import Service
 from dispatcher.clock import Clock, ScaledClock, SystemClock
 from dispatcher.config import ROLES, Role, Settings, load_settings, parse_roles, split_refused
@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--to", dest="last", type=date.fromisoformat, metavar="YYYY-MM-DD")
     report.add_argument("--community", metavar="ID")
     report.add_argument("--format", choices=["csv", "json"], default="csv")
+    backup = sub.add_parser(
+        "backup", help="an online, consistent copy of the SQLite database (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("path", type=Path, help="the copy (replaced once whole)")
     return parser
 
 
@@ -92,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     # the Twilio SDK logs every request's headers at INFO
     logging.getLogger("twilio").setLevel(logging.WARNING)
-    if args.command in {"load", "user", "terminal", "broker-files", "report"} and not args.verbose:
+    quiet = {"load", "user", "terminal", "broker-files", "report", "backup"}
+    if args.command in quiet and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
@@ -123,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "broker-files":
         return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))
+    if args.command == "backup":
+        return backup_command.backup(settings, args.path)
     if args.command == "report":
         return asyncio.run(
             report_command.print_report(
