@@ -445,10 +445,12 @@ async def run_faults(plan: FaultPlan, workdir: Path) -> FaultReport:
                     device_ids, _shares(plan.presses, len(device_ids)), strict=True
                 ):
                     group.create_task(run.one_terminal(device_id, count, connecting))
-        except* TimeoutError:
+        except* TimeoutError as timed_out:
+            # a deadline of the run, or of one step (`_until` names it)
             report.problems.append(
                 f"not done within {plan.deadline_s:.0f} s "
-                f"({run.sos_done} SOS acked, {len(report.faults)} faults done)"
+                f"({run.sos_done} SOS acked, {len(report.faults)} faults done): "
+                + "; ".join(str(e) or type(e).__name__ for e in timed_out.exceptions)
             )
         except* Exception as failed:
             report.problems += [f"the run failed: {e!r}" for e in failed.exceptions]
