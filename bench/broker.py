@@ -53,10 +53,10 @@ def _config(workdir: Path, port: int) -> str:
     conf = DEPLOY_CONF.read_text()
     terminals_listener = conf.index("listener 8883 0.0.0.0")
     conf = conf[:terminals_listener] + conf[conf.index("\n\n", terminals_listener) + 2 :]
-    for old in ("listener 1883 0.0.0.0", "/var/lib/mosquitto/", "/etc/mosquitto/dispatcher/"):
+    for old in ("listener 1883 127.0.0.1", "/var/lib/mosquitto/", "/etc/mosquitto/dispatcher/"):
         if old not in conf:
             raise RuntimeError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
-    conf = conf.replace("listener 1883 0.0.0.0", f"listener {port} 127.0.0.1")
+    conf = conf.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1")
     conf = conf.replace("/var/lib/mosquitto/", f"{workdir}/")
     conf = conf.replace("/etc/mosquitto/dispatcher/", f"{workdir}/")
     # a line per connect and disconnect is noise at a city's scale

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Self
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from dispatcher.after_commit import AfterCommit, Wakes
 from dispatcher.catalog import Phrase
@@ -40,9 +41,11 @@ from dispatcher.pgbus import PgBus
 from dispatcher.phones.bridge import CallBridge, LogBridge, TwilioBridge
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
+from dispatcher.startup import check_broker_settings, wait_for_database
 from dispatcher.store.changes import Changes
-from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, migrate, session_factory
+from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, session_factory
 from dispatcher.wakes import WakeBus
+from dispatcher.web import health as web_health
 from dispatcher.web import live_hub
 from dispatcher.web.app import init_app, init_ops_app
 from dispatcher.web.state import WebDeps
@@ -228,6 +231,8 @@ class Service:
         self._stack = contextlib.AsyncExitStack()
         self.http_port: int | None = None
         self.metrics_port: int | None = None
+        # the database answered and every part started
+        self.ready = False
 
     @property
     def split(self) -> bool:
@@ -278,10 +283,17 @@ class Service:
         """Start every part, in the order they depend on each other; one exit stack
         stops them in the reverse order."""
         stack = self._stack
+        runner: web.AppRunner | None = None
         try:
             stack.push_async_callback(self.database.dispose)
-            if self._run_migrations:
-                await migrate(self.database)
+            if not self.mqtt.is_embedded and (self.roles & {"ingest", "notifier"}):
+                check_broker_settings(self.mqtt)
+            if self._serve_http:
+                # at once, so that /healthz says what the service waits for (503)
+                runner = await self._start_http()
+            await wait_for_database(
+                self.database, run_migrations=self._run_migrations, logger=log.getChild("start")
+            )
             roles = self.roles
             if self.bus is not None:
                 await self._start_bus(self.bus)
@@ -307,10 +319,18 @@ class Service:
                 if self.commands is not None:
                     await stack.enter_async_context(self.commands)
                 await stack.enter_async_context(self.notifier)
-            if self._serve_http:
+            if not self.mqtt.is_embedded and (roles & {"ingest", "notifier"}):
+                log.info(
+                    "connecting to the MQTT broker at %s; retrying until it answers",
+                    self.mqtt.url,
+                )
+            if runner is not None:
                 # stops first: no new actions while the rest drains
-                await self._start_http()
+                stack.push_async_callback(runner.cleanup)
+            self.ready = True
         except BaseException:
+            if runner is not None:
+                await runner.cleanup()
             await stack.aclose()
             raise
         return self
@@ -336,13 +356,19 @@ class Service:
             except TimeoutError:
                 log.warning("no wake-up connection yet; the loops poll until there is")
 
-    async def _start_http(self) -> None:
+    async def _start_http(self) -> web.AppRunner:
+        """Serve HTTP; until the service is ready, every request is answered as
+        /healthz answers: 503, naming what is missing."""
+        self._http_app.middlewares.insert(0, self._until_ready)
         runner = web.AppRunner(self._http_app, access_log=None)
         await runner.setup()
-        self._stack.push_async_callback(runner.cleanup)
         http = self.settings.http
         site = web.TCPSite(runner, http.host, http.port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
         # the bound port, when port 0 asked the system for a free one
         self.http_port = int(runner.addresses[0][1])
         what = "dashboard and API" if "web" in self.roles else "health and metrics"
@@ -356,6 +382,14 @@ class Service:
             await web.TCPSite(ops, metrics.host, metrics.port).start()
             self.metrics_port = int(ops.addresses[0][1])
             log.info("metrics on http://%s:%s", metrics.host, self.metrics_port)
+        return runner
+
+    @web.middleware
+    async def _until_ready(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.ready:
+            return await handler(request)
+        # the dashboard and the API need the migrated database: say what is missing
+        return await web_health.healthz_response(request, starting=True)
 
     async def __aexit__(self, *exc_info: object) -> None:
         # web first (no new actions), then the notifier's sends in flight, the engine's

@@ -1,5 +1,6 @@
-"""`dispatcher run | migrate | load | user add|list|disable|enable | terminal credentials |
-broker-files | report` (docs/configuration.md, docs/daily-care.md, docs/protocol.md)."""
+"""`dispatcher run | migrate | load | user add|list|disable|enable|phone | terminal
+credentials | broker-files | report | templates | backup` (docs/configuration.md,
+docs/daily-care.md, docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from dispatcher import logs, report_command
+from dispatcher import backup_command, logs, report_command
 from dispatcher.app import Service
 from dispatcher.broker_accounts import commands as mqtt_accounts
 from dispatcher.clock import Clock, ScaledClock, SystemClock
@@ -27,6 +29,7 @@ from dispatcher.config import (
     split_refused,
 )
 from dispatcher.notify import aliyun_templates
+from dispatcher.startup import EX_CONFIG, ConfigurationError
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.users import accounts as users
 from dispatcher.users import commands as user_command
@@ -99,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     templates.add_argument("--provider", choices=["aliyun"], default="aliyun")
     templates.add_argument("--format", choices=["text", "json"], default="text")
+    backup = sub.add_parser(
+        "backup", help="an online, consistent copy of the SQLite database (PostgreSQL: pg_dump)"
+    )
+    backup.add_argument("path", type=Path, help="the copy (replaced once whole)")
     return parser
 
 
@@ -120,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     # the Twilio SDK logs every request's headers at INFO
     logging.getLogger("twilio").setLevel(logging.WARNING)
-    if args.command in {"load", "user", "terminal", "broker-files", "report"} and not args.verbose:
+    quiet = {"load", "user", "terminal", "broker-files", "report", "backup"}
+    if args.command in quiet and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "templates":  # the catalog's, whatever the configuration
@@ -129,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
     except (ValidationError, ValueError, OSError) as exc:
         print(f"dispatcher: bad configuration: {exc}", file=sys.stderr)
-        return 2
+        # `run` under systemd: the status its units do not restart on
+        return EX_CONFIG if args.command == "run" else 2
     logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
         # the command line wins over the file and the environment
@@ -137,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         refused = split_refused(settings, roles)
         if refused:
             print(f"dispatcher: {refused}", file=sys.stderr)
-            return 2
+            return EX_CONFIG
         return asyncio.run(_run(settings, roles))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
@@ -169,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command == "broker-files":
         return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))
+    if args.command == "backup":
+        return backup_command.backup(settings, args.path)
     if args.command == "report":
         return asyncio.run(
             report_command.print_report(
@@ -206,11 +217,26 @@ async def _run(settings: Settings, roles: frozenset[ProcessRole]) -> int:
             start.isoformat(),
             settings.clock.speed,
         )
-    async with Service(settings, clock=clock, roles=roles):
-        log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
-        await stop.wait()
-        log.info("stopping")
+    try:
+        service = Service(settings, clock=clock, roles=roles)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        return _configuration_error(f"database.url: {exc}")
+    except (ValueError, OSError) as exc:
+        return _configuration_error(exc)
+    try:
+        async with service:
+            log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
+            await stop.wait()
+            log.info("stopping")
+    except ConfigurationError as exc:
+        return _configuration_error(exc)
     return 0
+
+
+def _configuration_error(exc: BaseException | str) -> int:
+    """Said once, plainly, with the status the systemd units do not restart on."""
+    print(f"dispatcher: configuration error, not restarting: {exc}", file=sys.stderr)
+    return EX_CONFIG
 
 
 async def _migrate(settings: Settings) -> int:

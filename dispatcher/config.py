@@ -44,6 +44,10 @@ class EmbeddedBrokerConfig(_Section):
     tls_port: int | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    # the largest MQTT packet a client may send, header included, as Mosquitto's
+    # max_packet_size (deploy/mosquitto.conf): an event's 4 KiB and its topic fit; a
+    # larger one closes the sender's connection before its payload is read
+    max_packet_bytes: int = Field(default=5120, ge=1024, le=268_435_455)
 
     @model_validator(mode="after")
     def _tls_complete(self) -> EmbeddedBrokerConfig:
@@ -75,7 +79,8 @@ class MqttConfig(_Section):
     session_expiry_s: int = 7 * 24 * 3600
     keepalive_s: int = 30
     reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
+    # short: back within seconds of the broker's return (a reconnect costs little)
+    reconnect_max_s: float = 5.0
     embedded: EmbeddedBrokerConfig = Field(default_factory=EmbeddedBrokerConfig)
 
     @field_validator("topic_prefix")

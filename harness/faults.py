@@ -170,6 +170,16 @@ class Dispatcher:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
 
+    async def answers(self, client: aiohttp.ClientSession) -> bool:
+        """Up and serving /healthz, whatever it says (503 while it waits)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        try:
+            async with client.get(f"http://127.0.0.1:{self.http_port}/healthz"):
+                return True
+        except aiohttp.ClientError:
+            return False
+
     async def healthy(self, client: aiohttp.ClientSession) -> bool:
         if self.proc is None or self.proc.poll() is not None:
             return False
@@ -381,7 +391,7 @@ class _Run:
 
     async def faults(self, client: aiohttp.ClientSession) -> None:
         total = self.plan.faults * len(KINDS)
-        kills = 0
+        kills = restarts = 0
         for k in range(total):
             threshold = (k + 1) * self.plan.presses // (total + 1)
             await _until("progress", lambda t=threshold: self.sos_done >= t, self.plan.deadline_s)
@@ -398,7 +408,16 @@ class _Run:
                 await _until("the broker back", self.s.broker.listening, 30)
             else:
                 self.s.pg.stop("immediate")
+                # a dispatcher (re)started while the database is down, as after a power
+                # cut: it waits, answering /healthz, and must not exit when PostgreSQL,
+                # starting, says "the database system is starting up" (issue 17 §1)
+                starter = self.s.dispatchers[restarts % len(self.s.dispatchers)]
+                restarts += 1
+                starter.kill()
+                starter.start()
+                await _until("the new one answering", lambda d=starter: d.answers(client), 60)
                 self.s.pg.start()
+                self.report.figures["dispatchers started during a database restart"] = restarts
             await _until("the dispatchers back", lambda: _all_healthy(self.s, client), 60)
             took = time.monotonic() - self.started - at
             log.info("fault %d/%d: %s at %.1f s, back in %.1f s", k + 1, total, kind, at, took)
@@ -427,10 +446,12 @@ async def run_faults(plan: FaultPlan, workdir: Path) -> FaultReport:
                     device_ids, _shares(plan.presses, len(device_ids)), strict=True
                 ):
                     group.create_task(run.one_terminal(device_id, count, connecting))
-        except* TimeoutError:
+        except* TimeoutError as timed_out:
+            # a deadline of the run, or of one step (`_until` names it)
             report.problems.append(
                 f"not done within {plan.deadline_s:.0f} s "
-                f"({run.sos_done} SOS acked, {len(report.faults)} faults done)"
+                f"({run.sos_done} SOS acked, {len(report.faults)} faults done): "
+                + "; ".join(str(e) or type(e).__name__ for e in timed_out.exceptions)
             )
         except* Exception as failed:
             report.problems += [f"the run failed: {e!r}" for e in failed.exceptions]

@@ -40,7 +40,7 @@ class OwnMosquitto:
             dispatcher_listener += f"\ncertfile {self.certs.cert}\nkeyfile {self.certs.key}"
         conf = DEPLOY_CONF.read_text()
         for old, new in (
-            ("listener 1883 0.0.0.0", dispatcher_listener),
+            ("listener 1883 127.0.0.1", dispatcher_listener),
             ("listener 8883 0.0.0.0", f"listener {self.terminal_port} 127.0.0.1"),
             ("/var/lib/mosquitto/", f"{workdir}/"),
             ("/etc/mosquitto/dispatcher/", f"{self.accounts}/"),

@@ -172,8 +172,8 @@ async def write_broker_files(settings: Settings, directory: Path) -> int:
     finally:
         await engine.dispose()
     print(
-        f"wrote {directory / broker_files.PASSWD} ({len(entries) - 1} terminals and "
-        f"{settings.mqtt.username}), {directory / broker_files.DISPATCHER_PASSWD} and "
+        f"wrote {directory / broker_files.PASSWD} ({len(entries) - 1} terminals), "
+        f"{directory / broker_files.DISPATCHER_PASSWD} ({settings.mqtt.username}) and "
         f"{directory / broker_files.ACL}; now send Mosquitto SIGHUP to load them"
     )
     return 0

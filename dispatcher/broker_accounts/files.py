@@ -14,7 +14,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-# every account: the terminals' listener (the dispatcher may log in there too)
+# the terminals' accounts: the terminals' (internet-facing) listener, where the
+# dispatcher's account has no business: it reads every terminal
 PASSWD = "passwd"  # noqa: S105 - a file name
 # the dispatcher's account alone: the dispatchers' listener, where a client keeps the
 # client id it chose, so no terminal may log in there (deploy/mosquitto.conf)
@@ -32,7 +33,7 @@ def write_all(directory: Path, *, passwords: Sequence[tuple[str, str]], acl: str
     directory.mkdir(parents=True, exist_ok=True)
     write_atomically(directory / ACL, acl)
     write_atomically(directory / DISPATCHER_PASSWD, passwd_text(passwords[:1]))
-    write_atomically(directory / PASSWD, passwd_text(passwords))
+    write_atomically(directory / PASSWD, passwd_text(passwords[1:]))
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -9,8 +9,10 @@ the retained status of every terminal again when we subscribe)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -153,3 +155,21 @@ def publish_unconfirmed(client: aiomqtt.Client, topic: str, payload: bytes, qos:
     confirmation, which in aiomqtt costs a task, a timer and a count of every pending
     call per message (a fifth of the CPU of event ingest once Properties were shared)."""
     return client._client.publish(topic, payload, qos).rc == MQTT_ERR_SUCCESS
+
+
+@contextlib.asynccontextmanager
+async def session(client: aiomqtt.Client) -> AsyncIterator[aiomqtt.Client]:
+    """`async with client`, and afterwards read why the connection ended.
+
+    aiomqtt keeps the reason of an unexpected disconnection in a future that only its
+    message iterator reads: when the connection is lost while we wait for something
+    else (a SUBACK, a PUBACK) and that wait fails, nobody reads it, and asyncio logs
+    "Future exception was never retrieved ... MqttCodeError" when it is collected (seen
+    at broker restarts). The caller has logged the loss already."""
+    try:
+        async with client:
+            yield client
+    finally:
+        ended = client._disconnected
+        if ended.done() and not ended.cancelled():
+            ended.exception()

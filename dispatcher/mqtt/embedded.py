@@ -73,6 +73,7 @@ class EmbeddedBroker:
             },
             accounts=self._accounts,
             logger=self._log,
+            max_packet_bytes=self._config.max_packet_bytes,
         )
         await self._broker.start()
         tls = f", TLS on {self._config.tls_port}" if self._config.tls_port is not None else ""

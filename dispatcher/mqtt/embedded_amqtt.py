@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,8 @@ from dispatcher.broker_accounts.topics import (
 _CONNECT_WITHIN_S = 10.0
 # a CONNECT carries a client id, a will, a username and a password: a few hundred bytes
 _MAX_CONNECT_BYTES = 16 * 1024
+# the name of the TLS listener for terminals in the field (broker.py)
+_FIELD_LISTENER = "tls"
 # CONNACK return codes of MQTT 3.1.1
 _UNACCEPTABLE_PROTOCOL, _SERVER_UNAVAILABLE, _NOT_AUTHORIZED = 1, 3, 5
 
@@ -64,13 +67,79 @@ class _Replay(ReaderAdapter):  # type: ignore[misc]
         self._rest.feed_eof()
 
 
+class _PacketLimit(ReaderAdapter):  # type: ignore[misc]
+    """The connection's bytes as amqtt reads them, the MQTT framing followed: at the
+    fixed header of a packet larger than `max_bytes` (header included, as Mosquitto's
+    max_packet_size counts), the connection ends, before a byte of its body is read.
+
+    amqtt reads each header a byte at a time, then the body in parts, each part read
+    whole into memory (`readexactly`): only the header may tell the size in time."""
+
+    def __init__(self, rest: ReaderAdapter, max_bytes: int, on_over: Callable[[int], None]) -> None:
+        self._rest = rest
+        self._max = max_bytes
+        self._on_over = on_over
+        self._body_left = 0  # of the packet being read
+        self._header: list[int] = []  # its fixed header so far
+        self.closed = False
+
+    async def read(self, n: int = -1) -> bytes:
+        if self.closed:
+            return b""
+        data = bytes(await self._rest.read(n))
+        cut = self._scan(data)
+        if cut is None:
+            return data
+        self.closed = True
+        return data[:cut]  # short: amqtt takes it as the end of the connection
+
+    def _scan(self, data: bytes) -> int | None:
+        """Follow the framing over `data`: where the header of a packet over the limit
+        starts, or None."""
+        index = 0
+        while index < len(data):
+            if self._body_left:
+                taken = min(self._body_left, len(data) - index)
+                self._body_left -= taken
+                index += taken
+            elif self._take_header_byte(data[index]):
+                return index
+            else:
+                index += 1
+        return None
+
+    def _take_header_byte(self, byte: int) -> bool:
+        """True when this byte completes the header of a packet over the limit."""
+        header = self._header
+        header.append(byte)
+        if len(header) == 1 or byte & 0x80:
+            return False
+        length = sum((b & 0x7F) << (7 * i) for i, b in enumerate(header[1:]))
+        size = len(header) + length
+        self._header = []
+        if size > self._max:
+            self._on_over(size)
+            return True
+        self._body_left = length
+        return False
+
+    def feed_eof(self) -> None:
+        self._rest.feed_eof()
+
+
 class GuardedBroker(Broker):  # type: ignore[misc]
     def __init__(
-        self, config: dict[str, Any], *, accounts: BrokerAccounts, logger: logging.Logger
+        self,
+        config: dict[str, Any],
+        *,
+        accounts: BrokerAccounts,
+        logger: logging.Logger,
+        max_packet_bytes: int,
     ) -> None:
         super().__init__(config)
         self._accounts = accounts
         self._log = logger
+        self._max_packet_bytes = max_packet_bytes
 
     async def stream_connected(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, listener_name: str
@@ -83,16 +152,30 @@ class GuardedBroker(Broker):  # type: ignore[misc]
             self._log.info("dropped a connection before its CONNECT was read: %r", exc)
             await _close(out)
             return
-        code = await self._admit(connect)
+        code = await self._admit(connect, listener_name)
         if code:
             out.write(bytes([0x20, 0x02, 0x00, code]))  # CONNACK: refused, and why
             await _close(out)
             return
-        await self.external_connected(_Replay(connect.to_bytes(), stream), out, listener_name)
+        username = connect.username
 
-    async def _admit(self, connect: Any) -> int:
+        def over(size: int) -> None:
+            self._log.warning(
+                "closed the connection of %r: a packet of %d bytes, over the limit of %d "
+                "(mqtt.embedded.max_packet_bytes)",
+                username,
+                size,
+                self._max_packet_bytes,
+            )
+
+        reader = _PacketLimit(_Replay(connect.to_bytes(), stream), self._max_packet_bytes, over)
+        await self.external_connected(reader, out, listener_name)
+
+    async def _admit(self, connect: Any, listener_name: str) -> int:
         """0 when the CONNECT may go on (its client id fixed for a terminal), else the
-        CONNACK return code that refuses it."""
+        CONNACK return code that refuses it. The TLS listener is the field's: the
+        dispatcher's account, which reads every terminal, is refused there (as it is
+        absent from Mosquitto's password file of the terminals' listener)."""
         if connect.proto_name != "MQTT" or connect.proto_level != 4:
             return _UNACCEPTABLE_PROTOCOL
         try:
@@ -101,8 +184,13 @@ class GuardedBroker(Broker):  # type: ignore[misc]
             self._log.exception("MQTT login of %r not checked", connect.username)
             return _SERVER_UNAVAILABLE
         prefix = self._accounts.prefix
-        if login is None or (
-            connect.will_flag and not may_publish(login, connect.will_topic or "", prefix=prefix)
+        if (
+            login is None
+            or (isinstance(login, DispatcherLogin) and listener_name == _FIELD_LISTENER)
+            or (
+                connect.will_flag
+                and not may_publish(login, connect.will_topic or "", prefix=prefix)
+            )
         ):
             self._log.info("refused MQTT login of %r", connect.username)
             return _NOT_AUTHORIZED

@@ -22,6 +22,7 @@ from typing import Self
 import aiomqtt
 
 from dispatcher.config import MqttConfig
+from dispatcher.mqtt.connect import session
 
 
 class Session:
@@ -82,7 +83,9 @@ class Session:
         delay = self._mqtt.reconnect_min_s
         while True:
             try:
-                async with self._make() as client:
+                # `session` reads why the connection ended (or asyncio logs "Future
+                # exception was never retrieved" at a broker restart)
+                async with session(self._make()) as client:
                     delay = self._mqtt.reconnect_min_s
                     await self._serve(client)
             except aiomqtt.MqttError as exc:

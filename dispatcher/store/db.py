@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import column, event, false, table, update
+from sqlalchemy import column, event, false, table, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# pg_advisory_xact_lock's key for migrations: any constant no other lock of ours uses
+_MIGRATE_LOCK = 20_261_207_17
 
 
 def dialect_name(target: AsyncEngine | AsyncSession | str) -> str:
@@ -58,6 +62,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(database))
         # SQLite means one writer: wait for the lock instead of failing at once
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -67,6 +72,19 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def private_file(path: Path) -> None:
+    """Create `path` readable by its owner alone (0600), or take the others' access
+    away from an existing one: medical notes, phones and password hashes. SQLite gives
+    its -wal and -shm files the mode of the database file."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            os.fchmod(fd, mode & 0o700)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -100,4 +118,8 @@ async def migrate(engine: AsyncEngine) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
+        if is_postgresql(engine):
+            # processes started together (the systemd units of a city) migrate one at a
+            # time: the others wait here, then find the schema at head
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK})
         await conn.run_sync(_upgrade)

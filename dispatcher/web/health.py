@@ -45,8 +45,20 @@ def _may_scrape(request: web.Request) -> bool:
 
 
 async def healthz(request: web.Request) -> Reply:
+    return await _health(request, starting=False)
+
+
+async def healthz_response(request: web.Request, *, starting: bool) -> web.Response:
+    """/healthz's answer as a response, for any request while the service starts."""
+    reply = await _health(request, starting=starting)
+    if isinstance(reply, web.Response):
+        return reply
+    return web.json_response(reply)
+
+
+async def _health(request: web.Request, *, starting: bool) -> Reply:
     deps = request.app[DEPS]
-    problems: dict[str, str] = {}
+    problems: dict[str, str | bool] = {}
     try:
         async with asyncio.timeout(2), deps.sessions() as session:
             await session.execute(text("SELECT 1"))
@@ -54,6 +66,8 @@ async def healthz(request: web.Request) -> Reply:
         problems["database"] = f"unreachable: {type(exc).__name__}"
     if not deps.broker_ok():
         problems["broker"] = "not connected"
+    if starting:
+        problems["starting"] = True
     if problems:
         return answer(Health.model_validate({"status": "unavailable", **problems}), 503)
     return {"status": "ok"}

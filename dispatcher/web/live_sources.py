@@ -17,6 +17,8 @@ import json
 import logging
 from typing import Final
 
+from sqlalchemy.exc import DBAPIError
+
 from dispatcher.pgbus import PgBus
 from dispatcher.views import operators_queue
 from dispatcher.views import terminals as terminal_store
@@ -108,6 +110,10 @@ class Follower:
         while True:
             try:
                 await self.look()
+            except (OSError, DBAPIError) as exc:
+                # the database away (or not yet migrated, at a start): one line, not a
+                # traceback at each poll
+                log.warning("live follower: database not available (%s); trying again", exc)
             except Exception:
                 log.exception("live follower pass failed; trying again")
             # a polling period, not a business deadline: real time, whatever the clock

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from dispatcher import cli
 from dispatcher.app import Service
 from dispatcher.config import ProcessRole, Settings, load_settings
+from dispatcher.startup import EX_CONFIG
 from dispatcher.store.models import Notification
 from dispatcher.users.accounts import Role as UserRole
 from dispatcher.wakes import CHANNEL
@@ -147,7 +148,7 @@ async def test_each_process_answers_for_its_own_broker_sessions(
 def test_split_roles_are_refused_on_sqlite_and_the_embedded_broker(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert cli.main(["run", "--roles", "engine,notifier"]) == 2
+    assert cli.main(["run", "--roles", "engine,notifier"]) == EX_CONFIG
     err = capsys.readouterr().err
     assert "SQLite" in err
     assert "embedded MQTT broker" in err

@@ -1,6 +1,7 @@
 """The fault guarantee (issue 9 §5) on real services, in its short form: 2,000 presses
 from 100 terminals to two dispatcher processes sharing the subscription, while 5 of each
-fault happen (kill -9 of a dispatcher, Mosquitto restart, PostgreSQL restart). Then:
+fault happen (kill -9 of a dispatcher, Mosquitto restart, PostgreSQL restart with a
+dispatcher started while it is down). Then:
 every press acked, each logged once, one alarm per SOS, no notification queued or sent
 twice (`harness/faults.py`). The figures are printed.
 
@@ -26,3 +27,4 @@ async def test_presses_survive_kills_and_restarts_of_everything(
         print(f"\nfault guarantee:\n{report.summary()}")
     assert report.problems == []
     assert len(report.faults) == 15
+    assert report.figures["dispatchers started during a database restart"] == 5

@@ -20,6 +20,7 @@ from devices import protocol_v1 as p
 from devices.events import AckResult, CommandType
 from dispatcher.app import Service
 from dispatcher.config import Settings
+from dispatcher.mqtt.connect import session
 from dispatcher.store.models import EventLog, Terminal
 from harness.certs import make_certificates
 from harness.city import SmallCity, seed_city
@@ -369,3 +370,107 @@ async def test_the_dispatcher_over_tls(
                 assert (await peer.next_ack())[1] == {"event_id": "over-tls", "result": "accepted"}
     finally:
         broker.stop()
+
+
+# ---- limits at the door (issue 17 §3) ----------------------------------------------
+
+
+def _mqtt_string(text: str) -> bytes:
+    raw = text.encode()
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def _remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+@contextlib.asynccontextmanager
+async def _raw_login(
+    address: tuple[str, int], tls: ssl.SSLContext, username: str, password: str
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A logged-in MQTT 3.1.1 connection, bytes in hand."""
+    reader, writer = await asyncio.open_connection(*address, ssl=tls)
+    try:
+        body = (
+            _mqtt_string("MQTT")
+            + bytes([4, 0xC2])  # level 4; username, password, clean session
+            + (60).to_bytes(2, "big")
+            + _mqtt_string(username)
+            + _mqtt_string(username)
+            + _mqtt_string(password)
+        )
+        writer.write(bytes([0x10]) + _remaining_length(len(body)) + body)
+        async with asyncio.timeout(10):
+            assert await reader.readexactly(4) == bytes([0x20, 2, 0, 0])  # CONNACK accepted
+        yield reader, writer
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+async def test_a_publish_over_the_limit_closes_the_connection_before_its_payload(
+    secured: Secured,
+) -> None:
+    first = secured.city.terminals[0]
+    topic = f"{secured.prefix}/terminals/{first}/event"
+    login = (first, secured.passwords[first])
+    async with _raw_login(secured.terminal_address, secured.tls, *login) as (reader, writer):
+        # the header of a 255 MB publish, and only the start of its body: a broker that
+        # waited for the payload would keep the connection open
+        writer.write(bytes([0x30]) + _remaining_length(255_000_000) + _mqtt_string(topic))
+        await writer.drain()
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""  # closed by the broker
+    # a whole event of the protocol's 4 KiB still passes the door, and is answered
+    async with raw_peer(
+        secured.terminal_address, secured.prefix, login=login, tls=secured.tls
+    ) as peer:
+        full = event("full-4k", pad="")
+        full = event("full-4k", pad="x" * (4096 - len(full)))
+        assert len(full) == 4096
+        await peer.publish(first, "event", full)
+        assert (await peer.next_ack())[1] == {"event_id": "full-4k", "result": "accepted"}
+
+
+async def test_a_large_retained_status_is_refused_and_not_kept(secured: Secured) -> None:
+    first = secured.city.terminals[0]
+    status = f"{secured.prefix}/terminals/{first}/status"
+    login = (first, secured.passwords[first])
+    async with raw_peer(
+        secured.terminal_address, secured.prefix, login=login, tls=secured.tls
+    ) as peer:
+        await peer.publish(first, "status", "online", retain=True)
+    with contextlib.suppress(aiomqtt.MqttError):  # the broker closes the connection
+        async with session(
+            aiomqtt.Client(
+                *secured.terminal_address,
+                identifier=first,
+                username=first,
+                password=login[1],
+                tls_context=secured.tls,
+            )
+        ) as big:
+            await big.publish(status, b"o" * 60_000, qos=1, retain=True, timeout=5)
+    # what a newcomer gets is the small status kept before
+    async with recorder(
+        secured.dispatcher_address,
+        secured.settings.mqtt.username,
+        secured.dispatcher_password,
+        tls=None,
+        filters=(status,),
+    ) as rec:
+        await wait_for(lambda: rec.received)
+        # (amqtt may send a retained message twice)
+        assert {payload for _, payload in rec.received} == {b"online"}
+
+
+async def test_the_dispatchers_account_cannot_log_in_from_the_field(secured: Secured) -> None:
+    username = secured.settings.mqtt.username
+    assert await logs_in(secured.dispatcher_address, username, secured.dispatcher_password, None)
+    assert not await secured.logs_in(username, secured.dispatcher_password)

@@ -13,3 +13,5 @@ class Health(Answer):
     """Only when it is not reachable: why."""
     broker: str | None = None
     """Only when it is not connected."""
+    starting: bool | None = None
+    """Only while the service starts: it waits for its database (and migrates it)."""
