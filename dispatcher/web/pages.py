@@ -84,7 +84,7 @@ _SHELL: Final = Template("""<!doctype html>
 $script</head>
 <body data-page="$page" data-live="down">
 <header class="top">
-<a class="brand" href="/queue">$brand</a>
+<a class="brand" href="/queue" title="$brand">$short_brand</a>
 <nav>$nav</nav>
 <span id="live-state" class="live-state">$down</span>
 <button id="sound" class="sound" type="button" hidden>$sound</button>
@@ -160,6 +160,7 @@ def shell(
         "lang": lang,
         "strings": t,
         "user": {"username": who.username, "role": who.role.value},
+        "timezone": request.app[DEPS].settings.city.timezone,
         "targets": {
             "answer_60": float(reports.ANSWER_TARGET_PCT[60]),
             "answer_180": float(reports.ANSWER_TARGET_PCT[180]),
@@ -179,6 +180,7 @@ def shell(
         ),
         page=page.scripts[-1].removesuffix(".js") if page else "forbidden",
         brand=html.escape(t["app.title"]),
+        short_brand=html.escape(t["app.brand"]),
         nav=nav,
         down=html.escape(t["live.down"]),
         sound=html.escape(t["sound.enable"]),

@@ -170,7 +170,8 @@ API: Final = (
         path="/api/alarms/{alarm_id}/arrived",
         path_params=AlarmPath,
         handler=alarms_api.arrived,
-        summary="someone is at the door (the first one sets `arrived_at`)",
+        summary="someone is at the door (the first one sets `arrived_at`); an optional "
+        'body `{"who": NAME}` names them (the operator is never recorded as at the door)',
         tag="alarms",
         ok=alarms.Alarm,
         errors=(404, 409),

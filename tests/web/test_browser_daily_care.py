@@ -75,7 +75,7 @@ async def test_daily_care_on_the_screens(
         providers = op.locator("#providers tr")
         await expect(providers).to_have_count(5)
         repairs = op.locator("#providers tr[data-provider=p-fix]")
-        await expect(repairs).to_contain_text("+8613822405808")
+        await expect(repairs).to_contain_text("138 2240 5808")
         await expect(repairs).to_contain_text("维修")
         await repairs.locator("button.dispatch").click()
         await expect(op.locator("#service-flag")).to_contain_text(

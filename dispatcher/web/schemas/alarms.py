@@ -276,6 +276,11 @@ class Note(Sent):
     """Longer ones are cut at 2000 characters."""
 
 
+class Arrived(Sent):
+    who: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    """Who is at the door (a worker's, contact's or provider's name), as the operator heard."""
+
+
 class Dispatch(Sent):
     provider_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     """One of the providers of the alarm's community (`providers` of the alarm view)."""

@@ -8,7 +8,7 @@ const Cards = (() => {
 
   const card = (title, ...children) => el("section", { class: "card" }, el("h2", {}, title), ...children);
   const phone = (number, call, target) => el("span", { class: "phone-line" },
-    el("a", { class: "phone", href: `tel:${number}` }, number),
+    el("a", { class: "phone", href: `tel:${number}` }, D.phone(number)),
     call ? el("button", { type: "button", class: "call", dataset: { call: target },
       title: `${t("action.call")} ${number}`, onclick: () => call(target) }, t("action.call")) : null);
   const none = () => el("p", { class: "off" }, t("card.none"));
@@ -23,7 +23,8 @@ const Cards = (() => {
       el("div", {}, `${t("card.community")}：${c.name} · ${c.street} · ${c.district}`),
       el("div", {}, `${t("card.language")}：${label("language", r.language)}`),
       r.phone ? el("div", {}, `${t("field.phone")}：`, phone(r.phone, call, "resident")) : null,
-      r.service_default ? el("div", {}, `${t("card.service")}：${label("category", r.service_default)}`) : null,
+      r.service_default ? el("div", { class: "service-default" },
+        `${t("card.service_default")}：${D.upperFirst(label("category", r.service_default))}`) : null,
       el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`,
         r.medical_withheld ? el("span", { class: "off" }, t("card.medical_withheld")) : r.medical || t("card.none")),
       link ? el("small", {}, el("a", { href: `/residents/${encodeURIComponent(r.id)}` }, r.id)) : null);
@@ -58,7 +59,7 @@ const Cards = (() => {
         el("strong", {}, w.name),
         phone(w.phone, call, `worker:${w.id}`),
         el("span", { class: w.on_shift ? "on" : "off" }, t(w.on_shift ? "card.on_shift" : "card.off_shift")),
-        el("span", { class: "off" }, w.shifts.map((s) => `${s.days} ${s.start}–${s.end}`).join("; "))))) : none());
+        el("span", { class: "off" }, w.shifts.map(D.shift).join("；"))))) : none());
   }
 
   // a resident's daily check-in; `save(body)` (supervisors) sets the window and the pause

@@ -1,0 +1,262 @@
+"""What an operator, a supervisor and an admin meet on the console at 1366 x 768, the
+call centre's common screen, in Chinese and in English (issue 18 §1), in a real headless
+Chromium: one service and one browser for the module.
+
+- the header stays on one line for every role, with the "enable alarm sound" button showing;
+- a walk over every page and every kind of alarm finds no Latin-letter word on a Chinese
+  page outside names, ids, phones, units and key names;
+- a single click on a queue row opens the alarm; a closed alarm's age stops at its
+  close; times are the city's (Asia/Shanghai) in a browser set to UTC; phones are grouped;
+  a device alarm offers neither 已呼叫120 nor 已到达现场; an operator's 已到达 names who.
+
+Screenshots land in artifacts/ (gitignored): console-header-*.png, console-*.png."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize, expect
+from sqlalchemy import update
+
+from dispatcher.app import Service
+from dispatcher.config import Settings
+from dispatcher.rules.alarms import Outcome
+from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.event_log import log_entry
+from dispatcher.store.models import Provider, Resident
+from dispatcher.users.accounts import Role
+from harness.city import seed_city
+from harness.service import add_user, running
+from tests.web.test_browser import ARTIFACTS, chromium
+
+SettingsFor = Callable[..., Settings]
+SCREEN: ViewportSize = {"width": 1366, "height": 768}
+USERS = {"op1": Role.OPERATOR, "sup1": Role.SUPERVISOR, "adm1": Role.ADMIN}
+# 2026-12-07 04:36 UTC is 12:36 in the city (Asia/Shanghai)
+OPENED = datetime(2026, 12, 7, 4, 36, tzinfo=UTC)
+# (kind, type, device, closed after minutes or None)
+ALARMS = [
+    (AlarmKind.EMERGENCY, "sos", "T-0001", None),
+    (AlarmKind.EMERGENCY, "fall", "T-0002", 63),
+    (AlarmKind.SERVICE, "service", "T-0003", None),
+    (AlarmKind.DEVICE, "low_battery", "T-0002", None),
+    (AlarmKind.DEVICE, "offline", "T-0003", 30),
+    (AlarmKind.CHECKIN, "missed_checkin", "T-0001", None),
+]
+# what may stand in Latin letters on a Chinese page: key names (the footer), the unit of
+# a heart rate or a distance, a file format; `code` (what is typed as written: ids, the
+# shifts' syntax) and the language switch ("English") are left out
+ALLOWED = {"Enter", "Esc", "km", "bpm", "CSV"}
+
+
+def latin_words(text: str) -> list[str]:
+    """Words in Latin letters that are not an id, a login or a phone (those have digits)
+    nor one of `ALLOWED`; single letters are key names (J, K, T)."""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9_\-.]*", text)
+    return [
+        w for w in words if len(w) > 1 and not re.search(r"\d", w) and w.rstrip(".") not in ALLOWED
+    ]
+
+
+@pytest.fixture
+async def service(sqlite_url: str, settings_for: SettingsFor) -> AsyncIterator[Service]:
+    async with running(settings_for(sqlite_url), http=True) as started:
+        await a_day_with_every_kind(started)
+        yield started
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with chromium() as started:
+        yield started
+
+
+async def a_day_with_every_kind(service: Service) -> None:
+    await seed_city(service.sessions, residents=3)
+    async with service.sessions.begin() as session:
+        await session.execute(
+            update(Resident)
+            .where(Resident.id == "r-0001")
+            .values(name="王秀英", phone="+8613882163101", checkin_window="07:00-10:00")
+        )
+        session.add(
+            Provider(
+                id="p-meal",
+                community_id="kangqiao",
+                name="康桥老年餐桌",
+                category="meals",
+                phone="+8613872620224",
+            )
+        )
+        for n, (kind, type_, device, closed_after) in enumerate(ALARMS):
+            opened = OPENED - timedelta(hours=len(ALARMS) - n)
+            alarm = open_alarm(
+                kind=kind,
+                type_=type_,
+                priority=1 if kind == AlarmKind.EMERGENCY else 3,
+                device_id=device,
+                resident_id=f"r-{device[2:]}",
+                community_id="kangqiao",
+                now=opened,
+            )
+            session.add(alarm)
+            await session.flush()
+            session.add(opened_entry(alarm, alarm_id=alarm.id, actor="terminal", now=opened))
+            if closed_after is not None:
+                closed = opened + timedelta(minutes=closed_after)
+                alarm.acknowledged_at = opened + timedelta(seconds=40)
+                alarm.acknowledged_by = "op1"
+                session.add(close_alarm(alarm, outcome=Outcome.HELP_GIVEN, by="op1", now=closed))
+                session.add(
+                    log_entry(
+                        "note", at=closed, actor="op1", alarm_id=alarm.id, data={"note": "好"}
+                    )
+                )
+    for name, role in USERS.items():
+        await add_user(service, name, role)
+
+
+async def log_in(browser: Browser, service: Service, username: str, lang: str) -> Page:
+    context = await browser.new_context(
+        base_url=f"http://127.0.0.1:{service.http_port}",
+        viewport=SCREEN,
+        locale="zh-CN",
+        timezone_id="UTC",  # the city's time zone must win over the browser's
+    )
+    if lang == "en":
+        await context.add_cookies(
+            [
+                {
+                    "name": "dispatcher_lang",
+                    "value": "en",
+                    "url": f"http://127.0.0.1:{service.http_port}",
+                }
+            ]
+        )
+    page = await context.new_page()
+    await page.goto("/login?next=/queue")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "password-123")
+    await page.click("button[type=submit]")
+    await expect(page).to_have_url("/queue")
+    await expect(page.locator("body")).to_have_attribute("data-live", "up")
+    return page
+
+
+async def header_lines(page: Page) -> dict[str, int]:
+    """How many lines each part of the header takes, and whether it overflows."""
+    found: dict[str, int] = await page.evaluate(
+        """() => {
+          const top = document.querySelector('header.top');
+          const parts = {overflow: top.scrollWidth > top.clientWidth ? 1 : 0,
+                         height: Math.round(top.getBoundingClientRect().height)};
+          const lineOf = (node) => {
+            const range = document.createRange(); range.selectNodeContents(node);
+            const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+            return tops.size;
+          };
+          for (const node of top.querySelectorAll('a, button, span')) {
+            if (node.offsetParent === null) continue;
+            parts[(node.className || node.tagName) + ':' + node.textContent] = lineOf(node);
+          }
+          return parts;
+        }"""
+    )
+    return found
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+async def test_the_header_is_one_line_for_every_role(
+    service: Service, browser: Browser, lang: str
+) -> None:
+    for username in USERS:
+        page = await log_in(browser, service, username, lang)
+        await page.evaluate("document.getElementById('sound').hidden = false")
+        await expect(page.locator("#sound")).to_be_visible()
+        parts = await header_lines(page)
+        assert parts.pop("overflow") == 0, parts
+        assert parts.pop("height") <= 64, parts  # one line of buttons (two would be 100)
+        assert parts, "no header found"
+        assert all(lines == 1 for lines in parts.values()), parts
+        await page.screenshot(path=ARTIFACTS / f"console-header-{username}-{lang}.png")
+        await page.context.close()
+
+
+async def test_a_chinese_console_speaks_chinese_everywhere(
+    service: Service, browser: Browser
+) -> None:
+    page = await log_in(browser, service, "adm1", "zh-CN")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    rows = page.locator("tr.alarm")
+    await expect(rows).to_have_count(4)  # the open ones
+    found: dict[str, list[str]] = {}
+
+    async def walk(path: str, ready: str, shot: str) -> None:
+        await page.goto(path)
+        await expect(page.locator(ready).first).to_be_visible()
+        text: str = await page.evaluate(
+            """() => {
+              let text = document.body.innerText;
+              for (const node of document.querySelectorAll('code, a.lang')) {
+                text = text.split(node.innerText).join(' ');
+              }
+              return text;
+            }"""
+        )
+        if words := latin_words(text):
+            found[path] = words
+        await page.screenshot(path=ARTIFACTS / f"console-{shot}.png", full_page=True)
+
+    await walk("/queue", "tr.alarm", "queue")
+    for alarm_id in range(1, len(ALARMS) + 1):
+        await walk(f"/alarms/{alarm_id}", "#timeline li", f"alarm-{alarm_id}")
+    for path, ready, shot in [
+        ("/terminals", "main table tr", "terminals"),
+        ("/residents", "main .card, main tr", "residents"),
+        ("/residents/r-0001", "main .card", "resident"),
+        ("/history", "#history tr.alarm", "history"),
+        ("/reports", "#report tbody tr", "reports"),
+        ("/audit", "#audit tr.line", "audit"),
+        ("/checkins", "main tr, main .empty", "checkins"),
+        ("/admin", "main table tr, main form", "admin"),
+        ("/admin/residents/r-0001", "main input", "admin-resident"),
+    ]:
+        await walk(path, ready, shot)
+    print(found)
+    assert found == {}
+    assert errors == []
+
+
+async def test_what_an_operator_sees_of_an_alarm(service: Service, browser: Browser) -> None:
+    page = await log_in(browser, service, "op1", "zh-CN")
+    # a single click opens the alarm, and the footer says so
+    await expect(page.locator("#keys")).to_contain_text("单击一行即打开")
+    sos = page.locator("tr.alarm[data-kind=emergency]")
+    await sos.locator("td.resident").click()
+    await expect(page).to_have_url("/alarms/1")
+    await expect(page.locator("#contacts")).to_contain_text("139 0001 0001")  # grouped
+    # an operator records an arrival by naming who is at the door, not themself
+    await page.click("#arrived")
+    await page.fill("#arrived-who", "张丽")
+    await page.click("#arrived-confirm")
+    await expect(page.locator("#arrived-flag")).to_contain_text("张丽 已到达")
+    await expect(page.locator("#arrived-flag")).not_to_contain_text("op1")
+    await page.screenshot(path=ARTIFACTS / "console-alarm-arrived.png")
+
+    # a closed alarm's age stops at its close (63 minutes), in the city's time
+    await page.goto("/alarms/2")
+    await expect(page.locator("#alarm-head .age")).to_have_text("1小时3分")
+    await expect(page.locator("#timeline")).to_contain_text("07:36")  # 23:36 UTC
+    # a device alarm: no ambulance, nobody at the door
+    await page.goto("/alarms/4")
+    await expect(page.locator("#take")).to_be_visible()
+    await expect(page.locator("#ambulance")).to_have_count(0)
+    await expect(page.locator("#arrived")).to_have_count(0)
+    await page.keyboard.press("d")
+    await expect(page.locator("#arrived-dialog")).not_to_be_visible()
