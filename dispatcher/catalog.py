@@ -70,7 +70,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "[One-touch] {name} ({address}) {what}. Reply 1 {code} if you can go, 2 {code} if not.",
     ),
     "sms.step.emergency": (
-        "【一键通】紧急{name}（{address}）{what}。能去请回复“1 {code}”，不能去回复“2 {code}”。",
+        "【一键通】紧急：{name}（{address}）{what}。能去请回复“1 {code}”，不能去回复“2 {code}”。",
         (
             "[One-touch] URGENT: {name} ({address}) {what}. "
             "Reply 1 {code} if you can go, 2 {code} if not."
@@ -120,7 +120,8 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "【一键通】{name}的求助已处理完毕：{outcome}。",
         "[One-touch] {name}'s call for help is closed: {outcome}.",
     ),
-    "told.who.operator": ("一键通中心接警员{who}", "{who} of the one-touch centre"),
+    # a relative is told that the centre has it, not an operator's login name
+    "told.who.operator": ("一键通中心接警员", "An operator of the one-touch centre"),
     "told.who.worker": ("社区工作者{who}", "community worker {who}"),
     "told.who.contact": ("{who}", "{who}"),
     "told.who.provider": ("服务商{who}", "the provider {who}"),
@@ -269,6 +270,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "recipient.operators": ("接警台", "Operators"),
     "app.title": ("一键呼救 · 接警台", "One-touch alarm · Operator console"),
     "app.brand": ("一键呼救", "One-touch"),
+    "sep.colon": ("：", ": "),
     "nav.queue": ("接警队列", "Queue"),
     "nav.terminals": ("终端", "Terminals"),
     "nav.residents": ("居民", "Residents"),
@@ -441,6 +443,9 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "{total} terminals · {held} still down · {back} back",
     ),
     "outage.members": ("{n}台终端", "{n} terminals"),
+    "outage.held": ("共涉及{n}台终端", "{n} terminals in all"),
+    "timeline.times": ("共{n}条", "{n} times"),
+    "timeline.more": ("等，另有{n}台", " and {n} more"),
     "outage.back": ("已恢复", "Back"),
     "outage.down": ("未恢复", "Still down"),
     "reason.offline": ("离线", "Offline"),
@@ -458,6 +463,22 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "nstatus.cancelled": ("已取消", "Cancelled"),
     "nstatus.held": ("暂缓（限流）", "Held (throttled)"),
     "nstatus.declined": ("对方拒绝", "Declined"),
+    "nstatus.summarized": ("已合并在汇总短信中", "Sent in a summary"),
+    "nstatus.opted_out": ("对方已退订短信", "Opted out of SMS"),
+    "audit.field.address": ("住址", "address"),
+    "audit.field.birth_year": ("出生年份", "birth year"),
+    "audit.field.community": ("社区", "community"),
+    "audit.field.contacts": ("紧急联系人", "contacts"),
+    "audit.field.language": ("语言", "language"),
+    "audit.field.medical": ("病史", "medical notes"),
+    "audit.field.name": ("姓名", "name"),
+    "audit.field.terminal": ("终端", "terminal"),
+    "audit.field.phone": ("电话", "phone"),
+    "audit.field.service_default": ("常用服务", "usual service"),
+    "audit.field.window": ("报平安时段", "check-in window"),
+    "audit.field.paused_until": ("暂停至", "paused until"),
+    "audit.field.reason": ("暂停原因", "reason of the pause"),
+    "audit.created": ("新建档案", "record created"),
     "log.device_event": ("终端事件", "Terminal event"),
     "log.alarm_opened": ("警情创建", "Alarm opened"),
     "log.alarm_updated": ("再次按键", "Pressed again"),
@@ -553,6 +574,8 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     # --- history, reports and the audit log -------------------------------------------
     "nav.history": ("历史警情", "History"),
     "nav.reports": ("统计报表", "Reports"),
+    "reports.summary": ("全市达标情况（{from} 至 {to}）", "The city against the targets ({from} to {to})"),
+    "reports.city": ("全市", "The city"),
     "nav.audit": ("访问记录", "Audit"),
     "card.medical_withheld": (
         "（仅在该居民有未结警情时向接警员显示）",

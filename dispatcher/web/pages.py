@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from dispatcher.rules import reports
 from dispatcher.users import accounts as users
 from dispatcher.users.accounts import Role
 from dispatcher.web import i18n, live_hub
@@ -162,9 +161,9 @@ def shell(
         "user": {"username": who.username, "role": who.role.value},
         "timezone": request.app[DEPS].settings.city.timezone,
         "targets": {
-            "answer_60": float(reports.ANSWER_TARGET_PCT[60]),
-            "answer_180": float(reports.ANSWER_TARGET_PCT[180]),
-            "attend_45": float(reports.ATTEND_TARGET_PCT),
+            "answer_60": request.app[DEPS].settings.reports.answer_60_pct,
+            "answer_180": request.app[DEPS].settings.reports.answer_180_pct,
+            "attend_45": request.app[DEPS].settings.reports.attend_45_pct,
         },
     }
     text = _SHELL.substitute(

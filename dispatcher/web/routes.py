@@ -39,7 +39,7 @@ from dispatcher.web.schemas.base import (
     ResidentPath,
 )
 from dispatcher.web.schemas.health import Health
-from dispatcher.web.schemas.reports import DailyRow, ReportQuery
+from dispatcher.web.schemas.reports import DailyRow, ReportQuery, ReportSummary
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
 CITY_RULES: Final = "the city data rules of `dispatcher load`"
@@ -88,8 +88,9 @@ API: Final = (
         method="GET",
         path="/api/openapi.json",
         handler=openapi.serve,
-        summary="this description",
+        summary="this description (no login: it holds the routes' shapes, no data)",
         tag="ops",
+        public=True,
         ok=dict[str, Any],
     ),
     Operation(
@@ -316,6 +317,18 @@ API: Final = (
         role=Role.SUPERVISOR,
         query=ReportQuery,
         ok=list[DailyRow],
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/reports/summary",
+        handler=reports_api.summary,
+        summary="the city's shares against the targets over the range, then its communities, "
+        "worst first",
+        tag="reports",
+        role=Role.SUPERVISOR,
+        query=ReportQuery,
+        ok=ReportSummary,
         errors=(404,),
     ),
     Operation(

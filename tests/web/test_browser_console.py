@@ -19,18 +19,28 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.app import Service
 from dispatcher.config import Settings
 from dispatcher.rules.alarms import Outcome
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.audit import AuditAction
 from dispatcher.store.event_log import log_entry
-from dispatcher.store.models import Provider, Resident
+from dispatcher.store.models import (
+    AuditEntry,
+    Notification,
+    OutageMember,
+    PhoneOptOut,
+    Provider,
+    Resident,
+    Terminal,
+)
 from dispatcher.users.accounts import Role
 from harness.city import seed_city
-from harness.service import add_user, running
+from harness.service import add_user, api_client, running
 from tests.web.test_browser import ARTIFACTS, chromium
 
 SettingsFor = Callable[..., Settings]
@@ -47,10 +57,12 @@ ALARMS = [
     (AlarmKind.DEVICE, "offline", "T-0003", 30),
     (AlarmKind.CHECKIN, "missed_checkin", "T-0001", None),
 ]
+OUTAGE_ID = len(ALARMS) + 1  # closed: 20 terminals of another street, each down and back
+OUTAGE = [f"T-{n:06d}" for n in range(101, 121)]
 # what may stand in Latin letters on a Chinese page: key names (the footer), the unit of
 # a heart rate or a distance, a file format; `code` (what is typed as written: ids, the
 # shifts' syntax) and the language switch ("English") are left out
-ALLOWED = {"Enter", "Esc", "km", "bpm", "CSV"}
+ALLOWED = {"Enter", "Esc", "km", "bpm", "dBm", "CSV"}
 
 
 def latin_words(text: str) -> list[str]:
@@ -82,8 +94,14 @@ async def a_day_with_every_kind(service: Service) -> None:
         await session.execute(
             update(Resident)
             .where(Resident.id == "r-0001")
-            .values(name="王秀英", phone="+8613882163101", checkin_window="07:00-10:00")
+            .values(
+                name="王秀英",
+                phone="+8613882163101",
+                checkin_window="07:00-10:00",
+                service_default="meals",
+            )
         )
+        session.add(PhoneOptOut(phone="+8613900010002", opted_out_at=OPENED))  # 赵强 said STOP
         session.add(
             Provider(
                 id="p-meal",
@@ -111,14 +129,83 @@ async def a_day_with_every_kind(service: Service) -> None:
                 closed = opened + timedelta(minutes=closed_after)
                 alarm.acknowledged_at = opened + timedelta(seconds=40)
                 alarm.acknowledged_by = "op1"
-                session.add(close_alarm(alarm, outcome=Outcome.HELP_GIVEN, by="op1", now=closed))
+                # the offline terminal closed itself on coming back
+                by, outcome = (
+                    ("terminal", Outcome.DEVICE_RECOVERED)
+                    if kind == AlarmKind.DEVICE
+                    else ("op1", Outcome.HELP_GIVEN)
+                )
+                session.add(close_alarm(alarm, outcome=outcome, by=by, now=closed))
                 session.add(
                     log_entry(
                         "note", at=closed, actor="op1", alarm_id=alarm.id, data={"note": "好"}
                     )
                 )
+        await an_outage_that_is_over(session)
+        session.add(
+            Notification(
+                alarm_id=1,
+                purpose="step",
+                step=2,
+                round=0,
+                recipient_key="contact:1",
+                recipient_name="李娜",
+                phone="+8613900010001",
+                channel="sms",
+                status="summarized",
+                provider_status="undelivered",
+                last_error="Twilio error 30003: Unreachable destination handset",
+                next_attempt_at=OPENED,
+                created_at=OPENED - timedelta(hours=5),
+            )
+        )
     for name, role in USERS.items():
         await add_user(service, name, role)
+    async with api_client(service, "adm1") as api:  # an audited edit, of two fields
+        body = {"paused_until": "2026-12-20", "reason": "住院"}
+        async with api.put("/api/residents/r-0002/checkin", json=body) as response:
+            assert response.status == 200, await response.text()
+
+
+async def an_outage_that_is_over(session: AsyncSession) -> None:
+    down = OPENED - timedelta(minutes=50)
+    back = OPENED - timedelta(minutes=10)
+    alarm = open_alarm(
+        kind=AlarmKind.DEVICE,
+        type_="outage",
+        priority=3,
+        device_id=None,
+        resident_id=None,
+        community_id="kangqiao",
+        now=down,
+    )
+    session.add(alarm)
+    await session.flush()
+    assert alarm.id == OUTAGE_ID
+    session.add(opened_entry(alarm, alarm_id=alarm.id, actor="engine", now=down))
+    for device_id in OUTAGE:
+        session.add(Terminal(device_id=device_id, connected=True))
+        session.add(
+            OutageMember(
+                alarm_id=alarm.id,
+                device_id=device_id,
+                reason="power_lost",
+                joined_at=down,
+                left_at=back,
+            )
+        )
+        for kind, at in (("outage_joined", down), ("outage_left", back)):
+            session.add(
+                log_entry(
+                    kind,
+                    at=at,
+                    actor="engine",
+                    alarm_id=alarm.id,
+                    device_id=device_id,
+                    data={"reason": "power_lost"},
+                )
+            )
+    session.add(close_alarm(alarm, outcome=Outcome.RESOLVED_ITSELF, by="engine", now=back))
 
 
 async def log_in(browser: Browser, service: Service, username: str, lang: str) -> Page:
@@ -214,15 +301,15 @@ async def test_a_chinese_console_speaks_chinese_everywhere(
         await page.screenshot(path=ARTIFACTS / f"console-{shot}.png", full_page=True)
 
     await walk("/queue", "tr.alarm", "queue")
-    for alarm_id in range(1, len(ALARMS) + 1):
+    for alarm_id in range(1, OUTAGE_ID + 1):
         await walk(f"/alarms/{alarm_id}", "#timeline li", f"alarm-{alarm_id}")
     for path, ready, shot in [
         ("/terminals", "main table tr", "terminals"),
         ("/residents", "main .card, main tr", "residents"),
         ("/residents/r-0001", "main .card", "resident"),
-        ("/history", "#history tr.alarm", "history"),
+        ("/history?status=all", "#history tr.alarm", "history"),
         ("/reports", "#report tbody tr", "reports"),
-        ("/audit", "#audit tr.line", "audit"),
+        ("/audit?resident_id=r-0002", "#audit tr.line", "audit"),
         ("/checkins", "main tr, main .empty", "checkins"),
         ("/admin", "main table tr, main form", "admin"),
         ("/admin/residents/r-0001", "main input", "admin-resident"),
@@ -241,6 +328,23 @@ async def test_what_an_operator_sees_of_an_alarm(service: Service, browser: Brow
     await sos.locator("td.resident").click()
     await expect(page).to_have_url("/alarms/1")
     await expect(page.locator("#contacts")).to_contain_text("139 0001 0001")  # grouped
+    # 赵强 replied STOP: the operator sees he gets no SMS
+    zhao = page.locator("#contacts .phone-line", has_text="139 0001 0002")
+    await expect(zhao.locator(".opted-out")).to_have_text("对方已退订短信")
+    await expect(
+        page.locator("#contacts .phone-line", has_text="139 0001 0001")
+    ).not_to_contain_text("退订")
+    await expect(page.locator("#notifications")).to_contain_text("已合并在汇总短信中")
+    await expect(page.locator(".service-default")).to_have_text("常用服务：助餐送餐")
+    # one look, one audit line (the live feed's first snapshot does not load it again)
+    await expect(page.locator("body")).to_have_attribute("data-live", "up")
+    async with service.sessions() as session:
+        looks = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.alarm_id == 1, AuditEntry.action == AuditAction.VIEW_ALARM)
+        )
+    assert looks == 1
     # an operator records an arrival by naming who is at the door, not themself
     await page.click("#arrived")
     await page.fill("#arrived-who", "张丽")
@@ -260,3 +364,30 @@ async def test_what_an_operator_sees_of_an_alarm(service: Service, browser: Brow
     await expect(page.locator("#arrived")).to_have_count(0)
     await page.keyboard.press("d")
     await expect(page.locator("#arrived-dialog")).not_to_be_visible()
+
+    # a closed outage: how many it held, one timeline line per change, ids whole
+    await page.goto(f"/alarms/{OUTAGE_ID}")
+    await expect(page.locator("#alarm-head h1")).to_contain_text("共涉及20台终端")
+    grouped = page.locator("#timeline li.grouped")
+    await expect(grouped).to_have_count(2)  # joined, left
+    await expect(grouped.first).to_contain_text("共20条")
+    await expect(grouped.first).to_contain_text("T-000101")
+    await expect(page.locator("#timeline li")).to_have_count(4)  # opened, joined, left, closed
+    heights = await page.eval_on_selector_all(
+        "#outage-members tr td:first-child",
+        "(cells) => cells.map((c) => c.getBoundingClientRect().height)",
+    )
+    assert len(heights) == len(OUTAGE)
+    assert max(heights) < 1.5 * min(heights), heights  # no id broken over two lines
+    await page.screenshot(path=ARTIFACTS / "console-outage.png", full_page=True)
+
+
+async def test_an_english_console_words_codes_too(service: Service, browser: Browser) -> None:
+    page = await log_in(browser, service, "op1", "en")
+    await page.goto("/alarms/1")
+    await expect(page.locator(".service-default")).to_have_text("Usual service: Meals")
+    await expect(page.locator("#workers")).to_contain_text("every day 08:00–20:00")
+    await page.goto("/alarms/3")  # the service request: providers by their category's words
+    await expect(page.locator("#providers")).to_contain_text("Meals")
+    await expect(page.locator("#timeline")).to_contain_text("the resident has no usual service")
+    await page.screenshot(path=ARTIFACTS / "console-alarm-en.png", full_page=True)

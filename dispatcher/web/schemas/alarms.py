@@ -184,6 +184,9 @@ class AlarmView(Alarm):
     timeline: list[TimelineLine]
     outcomes: list[Outcome]
     """What an operator may close it with."""
+    sms_opted_out: list[str]
+    """The phones of the view (resident, contacts, workers, providers) that replied STOP:
+    they get no SMS until they reply START."""
     now: Time
 
 

@@ -86,7 +86,9 @@
   function head(a) {
     const r = a.resident;
     const who = r ? r.name : a.type === "outage"
-      ? `${a.community} · ${t("outage.members", { n: a.members })}` : a.device_id || "";
+      ? `${a.community} · ${a.status === "resolved"
+        ? t("outage.held", { n: a.outage_members.length }) : t("outage.members", { n: a.members })}`
+      : a.device_id || "";
     return el("section", { class: `alarm-head kind-${a.kind} status-${a.status}`, id: "alarm-head",
       dataset: { status: a.status } },
     el("h1", {}, el("span", { class: "badge" }, label("kind", a.kind)), ` ${label("type", a.type)} · `, who),
@@ -151,9 +153,9 @@
       el("td", {}, el("time", {}, D.time(n.created_at))),
       el("td", {}, n.recipient_key === "operators" ? t("recipient.operators") : n.recipient, n.phone ? el("small", {}, n.phone) : null),
       el("td", {}, label("channel", n.channel)),
-      el("td", { class: `ns-${n.status}` }, label("nstatus", n.status),
-        n.provider_status ? el("small", {}, n.provider_status) : null,
-        n.last_error ? el("small", {}, n.last_error) : null)));
+      // the provider's own status and error are its words (English codes): on hover only
+      el("td", { class: `ns-${n.status}`, title: [n.provider_status, n.last_error].filter(Boolean).join(" · ") || null },
+        label("nstatus", n.status))));
     return Cards.card(t("card.notifications"), list.length
       ? el("table", { class: "list", id: "notifications" }, el("tbody", {}, rows)) : Cards.none());
   }
@@ -219,15 +221,48 @@
     return parts.join(" · ");
   }
 
+  // lines that say the same thing within a few minutes (an outage's three hundred
+  // terminals joining, between other lines) are one line, with how many and which
+  const GROUP_MS = 5 * 60 * 1000;
+  function grouped(list) {
+    const groups = [];
+    const open = new Map();
+    for (const e of list) {
+      const text = detail(e.data, e.kind);
+      const key = `${e.kind}\u0000${e.actor}\u0000${text}`;
+      const same = open.get(key);
+      if (same && Date.parse(e.at) - Date.parse(same.until) <= GROUP_MS) {
+        same.devices.push(e.device_id);
+        same.until = e.at;
+      } else {
+        const group = { ...e, text, devices: [e.device_id], until: e.at };
+        open.set(key, group);
+        groups.push(group);
+      }
+    }
+    return groups;
+  }
+
   function timeline(list) {
     return Cards.card(t("card.timeline"), el("ol", { class: "timeline", id: "timeline" },
-      list.map((e) => el("li", { class: `kind-${e.kind}` },
-        el("time", {}, D.time(e.at)), el("strong", {}, label("log", e.kind)),
-        e.actor ? ` (${label("actor", e.actor)}) ` : " ", detail(e.data, e.kind)))));
+      grouped(list).map((g) => {
+        const devices = [...new Set(g.devices.filter(Boolean))];
+        const many = g.devices.length > 1;
+        return el("li", { class: `kind-${g.kind}${many ? " grouped" : ""}`, dataset: { count: g.devices.length } },
+          el("time", {}, D.time(g.at)), many && g.until !== g.at ? el("time", {}, `–${D.time(g.until)}`) : null,
+          el("strong", {}, label("log", g.kind)),
+          g.actor ? ` (${label("actor", g.actor)}) ` : " ", g.text,
+          many ? el("span", { class: "devices" }, ` · ${t("timeline.times", { n: g.devices.length })}`,
+            devices.length > 1 ? el("small", { class: "device-ids" },
+              devices.slice(0, 12).flatMap((d, i) => [i ? "、" : "", el("span", { class: "id" }, d)]),
+              devices.length > 12 ? t("timeline.more", { n: devices.length - 12 }) : "") : null) : null);
+      })));
   }
 
   function render() {
     const a = ctx;
+    Cards.optedOut.clear();
+    for (const number of a.sms_opted_out || []) Cards.optedOut.add(number);
     const left = a.type === "outage"
       ? [outage(a), Cards.workers(a.workers, call)]
       : [Cards.resident(a.resident, { call }), a.kind === "service" ? providers(a) : null,
@@ -311,7 +346,11 @@
     else return;
     event.preventDefault();
   });
-  D.on("snapshot", load); // (re)connected: catch up on whatever happened meanwhile
+  // reconnected: catch up on whatever happened meanwhile. Not on the first snapshot,
+  // which comes right after the page's own load: each load is an audited view
+  let missed = false;
+  D.on("down", () => { missed = true; });
+  D.on("snapshot", () => { if (missed) { missed = false; load(); } });
   D.on("alarm", (a) => { if (a.id === id && (!ctx || a.rev !== ctx.rev || a.status !== ctx.status)) load(); });
   setInterval(() => {
     for (const cell of main.querySelectorAll(".age")) cell.textContent = D.age(cell.dataset.since, cell.dataset.until);
