@@ -574,7 +574,10 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     # --- history, reports and the audit log -------------------------------------------
     "nav.history": ("历史警情", "History"),
     "nav.reports": ("统计报表", "Reports"),
-    "reports.summary": ("全市达标情况（{from} 至 {to}）", "The city against the targets ({from} to {to})"),
+    "reports.summary": (
+        "全市达标情况（{from} 至 {to}）",
+        "The city against the targets ({from} to {to})",
+    ),
     "reports.city": ("全市", "The city"),
     "nav.audit": ("访问记录", "Audit"),
     "card.medical_withheld": (
