@@ -33,6 +33,7 @@
     ["reports.checkins", "checkins_missed", null, "bar"],
     ["reports.offline", "offline_terminal_minutes", null, "bar"],
   ];
+  const COUNTS = new Set(["emergencies", "service", "checkins_missed"]);
   const COLUMNS = [
     ["col.date", "date"], ["col.community", "community_id"], ["col.emergencies", "emergencies"],
     ["col.answer_60", "acked_within_60s_pct", targets.answer_60],
@@ -85,7 +86,7 @@
           animation: false, maintainAspectRatio: false,
           // counts are whole: no 0.2 emergencies on the axis
           scales: { y: { beginAtZero: true, suggestedMax: target !== null ? 100 : undefined,
-            ticks: type === "bar" ? { precision: 0, stepSize: 1 } : {} } },
+            ticks: COUNTS.has(figure) ? { precision: 0 } : {} } },
           plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
         },
       }));
