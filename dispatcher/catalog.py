@@ -445,6 +445,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "outage.members": ("{n}台终端", "{n} terminals"),
     "outage.held": ("共涉及{n}台终端", "{n} terminals in all"),
     "timeline.times": ("共{n}条", "{n} times"),
+    "timeline.provider_error": ("短信/电话服务商报错", "the SMS/voice provider refused it"),
     "timeline.more": ("等，另有{n}台", " and {n} more"),
     "outage.back": ("已恢复", "Back"),
     "outage.down": ("未恢复", "Still down"),

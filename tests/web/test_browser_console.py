@@ -142,6 +142,19 @@ async def a_day_with_every_kind(service: Service) -> None:
                     )
                 )
         await an_outage_that_is_over(session)
+        for error in (
+            "HTTP 400: The 'To' number is not a valid phone number",
+            "the recipient replied STOP",
+        ):
+            session.add(
+                log_entry(
+                    "notification_failed",
+                    at=OPENED - timedelta(hours=5),
+                    actor="notifier",
+                    alarm_id=1,
+                    data={"channel": "sms", "recipient": "李娜", "error": error},
+                )
+            )
         session.add(
             Notification(
                 alarm_id=1,

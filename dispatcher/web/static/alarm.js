@@ -196,6 +196,8 @@
     return parts.join("；");
   }
 
+  const OPTED_OUT = "the recipient replied STOP"; // rules/notifications.py's reason
+
   function detail(d, kind) {
     if (!d) return "";
     if (kind && kind.startsWith("call_") && d.call) return callDetail(kind, d);
@@ -217,7 +219,8 @@
     if (d.status) parts.push(label("nstatus", d.status));
     if (d.step !== undefined && d.step !== null) parts.push(t("step.n", { n: d.step + 1 }));
     if (d.detail) parts.push(d.detail);
-    if (d.error) parts.push(d.error);
+    // a provider's error is its own words: ours in the reader's, the provider's on hover
+    if (d.error) parts.push(d.error === OPTED_OUT ? t("nstatus.opted_out") : t("timeline.provider_error"));
     return parts.join(" · ");
   }
 
@@ -248,7 +251,8 @@
       grouped(list).map((g) => {
         const devices = [...new Set(g.devices.filter(Boolean))];
         const many = g.devices.length > 1;
-        return el("li", { class: `kind-${g.kind}${many ? " grouped" : ""}`, dataset: { count: g.devices.length } },
+        return el("li", { class: `kind-${g.kind}${many ? " grouped" : ""}`, dataset: { count: g.devices.length },
+          title: g.data && g.data.error ? g.data.error : null },
           el("time", {}, D.time(g.at)), many && g.until !== g.at ? el("time", {}, `–${D.time(g.until)}`) : null,
           el("strong", {}, label("log", g.kind)),
           g.actor ? ` (${label("actor", g.actor)}) ` : " ", g.text,
