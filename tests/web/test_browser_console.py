@@ -348,6 +348,8 @@ async def test_what_an_operator_sees_of_an_alarm(service: Service, browser: Brow
         page.locator("#contacts .phone-line", has_text="139 0001 0001")
     ).not_to_contain_text("退订")
     await expect(page.locator("#notifications")).to_contain_text("已合并在汇总短信中")
+    await expect(page.locator("#notifications")).to_contain_text("139 0001 0001")
+    await expect(page.locator("#timeline")).to_contain_text("对方已退订短信")
     await expect(page.locator(".service-default")).to_have_text("常用服务：助餐送餐")
     # one look, one audit line (the live feed's first snapshot does not load it again)
     await expect(page.locator("body")).to_have_attribute("data-live", "up")

@@ -151,7 +151,7 @@
   function notifications(list) {
     const rows = list.map((n) => el("tr", {},
       el("td", {}, el("time", {}, D.time(n.created_at))),
-      el("td", {}, n.recipient_key === "operators" ? t("recipient.operators") : n.recipient, n.phone ? el("small", {}, n.phone) : null),
+      el("td", {}, n.recipient_key === "operators" ? t("recipient.operators") : n.recipient, n.phone ? el("small", { class: "id" }, D.phone(n.phone)) : null),
       el("td", {}, label("channel", n.channel)),
       // the provider's own status and error are its words (English codes): on hover only
       el("td", { class: `ns-${n.status}`, title: [n.provider_status, n.last_error].filter(Boolean).join(" · ") || null },
@@ -186,8 +186,9 @@
       return t("fact.ack_overdue", { who: f.taken_by, m: f.minutes, names: names(f.alerted) });
     }
     if (f.next_now) return t("fact.next_now");
-    const parts = (f.reached || []).map((r) => t("fact.reached", {
-      name: r.key === "operators" ? t("recipient.operators") : r.name, channels: channels(r.channels) }));
+    // the operators' queue is reached on the dashboard only: its name says it all
+    const parts = (f.reached || []).map((r) => (r.key === "operators" ? t("recipient.operators")
+      : t("fact.reached", { name: r.name, channels: channels(r.channels) })));
     for (const m of f.missing || []) {
       const arg = m.why === "no_provider_category" || m.why === "no_default_service" ? label("category", m.arg) : m.arg;
       parts.push(t(`fact.missing.${m.why}`, { arg }));
