@@ -299,6 +299,7 @@ async def test_a_chinese_console_speaks_chinese_everywhere(
 
     async def walk(path: str, ready: str, shot: str) -> None:
         await page.goto(path)
+        await expect(page.locator("body")).to_have_attribute("data-live", "up")
         await expect(page.locator(ready).first).to_be_visible()
         text: str = await page.evaluate(
             """() => {
@@ -317,7 +318,7 @@ async def test_a_chinese_console_speaks_chinese_everywhere(
     for alarm_id in range(1, OUTAGE_ID + 1):
         await walk(f"/alarms/{alarm_id}", "#timeline li", f"alarm-{alarm_id}")
     for path, ready, shot in [
-        ("/terminals", "main table tr", "terminals"),
+        ("/terminals", "main tbody tr[data-device]", "terminals"),
         ("/residents", "main .card, main tr", "residents"),
         ("/residents/r-0001", "main .card", "resident"),
         ("/history?status=all", "#history tr.alarm", "history"),
