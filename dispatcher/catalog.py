@@ -465,6 +465,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "nstatus.held": ("暂缓（限流）", "Held (throttled)"),
     "nstatus.declined": ("对方拒绝", "Declined"),
     "nstatus.summarized": ("已合并在汇总短信中", "Sent in a summary"),
+    "nstatus.unanswered": ("无人接听", "Not answered"),
     "nstatus.opted_out": ("对方已退订短信", "Opted out of SMS"),
     "audit.field.address": ("住址", "address"),
     "audit.field.birth_year": ("出生年份", "birth year"),
