@@ -211,7 +211,7 @@ async def resolve_alarm(request: web.Request) -> Reply:
 
 async def arrived(request: web.Request) -> Reply:
     """Someone is at the door, as the operator heard (a call from the worker): the body
-    may name who (`{"who": "张伟"}`); the operator is never recorded as at the door."""
+    may name who (`{"who": NAME}`); the operator is never recorded as at the door."""
     raw = await request.read()
     try:
         who = ArrivedBody.model_validate_json(raw).who if raw.strip() else None

@@ -5,7 +5,7 @@
 // then that person's (DESIGN.md §10).
 const Cards = (() => {
   const { t, el, label } = D;
-  const colon = t("sep.colon"); // "：" in Chinese, ": " in English
+  const colon = t("sep.colon"); // full-width in Chinese, ": " in English
 
   const card = (title, ...children) => el("section", { class: "card" }, el("h2", {}, title), ...children);
   // phones that replied STOP (the alarm view sets them): no SMS reaches them
