@@ -183,7 +183,7 @@ def shell(
         nav=nav,
         down=html.escape(t["live.down"]),
         sound=html.escape(t["sound.enable"]),
-        who=html.escape(f"{who.username} · {t['role.' + who.role.value]}"),
+        who=f"{html.escape(who.username)}<small>{html.escape(t['role.' + who.role.value])}</small>",
         other_lang=_other_lang(lang),
         here=quote(request.path_qs, safe=""),
         other_name=html.escape(t["nav.lang"]),
