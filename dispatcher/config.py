@@ -373,6 +373,13 @@ class AlarmsConfig(_Section):
     ack_timeout_s: int = 1800
 
 
+class ReportsConfig(_Section):
+    # the telecare targets the reports measure against, in percent
+    answer_60_pct: float = Field(default=97.5, ge=0, le=100)
+    answer_180_pct: float = Field(default=99.0, ge=0, le=100)
+    attend_45_pct: float = Field(default=90.0, ge=0, le=100)
+
+
 class LogConfig(_Section):
     # json: one JSON object per line, for a log collector (phone numbers masked either way)
     format: Literal["text", "json"] = "text"
@@ -462,6 +469,7 @@ class Settings(BaseSettings):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     city: CityConfig = Field(default_factory=CityConfig)
     alarms: AlarmsConfig = Field(default_factory=AlarmsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
     log: LogConfig = Field(default_factory=LogConfig)
     checkin: CheckinConfig = Field(default_factory=CheckinConfig)
     outage: OutageConfig = Field(default_factory=OutageConfig)

@@ -151,7 +151,12 @@ def _scenarios(sub: Any, connection: Callable[[argparse.ArgumentParser], None]) 
     cut.add_argument("--over", type=float, default=30.0, help="seconds over which power goes")
     cut.add_argument("--restore-after", type=float, default=180.0, help="seconds without power")
     cut.add_argument("--dead", type=float, default=0.25, help="share whose battery runs flat")
-    cut.add_argument("--heartbeat-s", type=float, default=60.0)
+    cut.add_argument(
+        "--heartbeat-s",
+        type=float,
+        default=0.0,
+        help="0 (default): no heartbeats, so nothing is left behind when it ends",
+    )
     cut.add_argument("--seed", type=int)
 
     week = sub.add_parser("week", help="an ordinary week of daily care, on the demo clock")

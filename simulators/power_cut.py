@@ -1,11 +1,17 @@
 """A power cut in one community, as its terminals live it (`simulate power-cut`).
 
-Every terminal of the community connects and beats; within `over_s` each reports
-power_lost (it runs on its battery); a share of them (`dead`) then loses its connection
-as a flat battery would (the broker publishes its last will); after `restore_after_s`
-the power is back: the dead ones reconnect, all report power_restored and beat again
-for `linger_s`, so the service sees them back. In real time: the service's own clock
-and thresholds (`outage.min_terminals`, `outage.window_s`) decide what the operators see.
+Every terminal of the community connects; within `over_s` each reports power_lost (it
+runs on its battery); a share of them (`dead`) then loses its connection as a flat
+battery would (the broker publishes its last will); after `restore_after_s` the power is
+back: the dead ones reconnect and all report power_restored, so the service sees them
+back, and stay `linger_s`. In real time: the service's own clock and thresholds
+(`outage.min_terminals`, `outage.window_s`) decide what the operators see.
+
+By default the terminals send no heartbeats: the service watches a terminal for silence
+only once it has beaten, so terminals that live only for the cut leave nothing behind
+when the simulation ends (with heartbeats, their silence afterwards would be a second
+outage, one that never clears). `heartbeat_s` makes them beat, for a city whose
+terminals beat anyway (then keep them running afterwards, e.g. with `simulate fleet`).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ class PowerCutPlan:
     over_s: float = 30.0
     restore_after_s: float = 180.0
     dead: float = 0.25  # the share whose battery runs flat (they go offline)
-    heartbeat_s: float = 60.0
+    heartbeat_s: float = 0.0  # 0: none (see above)
     linger_s: float = 10.0
     seed: int | None = None
     passwords: Mapping[str, str] = field(default_factory=dict)
@@ -81,7 +87,7 @@ async def run_power_cut(
             password=plan.passwords.get(device_id),
             tls=plan.tls,
             cafile=plan.cafile,
-            heartbeat_s=plan.heartbeat_s,
+            heartbeat_s=plan.heartbeat_s or None,
             logger=log,
         )
 
@@ -94,8 +100,9 @@ async def run_power_cut(
 
     async with contextlib.AsyncExitStack() as stack:
         sims = {d: await stack.enter_async_context(terminal(d)) for d in plan.device_ids}
-        for sim in sims.values():
-            await sim.heartbeat()  # each is alive before the cut
+        if plan.heartbeat_s:
+            for sim in sims.values():
+                await sim.heartbeat()  # each is alive before the cut
         say(f"{len(sims)} terminals connected; the power goes within {plan.over_s:g} s")
 
         async def lose(device_id: str) -> None:
@@ -120,7 +127,8 @@ async def run_power_cut(
             sim = sims[device_id]
             if await press(sim, EventType.POWER_RESTORED):
                 report.restored += 1
-            await sim.heartbeat()
+            if plan.heartbeat_s:
+                await sim.heartbeat()
 
         await asyncio.gather(*(restore(d) for d in plan.device_ids))
         await asyncio.sleep(plan.linger_s)

@@ -124,15 +124,24 @@ async def closed(*, session: AsyncSession, alarm: Alarm, now: datetime, tell: bo
 
 
 async def arrived(
-    *, session: AsyncSession, alarm_id: int, by: str, via: str, now: datetime
+    *,
+    session: AsyncSession,
+    alarm_id: int,
+    by: str,
+    via: str,
+    now: datetime,
+    who: str | None = None,
 ) -> Alarm:
-    """`by` is at the door: the first arrival is the alarm's `arrived_at` (attendance
-    time); every one is a timeline line."""
+    """Someone is at the door: the first arrival is the alarm's `arrived_at` (attendance
+    time); every one is a timeline line. `by` tells it (the person at the door by SMS or
+    link; an operator on the dashboard, who is not at the door: then `who` names the
+    person, or nobody is named)."""
     alarm = await locked(session, alarm_id)
     arrival = rules.arrive(rules.Status(alarm.status), alarm.arrived_at)
+    at_door = who if via == "dashboard" else by
     if arrival.first:
         alarm.arrived_at = now
-        alarm.arrived_by = by
+        alarm.arrived_by = at_door
     session.add(
         log_entry(
             "arrived",
@@ -140,7 +149,8 @@ async def arrived(
             actor=by,
             alarm_id=alarm.id,
             device_id=alarm.device_id,
-            data={"via": via, "first": arrival.first},
+            data={"via": via, "first": arrival.first}
+            | ({"who": at_door} if via == "dashboard" and at_door else {}),
         )
     )
     return alarm

@@ -179,7 +179,12 @@ def _log_rows(alarm: Alarm, decision: esc.Decision, now: datetime) -> list[Event
             actor="engine",
             alarm_id=alarm.id,
             device_id=alarm.device_id,
-            data={"step": entry.step, "round": entry.round, "detail": entry.detail},
+            data={
+                "step": entry.step,
+                "round": entry.round,
+                "detail": entry.detail,
+                "facts": entry.facts,
+            },
         )
         for entry in decision.log
     ]
@@ -262,6 +267,7 @@ async def run_ack_overdue(
         select(Alarm)
         .where(
             Alarm.status == "acknowledged",
+            Alarm.kind.in_(esc.ACK_OVERDUE_KINDS),
             Alarm.ack_overdue_alerted_at.is_(None),
             Alarm.acknowledged_at <= esc.ack_overdue_cutoff(now, timeout_s),
         )
@@ -284,7 +290,8 @@ async def run_ack_overdue(
         ]
         await outbox.add(session, rows)
         alarm.ack_overdue_alerted_at = now
-        who = ", ".join(sorted({n.recipient.name for n in alerts})) or "no supervisor"
+        alerted = sorted({n.recipient.name for n in alerts})
+        who = ", ".join(alerted) or "no supervisor"
         session.add(
             log_entry(
                 "ack_overdue",
@@ -294,7 +301,12 @@ async def run_ack_overdue(
                 device_id=alarm.device_id,
                 data={
                     "detail": f"taken by {alarm.acknowledged_by} but not resolved after "
-                    f"{timeout_s // 60} min; alerted: {who}"
+                    f"{timeout_s // 60} min; alerted: {who}",
+                    "facts": {
+                        "taken_by": alarm.acknowledged_by,
+                        "minutes": timeout_s // 60,
+                        "alerted": alerted,
+                    },
                 },
             )
         )
@@ -312,7 +324,9 @@ async def next_wake(*, session: AsyncSession, ack_timeout_s: int) -> datetime | 
     )
     acked = await session.scalar(
         select(func.min(Alarm.acknowledged_at)).where(
-            Alarm.status == "acknowledged", Alarm.ack_overdue_alerted_at.is_(None)
+            Alarm.status == "acknowledged",
+            Alarm.kind.in_(esc.ACK_OVERDUE_KINDS),
+            Alarm.ack_overdue_alerted_at.is_(None),
         )
     )
     candidates = [

@@ -10,8 +10,9 @@ was down catches up one step at a time instead of calling everybody at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from dispatcher.rules.policy import Channel, Policy, Step
@@ -118,6 +119,10 @@ class Logged:
     step: int
     round: int
     detail: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    """The same as codes and names, which the catalog words in the reader's language:
+    `reached` [{key, name, channels}], `missing` [{target, why, arg}], `unreachable`
+    {names, channels}; for `exhausted`, `rounds` and `alerted` [names]."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,40 +139,52 @@ def resolve_target(
     return _resolve(target, directory, now, tz)[0]
 
 
+# why a step's target reached nobody: the code in a timeline's facts, and the log's words
+WHY_NONE: Final = {
+    "no_supervisor": "no supervisor",
+    "no_worker": "no worker in the community",
+    "no_worker_on_shift": "no worker on shift",
+    "no_contact": "no contact",
+    "no_contact_priority": "no contact of priority {arg}",
+    "no_default_service": "no default service for the resident",
+    "no_provider_category": "no provider of category {arg}",
+}
+
+
 def _resolve(
     target: str, directory: Directory, now: datetime, tz: ZoneInfo
 ) -> tuple[tuple[Recipient, ...], str]:
-    """The recipients, and why there are none when there are none."""
+    """The recipients, and why there are none when there are none (a code of `WHY_NONE`)."""
     name, _, arg = target.partition(":")
     if target == "operators":
         return (OPERATORS,), ""
     if target == "supervisors":
-        return directory.supervisors, "no supervisor"
+        return directory.supervisors, "no_supervisor"
     if target in {"workers", "duty_workers"}:
         if not directory.workers:
-            return (), "no worker in the community"
+            return (), "no_worker"
         if target == "workers":
             return tuple(w.recipient for w in directory.workers), ""
         on_duty = (w.recipient for w in directory.workers if on_shift(w.shifts, now, tz))
-        return tuple(on_duty), "no worker on shift"
+        return tuple(on_duty), "no_worker_on_shift"
     if target == "contacts":
         ordered = sorted(directory.contacts, key=lambda c: (c.priority, c.recipient.key))
-        return tuple(c.recipient for c in ordered), "no contact"
+        return tuple(c.recipient for c in ordered), "no_contact"
     if name == "contact" and arg.isdigit():
         # the data may hold two contacts of one priority: notify both, in a stable order
         found = sorted(
             (c.recipient for c in directory.contacts if c.priority == int(arg)),
             key=lambda r: r.key,
         )
-        return tuple(found), f"no contact of priority {arg}"
+        return tuple(found), "no_contact_priority"
     if target == "default_providers":
         if directory.service_default is None:
-            return (), "no default service for the resident"
+            return (), "no_default_service"
         arg = directory.service_default
         name = "providers"
     if name == "providers" and arg:
         found_p = (p.recipient for p in directory.providers if p.category == arg)
-        return tuple(found_p), f"no provider of category {arg}"
+        return tuple(found_p), "no_provider_category"
     raise ValueError(f"unknown escalation target {target!r}")
 
 
@@ -202,6 +219,11 @@ def skip_wait(state: EscalationState, now: datetime) -> EscalationState:
     if state.exhausted or state.next_step_at is None or state.next_step_at <= now:
         return state
     return replace(state, next_step_at=now)
+
+
+# a service request is taken and then waits on a provider for hours by design: "taken
+# but not closed" is a sign of trouble only for the kinds where a person is in danger
+ACK_OVERDUE_KINDS: Final = ("emergency", "checkin", "device")
 
 
 def ack_overdue_at(acknowledged_at: datetime, timeout_s: int) -> datetime:
@@ -255,39 +277,52 @@ def _fire(
 ) -> tuple[tuple[Notify, ...], Logged]:
     channels = tuple(dict.fromkeys(step.channels))
     notes: list[str] = []
+    missing: list[dict[str, str]] = []
     found: list[Recipient] = []
     for target in dict.fromkeys(step.notify):
         recipients, why_none = _resolve(target, directory, now, tz)
         if not recipients:
-            notes.append(f"{target}: {why_none}")
+            arg = target.partition(":")[2]
+            if target == "default_providers":
+                arg = directory.service_default or ""
+            notes.append(f"{target}: {WHY_NONE[why_none].format(arg=arg)}")
+            missing.append({"target": target, "why": why_none, "arg": arg})
         found.extend(recipients)
     notifications: list[Notify] = []
     reached: list[str] = []
+    reached_facts: list[dict[str, Any]] = []
     unreachable: list[str] = []
     for person in _unique(found):
         usable = [c for c in channels if person.reachable_by(c)]
         notifications.extend(Notify(person, c, index, round_no) for c in usable)
         if usable:
             reached.append(f"{person.name} ({'+'.join(usable)})")
+            reached_facts.append(
+                {"key": person.key, "name": person.name, "channels": [str(c) for c in usable]}
+            )
         else:
             unreachable.append(person.name)
+    facts: dict[str, Any] = {"reached": reached_facts, "missing": missing}
     if unreachable:
         notes.append(f"not reachable by {'/'.join(channels)}: {', '.join(unreachable)}")
+        facts["unreachable"] = {"names": unreachable, "channels": [str(c) for c in channels]}
     action = "step_fired" if notifications else "step_skipped"
     detail = "; ".join([*reached, *notes])
-    return tuple(notifications), Logged(action, index, round_no, detail)
+    return tuple(notifications), Logged(action, index, round_no, detail, facts)
 
 
 def _exhaust(policy: Policy, directory: Directory, log: list[Logged]) -> Decision:
     last_round, last_step = divmod(chain_length(policy) - 1, len(policy.steps))
     alerts = supervisors_alert(directory, step=EXHAUSTED_STEP, nth=last_round)
     rounds = policy.repeat + 1
+    alerted = [p.name for p in _unique(n.recipient for n in alerts)]
     if alerts:
-        names = ", ".join(p.name for p in _unique(n.recipient for n in alerts))
+        names = ", ".join(alerted)
         detail = f"nobody acknowledged in {rounds} round(s); supervisors alerted: {names}"
     else:
         detail = f"nobody acknowledged in {rounds} round(s); no supervisor to alert"
-    log.append(Logged("exhausted", last_step, last_round, detail))
+    facts = {"rounds": rounds, "alerted": alerted}
+    log.append(Logged("exhausted", last_step, last_round, detail, facts))
     state = EscalationState(last_step, last_round, None, exhausted=True)
     return Decision(state, alerts, tuple(log))
 

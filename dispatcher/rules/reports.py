@@ -211,6 +211,89 @@ def build_rows(
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The telecare targets in percent (`reports:` in config.yaml)."""
+
+    answer_60: Decimal = ANSWER_TARGET_PCT[60]
+    answer_180: Decimal = ANSWER_TARGET_PCT[180]
+    attend_45: Decimal = ATTEND_TARGET_PCT
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodFigures:
+    """A community's (or the city's, `community_id` None) figures over a whole period:
+    the shares are of the period's counts, not an average of the days' shares."""
+
+    community_id: str | None
+    emergencies: int
+    acked_within_60s_pct: Decimal | None
+    acked_within_180s_pct: Decimal | None
+    attended_within_45min_pct: Decimal | None
+    shortfall: Decimal
+    """The points below target, added over the three figures (0: every target met)."""
+
+
+def _period(
+    community_id: str | None, counts: Iterable[AlarmCounts], targets: Targets
+) -> PeriodFigures:
+    total = AlarmCounts()
+    for c in counts:
+        total = AlarmCounts(
+            emergencies=total.emergencies + c.emergencies,
+            answered_60=total.answered_60 + c.answered_60,
+            counted_60=total.counted_60 + c.counted_60,
+            answered_180=total.answered_180 + c.answered_180,
+            counted_180=total.counted_180 + c.counted_180,
+            attended=total.attended + c.attended,
+            counted_attended=total.counted_attended + c.counted_attended,
+        )
+    shares = (
+        (pct(total.answered_60, total.counted_60), targets.answer_60),
+        (pct(total.answered_180, total.counted_180), targets.answer_180),
+        (pct(total.attended, total.counted_attended), targets.attend_45),
+    )
+    shortfall = sum((max(Decimal(0), t - v) for v, t in shares if v is not None), Decimal(0))
+    return PeriodFigures(
+        community_id,
+        total.emergencies,
+        shares[0][0],
+        shares[1][0],
+        shares[2][0],
+        shortfall,
+    )
+
+
+def period_figures(
+    communities: Iterable[str],
+    counts: Mapping[tuple[date, str], AlarmCounts],
+    targets: Targets,
+) -> tuple[PeriodFigures, list[PeriodFigures]]:
+    """The city's figures over the period, then each community's, worst first (most
+    points below target; then most emergencies; then by id)."""
+    by_community: dict[str, list[AlarmCounts]] = {c: [] for c in communities}
+    for (_, community_id), c in counts.items():
+        by_community.setdefault(community_id, []).append(c)
+    city = _period(None, counts.values(), targets)
+    rows = [_period(c, found, targets) for c, found in by_community.items()]
+    rows.sort(key=lambda r: (-r.shortfall, -r.emergencies, r.community_id or ""))
+    return city, rows
+
+
+def period_json(row: PeriodFigures) -> dict[str, Any]:
+    def number(value: Decimal | None) -> float | None:
+        return float(value) if value is not None else None
+
+    return {
+        "community_id": row.community_id,
+        "emergencies": row.emergencies,
+        "acked_within_60s_pct": number(row.acked_within_60s_pct),
+        "acked_within_180s_pct": number(row.acked_within_180s_pct),
+        "attended_within_45min_pct": number(row.attended_within_45min_pct),
+        "shortfall": float(row.shortfall),
+    }
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""

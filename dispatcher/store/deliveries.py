@@ -413,7 +413,12 @@ async def move_on_if_step_dead(
             actor="notifier",
             alarm_id=alarm.id,
             device_id=alarm.device_id,
-            data={"step": n.step, "round": n.round, "detail": f"{why}; next step now"},
+            data={
+                "step": n.step,
+                "round": n.round,
+                "detail": f"{why}; next step now",
+                "facts": {"next_now": True},
+            },
         )
     )
     return True

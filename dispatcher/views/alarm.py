@@ -20,6 +20,7 @@ from dispatcher.store.models import (
     Contact,
     Notification,
     OutageMember,
+    PhoneOptOut,
     Resident,
     Terminal,
     Worker,
@@ -116,6 +117,14 @@ async def alarm_context(
             select(Notification).where(Notification.alarm_id == alarm_id).order_by(Notification.id)
         )
     ]
+    phones = {c["phone"] for c in contacts} | {w["phone"] for w in body["workers"]}
+    phones |= {p["phone"] for p in body["providers"]}
+    if resident is not None and resident.phone:
+        phones.add(resident.phone)
+    # who replied STOP gets no SMS: the operator must know to call them instead
+    body["sms_opted_out"] = sorted(
+        await session.scalars(select(PhoneOptOut.phone).where(PhoneOptOut.phone.in_(phones)))
+    )
     rows = await alarm_store.timeline(session=session, alarm_id=alarm_id)
     body["timeline"] = [alarm_store.log_json(r) for r in rows]
     body["outcomes"] = [o.value for o in rules.OPERATOR_OUTCOMES]

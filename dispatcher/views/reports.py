@@ -298,3 +298,21 @@ async def daily_report(
     offline = rules.offline_by_day(spans, days, now)
     ids = await community_ids(session=session, community=community)
     return rules.build_rows(days, ids, counts, offline)
+
+
+async def period_report(
+    *,
+    session: AsyncSession,
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    now: datetime,
+    targets: rules.Targets,
+    community: str | None = None,
+) -> tuple[rules.PeriodFigures, list[rules.PeriodFigures]]:
+    """The city's figures from `first` to `last` against the targets, then each
+    community's, worst first."""
+    days = rules.local_days(first, last, tz)
+    counts = await alarm_counts(session=session, days=days, community=community, now=now)
+    ids = await community_ids(session=session, community=community)
+    return rules.period_figures(ids, counts, targets)

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.actions import alarms as actions
@@ -28,7 +29,7 @@ from dispatcher.views import history
 from dispatcher.views import operators_queue as queue_store
 from dispatcher.web import audit_api
 from dispatcher.web.auth import principal
-from dispatcher.web.errors import json_error
+from dispatcher.web.errors import json_error, problems
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.alarms import (
     AlarmFilters,
@@ -39,6 +40,7 @@ from dispatcher.web.schemas.alarms import (
     ServiceUpdate,
     StatusFilter,
 )
+from dispatcher.web.schemas.alarms import Arrived as ArrivedBody
 from dispatcher.web.schemas.base import AlarmPath
 from dispatcher.web.state import DEPS, liveness_of
 
@@ -211,11 +213,17 @@ async def resolve_alarm(request: web.Request) -> Reply:
 
 
 async def arrived(request: web.Request) -> Reply:
-    """Someone is at the door, as the operator heard (a call from the worker)."""
+    """Someone is at the door, as the operator heard (a call from the worker): the body
+    may name who (`{"who": NAME}`); the operator is never recorded as at the door."""
+    raw = await request.read()
+    try:
+        who = ArrivedBody.model_validate_json(raw).who if raw.strip() else None
+    except ValidationError as exc:
+        return problems(422, exc)
 
     async def at_door(session: AsyncSession, alarm_id: int, by: str, now: datetime) -> Alarm:
         return await actions.arrived(
-            session=session, alarm_id=alarm_id, by=by, via="dashboard", now=now
+            session=session, alarm_id=alarm_id, by=by, via="dashboard", now=now, who=who
         )
 
     return await _act(request, at_door)

@@ -16,7 +16,8 @@ PRINCIPAL = web.RequestKey("principal", users.Principal)
 # the token the caller proved itself with (bearer or session cookie): what keeps a live
 # socket open is that this token still is valid
 TOKEN = web.RequestKey("token", str)
-_PUBLIC = {"/api/login"}
+# the description of the API holds no data: a client reads it before it has a login
+_PUBLIC = {"/api/login", "/api/openapi.json"}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from dispatcher.rules import reports
 from dispatcher.users import accounts as users
 from dispatcher.users.accounts import Role
 from dispatcher.web import i18n, live_hub
@@ -84,7 +83,7 @@ _SHELL: Final = Template("""<!doctype html>
 $script</head>
 <body data-page="$page" data-live="down">
 <header class="top">
-<a class="brand" href="/queue">$brand</a>
+<a class="brand" href="/queue" title="$brand">$short_brand</a>
 <nav>$nav</nav>
 <span id="live-state" class="live-state">$down</span>
 <button id="sound" class="sound" type="button" hidden>$sound</button>
@@ -160,10 +159,11 @@ def shell(
         "lang": lang,
         "strings": t,
         "user": {"username": who.username, "role": who.role.value},
+        "timezone": request.app[DEPS].settings.city.timezone,
         "targets": {
-            "answer_60": float(reports.ANSWER_TARGET_PCT[60]),
-            "answer_180": float(reports.ANSWER_TARGET_PCT[180]),
-            "attend_45": float(reports.ATTEND_TARGET_PCT),
+            "answer_60": request.app[DEPS].settings.reports.answer_60_pct,
+            "answer_180": request.app[DEPS].settings.reports.answer_180_pct,
+            "attend_45": request.app[DEPS].settings.reports.attend_45_pct,
         },
     }
     text = _SHELL.substitute(
@@ -179,10 +179,11 @@ def shell(
         ),
         page=page.scripts[-1].removesuffix(".js") if page else "forbidden",
         brand=html.escape(t["app.title"]),
+        short_brand=html.escape(t["app.brand"]),
         nav=nav,
         down=html.escape(t["live.down"]),
         sound=html.escape(t["sound.enable"]),
-        who=html.escape(f"{who.username} · {t['role.' + who.role.value]}"),
+        who=f"{html.escape(who.username)}<small>{html.escape(t['role.' + who.role.value])}</small>",
         other_lang=_other_lang(lang),
         here=quote(request.path_qs, safe=""),
         other_name=html.escape(t["nav.lang"]),

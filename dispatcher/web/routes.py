@@ -40,7 +40,7 @@ from dispatcher.web.schemas.base import (
     ResidentPath,
 )
 from dispatcher.web.schemas.health import Health
-from dispatcher.web.schemas.reports import DailyRow, ReportQuery
+from dispatcher.web.schemas.reports import DailyRow, ReportQuery, ReportSummary
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
 CITY_RULES: Final = "the city data rules of `dispatcher load`"
@@ -99,8 +99,9 @@ API: Final = (
         method="GET",
         path="/api/openapi.json",
         handler=openapi.serve,
-        summary="this description",
+        summary="this description (no login: it holds the routes' shapes, no data)",
         tag="ops",
+        public=True,
         ok=dict[str, Any],
     ),
     Operation(
@@ -181,7 +182,8 @@ API: Final = (
         path="/api/alarms/{alarm_id}/arrived",
         path_params=AlarmPath,
         handler=alarms_api.arrived,
-        summary="someone is at the door (the first one sets `arrived_at`)",
+        summary="someone is at the door (the first one sets `arrived_at`); an optional "
+        'body `{"who": NAME}` names them (the operator is never recorded as at the door)',
         tag="alarms",
         ok=alarms.Alarm,
         errors=(404, 409),
@@ -326,6 +328,18 @@ API: Final = (
         role=Role.SUPERVISOR,
         query=ReportQuery,
         ok=list[DailyRow],
+        errors=(404,),
+    ),
+    Operation(
+        method="GET",
+        path="/api/reports/summary",
+        handler=reports_api.summary,
+        summary="the city's shares against the targets over the range, then its communities, "
+        "worst first",
+        tag="reports",
+        role=Role.SUPERVISOR,
+        query=ReportQuery,
+        ok=ReportSummary,
         errors=(404,),
     ),
     Operation(

@@ -141,3 +141,36 @@ async def test_taken_but_not_resolved_in_time_alerts_the_supervisors_once(
         await service.engine.run_once()
         assert await outbox(service, purpose="ack_overdue") == expected
         assert "ack_overdue" in await timeline_kinds(service, alarm.id)
+
+
+async def test_a_service_request_taken_hours_ago_alerts_nobody(
+    db_url: str, settings_for: SettingsFor, topic_prefix: str
+) -> None:
+    """A service request waits on a provider for hours by design: taken and not closed
+    after 30 minutes is no sign of trouble; the emergency beside it still alerts, and
+    its timeline line says what happened in codes the catalog words."""
+    clock = ManualClock(AT_3AM)
+    settings = settings_for(db_url, alarms={"ack_timeout_s": 1800})
+    async with running(settings, clock=clock, http=True) as service:
+        city = await seed_city(service.sessions)
+        await add_user(service, "op1", Role.OPERATOR)
+        await add_user(service, "boss", Role.SUPERVISOR, phone="+8613700000001")
+        async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+            await peer.publish(city.terminals[0], "event", event("svc-late", type_="service"))
+            assert (await peer.next_ack())[1]["result"] == "accepted"
+        service_request = await only_alarm(service)
+        async with api_client(service, "op1") as api:
+            async with api.post(f"/api/alarms/{service_request.id}/ack") as taken:
+                assert taken.status == 200
+            async with raw_peer(MOSQUITTO, topic_prefix) as peer:
+                await peer.publish(city.terminals[1], "event", event("sos-late2"))
+                assert (await peer.next_ack())[1]["result"] == "accepted"
+            async with api.get("/api/alarms?kind=emergency") as found:
+                emergency = (await found.json())[0]["id"]
+            async with api.post(f"/api/alarms/{emergency}/ack") as taken:
+                assert taken.status == 200
+        clock.advance(3 * 3600)
+        await wait_for(lambda: outbox(service, purpose="ack_overdue"))
+        await service.engine.run_once()
+        assert "ack_overdue" not in await timeline_kinds(service, service_request.id)
+        assert "ack_overdue" in await timeline_kinds(service, emergency)

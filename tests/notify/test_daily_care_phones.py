@@ -188,9 +188,9 @@ async def test_relatives_hear_who_took_it_and_how_it_ended_in_their_language(
         await pc.standin.wait_for(lambda: len(inbox(pc, english)) == 1)
         await pc.standin.wait_for(lambda: len(inbox(pc, chinese)) == 1)
         assert inbox(pc, english) == [
-            "[One-touch] op1 of the one-touch centre has taken 居民1's call for help."
+            "[One-touch] An operator of the one-touch centre has taken 居民1's call for help."
         ]
-        assert inbox(pc, chinese) == ["【一键通】居民2的求助已由一键通中心接警员op1接手处理。"]
+        assert inbox(pc, chinese) == ["【一键通】居民2的求助已由一键通中心接警员接手处理。"]
         for alarm_id in (first, second):
             async with api.post(
                 f"/api/alarms/{alarm_id}/resolve", json={"outcome": "help_given"}
@@ -226,16 +226,27 @@ async def test_someone_at_the_door_by_dashboard_sms_and_key(phone_city: PhoneCit
 
     by_operator = await press(pc, pc.city.terminals[2], "sos-door-3")
     async with api_client(pc.service, "op1") as api:
-        for _ in range(2):  # the first arrival counts; the second is a line of its own
-            async with api.post(f"/api/alarms/{by_operator}/arrived") as response:
-                assert response.status == 200
-                body = await response.json()
-        assert body["arrived_by"] == "op1"
+        async with api.post(f"/api/alarms/{by_operator}/arrived", json={"wh": "张丽"}) as bad:
+            assert bad.status == 422  # a typo loses nothing and records nothing
+        # the operator heard it on the phone: the operator is not the one at the door
+        async with api.post(f"/api/alarms/{by_operator}/arrived", json={"who": "张丽"}) as response:
+            assert response.status == 200
+            assert (await response.json())["arrived_by"] == "张丽"
+        # the first arrival counts; the second is a line of its own
+        async with api.post(f"/api/alarms/{by_operator}/arrived") as response:
+            assert response.status == 200
+            body = await response.json()
+        assert body["arrived_by"] == "张丽"
         async with api.get("/api/queue") as response:
             lines = {a["id"]: a for a in (await response.json())["alarms"]}
     assert lines[by_operator]["arrived_at"] == body["arrived_at"]
     assert lines[by_key]["arrived_by"] == "刘军"
     assert (await timeline_kinds(pc.service, by_operator)).count("arrived") == 2
+    recorded = await log_data(pc, by_operator, "arrived")
+    assert [(d["via"], d.get("who")) for d in recorded] == [
+        ("dashboard", "张丽"),
+        ("dashboard", None),
+    ]
 
 
 async def test_a_replayed_sms_acts_once_and_a_bare_1_asks_which(phone_city: PhoneCity) -> None:

@@ -7,6 +7,12 @@ import string
 import pytest
 
 from dispatcher import catalog
+from dispatcher.rules import notifications
+from dispatcher.rules.alarms import Outcome
+from dispatcher.rules.escalation import WHY_NONE
+from dispatcher.rules.policy import AlarmKind, Channel
+from dispatcher.store.audit import AuditAction
+from simulators.week import CATEGORIES
 
 
 def _fields(text: str) -> set[str]:
@@ -50,3 +56,21 @@ def test_phrases_inside_a_phrase_are_said_in_its_language() -> None:
 def test_an_unknown_key_is_a_bug() -> None:
     with pytest.raises(KeyError):
         catalog.text("no.such.key", "en")
+
+
+@pytest.mark.parametrize(
+    ("prefix", "codes"),
+    [
+        ("nstatus", [s.value for s in notifications.Status]),
+        ("channel", [c.value for c in Channel]),
+        ("kind", [k.value for k in AlarmKind]),
+        ("outcome", [o.value for o in Outcome]),
+        ("audit", [a.value for a in AuditAction]),
+        ("category", list(CATEGORIES)),
+        ("fact.missing", list(WHY_NONE)),
+    ],
+)
+def test_every_code_the_console_shows_has_words(prefix: str, codes: list[str]) -> None:
+    """A code without an entry would be shown as it is, in English, on a Chinese page."""
+    missing = [code for code in codes if not catalog.has(f"{prefix}.{code}")]
+    assert missing == []

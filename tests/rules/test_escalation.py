@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dispatcher import catalog
 from dispatcher.rules.escalation import (
     ACK_OVERDUE_STEP,
     EXHAUSTED_STEP,
     OPERATORS,
+    WHY_NONE,
     Decision,
     Directory,
     EscalationState,
@@ -309,6 +311,28 @@ def test_partly_empty_step_fires_and_says_what_was_missing() -> None:
     entry = start(rules, CITY, NOON, TZ).log[0]
     assert entry.action == "step_fired"
     assert entry.detail == "调度员 (dashboard); contact:3: no contact of priority 3"
+    # the same as codes and names, for the catalog to word in the reader's language
+    assert entry.facts == {
+        "reached": [{"key": "operators", "name": "调度员", "channels": ["dashboard"]}],
+        "missing": [{"target": "contact:3", "why": "no_contact_priority", "arg": "3"}],
+    }
+
+
+def test_the_facts_of_a_step_are_codes_the_catalog_has() -> None:
+    rules = policy(
+        step(["default_providers", "providers:laundry", "duty_workers", "contact:1"], ["voice"])
+    )
+    silent = RosterContact(Recipient("contact:c-x", "无电话", None), priority=1)
+    nobody = replace(CITY, workers=(), contacts=(silent,), service_default=None)
+    entry = start(rules, nobody, NOON, TZ).log[0]
+    whys = [m["why"] for m in entry.facts["missing"]]
+    assert whys == ["no_default_service", "no_provider_category", "no_worker"]
+    assert entry.facts["unreachable"] == {"names": ["无电话"], "channels": ["voice"]}
+    for why in whys:
+        assert catalog.has(f"fact.missing.{why}")
+        assert WHY_NONE[why]
+    said = {k.removeprefix("fact.missing.") for k in catalog.strings("en") if "fact.missing." in k}
+    assert said == set(WHY_NONE)
 
 
 # --- running out

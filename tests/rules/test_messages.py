@@ -58,6 +58,7 @@ def test_the_alarm_sms_in_chinese_says_who_where_what_and_how_to_accept() -> Non
         assert part in text
     assert "http" not in text
     assert sms_segments(text) == 1
+    assert text.startswith("【一键通】紧急：王秀英")  # apart: not 紧急王秀英
 
 
 def test_english_for_those_who_read_it() -> None:
@@ -118,10 +119,13 @@ def test_relatives_hear_who_took_it_then_how_it_ended() -> None:
     assert taken == "【一键通】王秀英的求助已由社区工作者张丽接手处理。"
     closed = told_text(FACTS, {"outcome": "ambulance_called"}, language="en")
     assert closed == "[One-touch] 王秀英's call for help is closed: Ambulance called."
+    # the relative hears that the centre has it, not an operator's login name
     by_operator = told_text(FACTS, {"who": "op1", "role": "operator"}, language="en")
-    assert (
-        by_operator == "[One-touch] op1 of the one-touch centre has taken 王秀英's call for help."
+    assert by_operator == (
+        "[One-touch] An operator of the one-touch centre has taken 王秀英's call for help."
     )
+    in_chinese = told_text(FACTS, {"who": "op1", "role": "operator"}, language="zh-CN")
+    assert in_chinese == "【一键通】王秀英的求助已由一键通中心接警员接手处理。"
 
 
 def test_the_morning_list_names_who_has_not_checked_in() -> None:

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.config import Settings
-from dispatcher.store.models import Alarm
+from dispatcher.rules.liveness import offline_since
+from dispatcher.store.models import Alarm, Terminal
 from harness.city import seed_city
 from harness.mqtt import wait_for
 from harness.service import running
@@ -111,3 +112,24 @@ async def test_a_power_cut_played_by_terminals_makes_one_outage_that_closes(
         await wait_for(closed)
         [outage] = await alarms()
         assert (outage.type, outage.outcome) == ("outage", "resolved_itself")
+
+        # the simulation is over and its terminals are gone: none of them ever beat, so
+        # the service does not watch them for silence (no second outage that never clears)
+        async def said_goodbye() -> list[Terminal]:
+            async with service.sessions() as session:
+                found = list(await session.scalars(select(Terminal)))
+            return found if not any(t.connected for t in found) else []
+
+        terminals = await wait_for(said_goodbye)
+        assert {t.device_id for t in terminals} == set(city.terminals)
+        assert all(t.last_heartbeat is None for t in terminals)
+        for t in terminals:
+            silent = offline_since(
+                connected=t.connected,
+                last_seen=t.last_seen,
+                last_heartbeat=t.last_heartbeat,
+                status_changed_at=t.status_changed_at,
+                interval_s=60,
+                offline_after_missed=3,
+            )
+            assert silent is None, t.device_id

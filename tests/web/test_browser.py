@@ -136,8 +136,8 @@ async def test_two_operators_handle_a_night_sos(
         await one.keyboard.press("Enter")
         await expect(one.locator("#medical")).to_contain_text("青霉素过敏")
         await expect(one.locator("#contacts")).to_contain_text("李娜")
-        await expect(one.locator("#contacts")).to_contain_text("+8613900010001")
-        for worker_phone in ("+8613800000001", "+8613800000002"):  # day and night shift
+        await expect(one.locator("#contacts")).to_contain_text("139 0001 0001")
+        for worker_phone in ("138 0000 0001", "138 0000 0002"):  # day and night shift
             await expect(one.locator("#workers")).to_contain_text(worker_phone)
         await one.keyboard.press("a")
         await one.click("#ambulance-confirm")
@@ -212,7 +212,7 @@ async def test_an_admin_finds_and_edits_a_resident(
         await page.click("#save")
         await expect(page).to_have_url("/residents/r-0001")
         await expect(page.locator("#medical")).to_contain_text("钥匙在邻居赵强处")
-        await expect(page.locator("#contacts")).to_contain_text("+8613900010009")
+        await expect(page.locator("#contacts")).to_contain_text("139 0001 0009")
 
         await page.goto("/admin")
         await expect(page.locator(".card")).to_have_count(1)  # one community, its workers

@@ -75,7 +75,7 @@ async def test_daily_care_on_the_screens(
         providers = op.locator("#providers tr")
         await expect(providers).to_have_count(5)
         repairs = op.locator("#providers tr[data-provider=p-fix]")
-        await expect(repairs).to_contain_text("+8613822405808")
+        await expect(repairs).to_contain_text("138 2240 5808")
         await expect(repairs).to_contain_text("维修")
         await repairs.locator("button.dispatch").click()
         await expect(op.locator("#service-flag")).to_contain_text(
@@ -93,9 +93,10 @@ async def test_daily_care_on_the_screens(
         await op.set_viewport_size({"width": 1600, "height": 1200})
         await op.evaluate("window.scrollTo(0, 0)")
         await op.screenshot(path=ARTIFACTS / "service-dispatch.png")
-        await op.click("#arrived")
+        await op.click("#arrived")  # the provider at the door, not the operator
+        await op.fill("#arrived-who", "纬北路便民维修部")
         await op.click("#arrived-confirm")
-        await expect(op.locator("#arrived-flag")).to_contain_text("op1 已到达")
+        await expect(op.locator("#arrived-flag")).to_contain_text("纬北路便民维修部 已到达")
 
         # a supervisor pauses 王秀英's check-ins: she is in hospital until the 9th
         sup = await log_in(browser, service, "sup1")

@@ -100,6 +100,33 @@ async def test_reports_history_and_audit_in_the_browser(
         await expect(boss.locator("#report tbody tr")).to_have_count(7 * 2)
         await expect(boss.locator("#charts")).to_contain_text("60秒内接警率")
         await expect(boss.locator("#report td.below").first).to_be_visible()  # below target
+        # the city against the targets first, then its communities, worst first
+        summary = boss.locator("#summary-table tbody tr")
+        await expect(summary).to_have_count(3)
+        await expect(summary.first).to_have_attribute("data-community", "")
+        await expect(summary.first).to_contain_text("全市")
+        await expect(boss.locator("#summary-table thead")).to_contain_text("目标 97.5%")
+        shortfalls = [
+            row["shortfall"]
+            for row in await boss.evaluate(
+                "async () => (await (await fetch('/api/reports/summary')).json()).communities"
+            )
+        ]
+        assert shortfalls == sorted(shortfalls, reverse=True)
+        # counts have whole ticks; the long table keeps its head in sight
+        ticks = await boss.evaluate(
+            """() => [...document.querySelectorAll('#charts section canvas')]
+                 .filter((c) => ['emergencies', 'service', 'checkins_missed']
+                   .includes(c.closest('section').dataset.figure))
+                 .map((c) => Chart.getChart(c))
+                 .flatMap((c) => c.scales.y.ticks.map((t) => t.value))"""
+        )
+        assert ticks, "no count chart"
+        assert all(float(v).is_integer() for v in ticks), ticks
+        sticky = await boss.evaluate(
+            "getComputedStyle(document.querySelector('#report thead th')).position"
+        )
+        assert sticky == "sticky"
         await boss.set_viewport_size({"width": 1600, "height": 1700})
         await boss.screenshot(path=ARTIFACTS / "reports.png", full_page=True)
         await boss.select_option("#f-community", "yuhua")

@@ -183,6 +183,9 @@ class AlarmView(Alarm):
     timeline: list[TimelineLine]
     outcomes: list[Outcome]
     """What an operator may close it with."""
+    sms_opted_out: list[str]
+    """The phones of the view (resident, contacts, workers, providers) that replied STOP:
+    they get no SMS until they reply START."""
     now: Time
 
 
@@ -273,6 +276,11 @@ class Resolve(Sent):
 class Note(Sent):
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     """Longer ones are cut at 2000 characters."""
+
+
+class Arrived(Sent):
+    who: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+    """Who is at the door (a worker's, contact's or provider's name), as the operator heard."""
 
 
 class Dispatch(Sent):

@@ -48,3 +48,34 @@ class DailyRow(Answer):
     checkins_missed: int
     terminals_offline: int
     offline_terminal_minutes: float
+
+
+class PeriodRow(Answer):
+    """The city's (`community_id` null) or one community's figures over the whole range:
+    shares of the range's counts, null where there is nothing to count."""
+
+    community_id: str | None
+    emergencies: int
+    acked_within_60s_pct: float | None
+    acked_within_180s_pct: float | None
+    attended_within_45min_pct: float | None
+    shortfall: float
+    """Points below target, added over the three shares: 0 when every target is met."""
+
+
+class ReportTargets(Answer):
+    answer_60: float
+    answer_180: float
+    attend_45: float
+
+
+class ReportSummary(Answer):
+    """The city against the targets (`reports:` in config.yaml), then its communities,
+    worst first (most points below target)."""
+
+    first: date
+    """The range's first local date."""
+    last: date
+    targets: ReportTargets
+    city: PeriodRow
+    communities: list[PeriodRow]

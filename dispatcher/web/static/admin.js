@@ -64,11 +64,12 @@
     for (const c of list) {
       const editor = rowsEditor(c.workers.map((w) => ({ ...w, shifts: shiftsText(w.shifts) })), [
         ["id", t("field.id"), text], ["name", t("field.name"), text], ["phone", t("field.phone"), text],
-        ["shifts", t("admin.shifts"), text],
+        // the shifts are typed in the city file's syntax: the example is code, as typed
+        ["shifts", [t("admin.shifts"), " ", el("code", {}, "mon-fri 08:00-20:00")], text],
       ], () => ({ id: "", name: "", phone: "+86", shifts: "mon-sun 08:00-20:00" }));
       const submit = () => save("PUT", `/api/communities/${encodeURIComponent(c.id)}/workers`,
         { workers: editor.read().map((w) => ({ ...w, shifts: parseShifts(w.shifts) })) }, communities);
-      main.append(section(`${c.name} · ${c.street} · ${c.district} (${c.id})`, editor.node,
+      main.append(section([`${c.name} · ${c.street} · ${c.district} `, el("code", {}, c.id)], editor.node,
         el("button", { type: "button", class: "resolve", onclick: submit }, t("action.save"))));
     }
   }

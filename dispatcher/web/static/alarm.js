@@ -41,6 +41,8 @@
   const arrivedDialog = el("dialog", { id: "arrived-dialog" },
     el("form", { method: "dialog", onsubmit: (event) => { event.preventDefault(); arrived(); } },
       el("h2", {}, t("arrived.confirm")),
+      el("label", {}, t("arrived.who"), el("input", { id: "arrived-who", list: "arrived-people", autocomplete: "off" })),
+      el("datalist", { id: "arrived-people" }),
       el("div", { class: "buttons" },
         el("button", { type: "button", onclick: () => arrivedDialog.close() }, t("action.cancel")),
         el("button", { type: "submit", class: "take", id: "arrived-confirm" }, t("action.confirm")))));
@@ -67,25 +69,32 @@
     return el("div", { class: "actions" },
       open ? el("button", { type: "button", class: "take", id: "take", onclick: take }, `${t("action.take")} (T)`) : null,
       done ? null : el("button", { type: "button", onclick: () => note.focus() }, `${t("action.note")} (N)`),
-      done ? null : el("button", { type: "button", class: "ambulance", id: "ambulance",
+      done || !doorstep(a) ? null : el("button", { type: "button", class: "ambulance", id: "ambulance",
         onclick: () => ambulanceDialog.showModal() }, `${t("action.ambulance")} (A)`),
-      done || a.type === "outage" ? null : el("button", { type: "button", id: "arrived",
-        onclick: () => arrivedDialog.showModal() }, `${t("action.arrived")} (D)`),
+      done || !doorstep(a) ? null : el("button", { type: "button", id: "arrived",
+        onclick: showArrived }, `${t("action.arrived")} (D)`),
       done ? null : el("button", { type: "button", class: "resolve", id: "resolve",
         onclick: openResolve }, `${t("action.resolve")} (R)`),
       done ? el("a", { class: "button", href: "/history" }, t("action.back_history")) : null,
       el("a", { class: "button", href: "/queue" }, `${t("action.back")} (Esc)`));
   }
 
+  // an ambulance and someone at the door are for a person in need, not for a device
+  const doorstep = (a) => a.kind !== "device";
+  const arrivedBy = (a) => (a.arrived_by ? t("arrived.by", { who: a.arrived_by }) : t("arrived.someone"));
+
   function head(a) {
     const r = a.resident;
     const who = r ? r.name : a.type === "outage"
-      ? `${a.community} · ${t("outage.members", { n: a.members })}` : a.device_id || "";
+      ? `${a.community} · ${a.status === "resolved"
+        ? t("outage.held", { n: a.outage_members.length }) : t("outage.members", { n: a.members })}`
+      : a.device_id || "";
     return el("section", { class: `alarm-head kind-${a.kind} status-${a.status}`, id: "alarm-head",
       dataset: { status: a.status } },
     el("h1", {}, el("span", { class: "badge" }, label("kind", a.kind)), ` ${label("type", a.type)} · `, who),
     el("div", { class: "meta" },
-      el("span", { class: "age", dataset: { since: a.created_at } }, D.age(a.created_at)),
+      el("span", { class: "age", dataset: { since: a.created_at, until: a.resolved_at || "" } },
+        D.age(a.created_at, a.resolved_at)),
       el("span", { id: "taken-by" }, a.acknowledged_by && a.status === "acknowledged"
         ? ` · ${t("taken.by", { who: a.acknowledged_by })}` : ` · ${label("status", a.status)}`),
       ` · ${t("step.n", { n: a.step + 1 })}`,
@@ -93,7 +102,7 @@
     a.cancel_requested_at ? el("div", { class: "flag cancel" }, t("cancel.requested")) : null,
     a.escalation_exhausted ? el("div", { class: "flag exhausted" }, t("exhausted")) : null,
     a.arrived_at ? el("div", { class: "flag arrived", id: "arrived-flag" },
-      `${t("arrived.by", { who: a.arrived_by })} · ${D.time(a.arrived_at)}`) : null,
+      `${arrivedBy(a)} · ${D.time(a.arrived_at)}`) : null,
     a.kind === "service" ? el("div", { class: "flag service", id: "service-flag" }, serviceLine(a)) : null,
     actions(a));
   }
@@ -110,7 +119,7 @@
     const open = a.status !== "resolved";
     const rows = a.providers.map((p) => el("tr", { dataset: { provider: p.id },
       class: p.id === a.provider_id ? "chosen" : "" },
-    el("td", {}, label("category", p.category), el("small", {}, p.category)),
+    el("td", {}, D.upperFirst(label("category", p.category))),
     el("td", {}, el("strong", {}, p.name)),
     el("td", {}, Cards.phone(p.phone, call, `provider:${p.id}`)),
     el("td", {}, open ? el("button", { type: "button", class: "dispatch",
@@ -142,11 +151,11 @@
   function notifications(list) {
     const rows = list.map((n) => el("tr", {},
       el("td", {}, el("time", {}, D.time(n.created_at))),
-      el("td", {}, n.recipient_key === "operators" ? t("recipient.operators") : n.recipient, n.phone ? el("small", {}, n.phone) : null),
+      el("td", {}, n.recipient_key === "operators" ? t("recipient.operators") : n.recipient, n.phone ? el("small", { class: "id" }, D.phone(n.phone)) : null),
       el("td", {}, label("channel", n.channel)),
-      el("td", { class: `ns-${n.status}` }, label("nstatus", n.status),
-        n.provider_status ? el("small", {}, n.provider_status) : null,
-        n.last_error ? el("small", {}, n.last_error) : null)));
+      // the provider's own status and error are its words (English codes): on hover only
+      el("td", { class: `ns-${n.status}`, title: [n.provider_status, n.last_error].filter(Boolean).join(" · ") || null },
+        label("nstatus", n.status))));
     return Cards.card(t("card.notifications"), list.length
       ? el("table", { class: "list", id: "notifications" }, el("tbody", {}, rows)) : Cards.none());
   }
@@ -168,9 +177,37 @@
     return t("call.line.talked", { ...who, duration });
   }
 
+  // what the engine decided, from its codes and names (old lines have only English `detail`)
+  function factsLine(kind, f) {
+    const channels = (list) => list.map((c) => label("channel", c)).join("、");
+    const names = (list) => (list.length ? list.join("、") : t("fact.nobody"));
+    if (kind === "exhausted") return t("fact.exhausted", { rounds: f.rounds, names: names(f.alerted) });
+    if (kind === "ack_overdue") {
+      return t("fact.ack_overdue", { who: f.taken_by, m: f.minutes, names: names(f.alerted) });
+    }
+    if (f.next_now) return t("fact.next_now");
+    // the operators' queue is reached on the dashboard only: its name says it all
+    const parts = (f.reached || []).map((r) => (r.key === "operators" ? t("recipient.operators")
+      : t("fact.reached", { name: r.name, channels: channels(r.channels) })));
+    for (const m of f.missing || []) {
+      const arg = m.why === "no_provider_category" || m.why === "no_default_service" ? label("category", m.arg) : m.arg;
+      parts.push(t(`fact.missing.${m.why}`, { arg }));
+    }
+    if (f.unreachable) parts.push(t("fact.unreachable", { channels: channels(f.unreachable.channels), names: names(f.unreachable.names) }));
+    return parts.join("；");
+  }
+
+  const OPTED_OUT = "the recipient replied STOP"; // rules/notifications.py's reason
+
   function detail(d, kind) {
     if (!d) return "";
     if (kind && kind.startsWith("call_") && d.call) return callDetail(kind, d);
+    if (d.facts) {
+      const parts = [];
+      if (d.step !== undefined && d.step !== null) parts.push(t("step.n", { n: d.step + 1 }));
+      parts.push(factsLine(kind, d.facts));
+      return parts.filter(Boolean).join(" · ");
+    }
     const parts = [];
     if (d.note) parts.push(d.note);
     if (d.outcome) parts.push(label("outcome", d.outcome));
@@ -184,7 +221,8 @@
     if (d.step !== undefined && d.step !== null) parts.push(t("step.n", { n: d.step + 1 }));
     if (d.code) parts.push(`${d.code} ${codeMeaning(d)}`);
     if (d.detail) parts.push(d.detail);
-    if (d.error) parts.push(d.error);
+    // a provider's error is its own words: ours in the reader's, the provider's on hover
+    if (d.error) parts.push(d.error === OPTED_OUT ? t("nstatus.opted_out") : t("timeline.provider_error"));
     return parts.join(" · ");
   }
 
@@ -196,15 +234,49 @@
     return words && words !== key ? `${words}${restore}` : t("cid.unknown");
   }
 
+  // lines that say the same thing within a few minutes (an outage's three hundred
+  // terminals joining, between other lines) are one line, with how many and which
+  const GROUP_MS = 5 * 60 * 1000;
+  function grouped(list) {
+    const groups = [];
+    const open = new Map();
+    for (const e of list) {
+      const text = detail(e.data, e.kind);
+      const key = `${e.kind}\u0000${e.actor}\u0000${text}`;
+      const same = open.get(key);
+      if (same && Date.parse(e.at) - Date.parse(same.until) <= GROUP_MS) {
+        same.devices.push(e.device_id);
+        same.until = e.at;
+      } else {
+        const group = { ...e, text, devices: [e.device_id], until: e.at };
+        open.set(key, group);
+        groups.push(group);
+      }
+    }
+    return groups;
+  }
+
   function timeline(list) {
     return Cards.card(t("card.timeline"), el("ol", { class: "timeline", id: "timeline" },
-      list.map((e) => el("li", { class: `kind-${e.kind}` },
-        el("time", {}, D.time(e.at)), el("strong", {}, label("log", e.kind)),
-        e.actor ? ` (${label("actor", e.actor)}) ` : " ", detail(e.data, e.kind)))));
+      grouped(list).map((g) => {
+        const devices = [...new Set(g.devices.filter(Boolean))];
+        const many = g.devices.length > 1;
+        return el("li", { class: `kind-${g.kind}${many ? " grouped" : ""}`, dataset: { count: g.devices.length },
+          title: g.data && g.data.error ? g.data.error : null },
+          el("time", {}, D.time(g.at)), many && g.until !== g.at ? el("time", {}, `–${D.time(g.until)}`) : null,
+          el("strong", {}, label("log", g.kind)),
+          g.actor ? ` (${label("actor", g.actor)}) ` : " ", g.text,
+          many ? el("span", { class: "devices" }, ` · ${t("timeline.times", { n: g.devices.length })}`,
+            devices.length > 1 ? el("small", { class: "device-ids" },
+              devices.slice(0, 12).flatMap((d, i) => [i ? "、" : "", el("span", { class: "id" }, d)]),
+              devices.length > 12 ? t("timeline.more", { n: devices.length - 12 }) : "") : null) : null);
+      })));
   }
 
   function render() {
     const a = ctx;
+    Cards.optedOut.clear();
+    for (const number of a.sms_opted_out || []) Cards.optedOut.add(number);
     const left = a.type === "outage"
       ? [outage(a), Cards.workers(a.workers, call)]
       : [Cards.resident(a.resident, { call }), a.kind === "service" ? providers(a) : null,
@@ -243,9 +315,18 @@
     ambulanceDialog.close();
     await act("POST", `/api/alarms/${id}/notes`, { note: t("ambulance.note") });
   }
+  // the operator names who is at the door (offered: the workers, contacts and providers)
+  function showArrived() {
+    const names = [...(ctx.workers || []), ...(ctx.contacts || []), ...(ctx.providers || [])]
+      .map((p) => p.name).filter(Boolean);
+    document.getElementById("arrived-people").replaceChildren(...[...new Set(names)].map((n) => el("option", { value: n })));
+    document.getElementById("arrived-who").value = "";
+    arrivedDialog.showModal();
+  }
   async function arrived() {
     arrivedDialog.close();
-    await act("POST", `/api/alarms/${id}/arrived`);
+    const who = document.getElementById("arrived-who").value.trim();
+    await act("POST", `/api/alarms/${id}/arrived`, who ? { who } : undefined);
   }
   function openResolve() {
     if (!ctx || ctx.status === "resolved" || resolveDialog.open) return;
@@ -272,17 +353,21 @@
     const key = event.key.toLowerCase();
     if (key === "t" && ctx.status === "open") take();
     else if (key === "n" && ctx.status !== "resolved") note.focus();
-    else if (key === "a" && ctx.status !== "resolved") ambulanceDialog.showModal();
-    else if (key === "d" && ctx.status !== "resolved" && ctx.type !== "outage") arrivedDialog.showModal();
+    else if (key === "a" && ctx.status !== "resolved" && doorstep(ctx)) ambulanceDialog.showModal();
+    else if (key === "d" && ctx.status !== "resolved" && doorstep(ctx)) showArrived();
     else if (key === "r") openResolve();
     else if (event.key === "Escape") location.href = "/queue";
     else return;
     event.preventDefault();
   });
-  D.on("snapshot", load); // (re)connected: catch up on whatever happened meanwhile
+  // reconnected: catch up on whatever happened meanwhile. Not on the first snapshot,
+  // which comes right after the page's own load: each load is an audited view
+  let missed = false;
+  D.on("down", () => { missed = true; });
+  D.on("snapshot", () => { if (missed) { missed = false; load(); } });
   D.on("alarm", (a) => { if (a.id === id && (!ctx || a.rev !== ctx.rev || a.status !== ctx.status)) load(); });
   setInterval(() => {
-    for (const cell of main.querySelectorAll(".age")) cell.textContent = D.age(cell.dataset.since);
+    for (const cell of main.querySelectorAll(".age")) cell.textContent = D.age(cell.dataset.since, cell.dataset.until);
   }, 1000);
   load();
 })();

@@ -11,9 +11,13 @@
 
   function detail(d) {
     if (!d) return "";
-    if (d.fields) return d.fields.join(", ");
-    if (d.workers) return d.workers.join(", ");
-    return Object.entries(d).map(([k, v]) => `${k}=${v}`).join(" · ");
+    // field names are codes: the catalog words them (an unknown one stays as it is)
+    if (d.fields) {
+      const fields = d.fields.map((f) => D.label("audit.field", f)).join("、");
+      return d.created ? `${t("audit.created")} · ${fields}` : fields;
+    }
+    if (d.workers) return d.workers.join("、");
+    return Object.entries(d).map(([k, v]) => `${D.label("audit.field", k)}${t("sep.colon")}${v}`).join(" · ");
   }
 
   async function load() {

@@ -5,10 +5,14 @@
 // then that person's (docs/api.md).
 const Cards = (() => {
   const { t, el, label } = D;
+  const colon = t("sep.colon"); // full-width in Chinese, ": " in English
 
   const card = (title, ...children) => el("section", { class: "card" }, el("h2", {}, title), ...children);
+  // phones that replied STOP (the alarm view sets them): no SMS reaches them
+  const optedOut = new Set();
   const phone = (number, call, target) => el("span", { class: "phone-line" },
-    el("a", { class: "phone", href: `tel:${number}` }, number),
+    el("a", { class: "phone", href: `tel:${number}` }, D.phone(number)),
+    optedOut.has(number) ? el("span", { class: "flag opted-out" }, t("nstatus.opted_out")) : null,
     call ? el("button", { type: "button", class: "call", dataset: { call: target },
       title: `${t("action.call")} ${number}`, onclick: () => call(target) }, t("action.call")) : null);
   const none = () => el("p", { class: "off" }, t("card.none"));
@@ -19,12 +23,13 @@ const Cards = (() => {
     return card(t("card.resident"),
       el("div", { class: "name", id: "resident-name" }, r.name,
         r.age ? el("span", { class: "off" }, ` · ${t("age.years", { n: r.age })}`) : null),
-      el("div", {}, `${t("card.address")}：`, el("strong", {}, r.address)),
-      el("div", {}, `${t("card.community")}：${c.name} · ${c.street} · ${c.district}`),
-      el("div", {}, `${t("card.language")}：${label("language", r.language)}`),
-      r.phone ? el("div", {}, `${t("field.phone")}：`, phone(r.phone, call, "resident")) : null,
-      r.service_default ? el("div", {}, `${t("card.service")}：${label("category", r.service_default)}`) : null,
-      el("div", { class: "medical", id: "medical" }, `${t("card.medical")}：`,
+      el("div", {}, `${t("card.address")}${colon}`, el("strong", {}, r.address)),
+      el("div", {}, `${t("card.community")}${colon}${c.name} · ${c.street} · ${c.district}`),
+      el("div", {}, `${t("card.language")}${colon}${label("language", r.language)}`),
+      r.phone ? el("div", {}, `${t("field.phone")}${colon}`, phone(r.phone, call, "resident")) : null,
+      r.service_default ? el("div", { class: "service-default" },
+        `${t("card.service_default")}${colon}${D.upperFirst(label("category", r.service_default))}`) : null,
+      el("div", { class: "medical", id: "medical" }, `${t("card.medical")}${colon}`,
         r.medical_withheld ? el("span", { class: "off" }, t("card.medical_withheld")) : r.medical || t("card.none")),
       link ? el("small", {}, el("a", { href: `/residents/${encodeURIComponent(r.id)}` }, r.id)) : null);
   }
@@ -38,10 +43,10 @@ const Cards = (() => {
     return card(t("card.terminal"),
       el("div", {}, el("strong", {}, term.device_id), " · ", state,
         ` · ${t(`protocol.${term.protocol || "mqtt"}`)}`),
-      el("div", {}, `${t("card.battery")}：`,
+      el("div", {}, `${t("card.battery")}${colon}`,
         el("span", { class: term.low_battery ? "low" : "" }, battery),
-        ` · ${t("card.signal")}：${term.rssi === null ? "—" : `${term.rssi} dBm`}`),
-      el("div", {}, `${t("card.last_seen")}：${D.time(term.last_seen)}`));
+        ` · ${t("card.signal")}${colon}${term.rssi === null ? "—" : `${term.rssi} dBm`}`),
+      el("div", {}, `${t("card.last_seen")}${colon}${D.time(term.last_seen)}`));
   }
 
   function contacts(list, call = null) {
@@ -59,17 +64,17 @@ const Cards = (() => {
         el("strong", {}, w.name),
         phone(w.phone, call, `worker:${w.id}`),
         el("span", { class: w.on_shift ? "on" : "off" }, t(w.on_shift ? "card.on_shift" : "card.off_shift")),
-        el("span", { class: "off" }, w.shifts.map((s) => `${s.days} ${s.start}–${s.end}`).join("; "))))) : none());
+        el("span", { class: "off" }, w.shifts.map(D.shift).join("；"))))) : none());
   }
 
   // a resident's daily check-in; `save(body)` (supervisors) sets the window and the pause
   function checkin(c, save) {
     const state = el("strong", { class: `cstate cstate-${c.state}`, id: "checkin-state" }, label("cstate", c.state));
     const rows = [
-      el("div", {}, `${t("checkin.window")}：`, el("strong", {}, c.window || t("card.none")), " · ", state),
+      el("div", {}, `${t("checkin.window")}${colon}`, el("strong", {}, c.window || t("card.none")), " · ", state),
       c.paused_until ? el("div", { id: "checkin-paused" },
         `${t("checkin.paused_until")} ${c.paused_until}${c.pause_reason ? ` · ${c.pause_reason}` : c.pause_reason_withheld ? ` · ${t("checkin.reason_withheld")}` : ""}`) : null,
-      el("div", {}, `${t("checkin.last_press")}：${D.time(c.last_press_at)}`),
+      el("div", {}, `${t("checkin.last_press")}${colon}${D.time(c.last_press_at)}`),
     ];
     if (!save) return card(t("card.checkin"), rows);
     const windowInput = el("input", { id: "checkin-window", value: c.window || "", placeholder: t("checkin.window_hint"), size: 14 });
@@ -99,5 +104,5 @@ const Cards = (() => {
         a.outcome ? ` · ${label("outcome", a.outcome)}` : ""))) : none());
   }
 
-  return { card, phone, resident, terminal, contacts, workers, checkin, alarms, none };
+  return { card, phone, optedOut, resident, terminal, contacts, workers, checkin, alarms, none };
 })();

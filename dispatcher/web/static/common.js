@@ -66,14 +66,35 @@ const D = (() => {
   // ages run on the server's clock, whatever this PC's clock says
   let offset = 0;
   const now = () => Date.now() + offset;
-  const seconds = (iso) => Math.max(0, Math.floor((now() - Date.parse(iso)) / 1000));
-  function age(iso) {
-    const s = seconds(iso);
+  // an alarm's age stops at its close: `until` (an ISO time) ends it
+  const seconds = (iso, until) => Math.max(0, Math.floor(((until ? Date.parse(until) : now()) - Date.parse(iso)) / 1000));
+  function age(iso, until) {
+    const s = seconds(iso, until);
     if (s < 60) return t("age.s", { s });
     if (s < 3600) return t("age.ms", { m: Math.floor(s / 60), s: s % 60 });
     return t("age.hm", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
   }
-  const time = (iso) => (iso ? new Date(iso).toLocaleString(boot.lang, { hour12: false }) : "—");
+  // the catalog's category words are the middle of SMS sentences ("meals"); alone on a card
+  // an English one starts with a capital
+  const upperFirst = (text) => (text ? text[0].toUpperCase() + text.slice(1) : text);
+  // a shift {days: "mon-fri" | "sat,sun" | "mon-sun", start, end} in the reader's words
+  function shift(s) {
+    const day = (d) => label("day", d);
+    const days = s.days === "mon-sun" ? t("days.every") : s.days.split(",").map((part) => {
+      const [a, b] = part.split("-");
+      return b ? t("days.range", { a: day(a), b: day(b) }) : day(a);
+    }).join("、");
+    return `${days} ${s.start}–${s.end}`;
+  }
+  // times in the city's time zone, whatever the browser's is
+  const time = (iso) => (iso ? new Date(iso).toLocaleString(boot.lang, { hour12: false, timeZone: boot.timezone }) : "—");
+  // +8613882163101 -> 138 8216 3101: a number read aloud over the phone, in groups
+  function phone(number) {
+    const s = String(number || "");
+    const cn = /^\+86(1\d{2})(\d{4})(\d{4})$/.exec(s);
+    if (cn) return `${cn[1]} ${cn[2]} ${cn[3]}`;
+    return s.replace(/^(\+\d{1,2})(\d{3})(\d{3})(\d{4})$/, "$1 $2 $3 $4");
+  }
 
   // sound: generated, nothing to fetch; browsers start it only after a first click or key
   let audio = null;
@@ -230,7 +251,7 @@ const D = (() => {
   });
 
   return {
-    boot, t, label, el, api, toast, failed, now, seconds, age, time, beep,
+    boot, t, label, el, api, toast, failed, now, seconds, age, time, phone, upperFirst, shift, beep,
     on, queue, sortedQueue, take, keys, plainKey,
   };
 })();

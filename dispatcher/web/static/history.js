@@ -66,7 +66,7 @@
       el("td", {}, label("status", a.status)),
       el("td", {}, a.acknowledged_by || "—"),
       el("td", {}, a.outcome ? label("outcome", a.outcome) : "—"),
-      el("td", {}, a.resolved_by ? `${a.resolved_by} · ${D.time(a.resolved_at)}` : "—"));
+      el("td", {}, a.resolved_by ? `${D.label("actor", a.resolved_by)} · ${D.time(a.resolved_at)}` : "—"));
   }
 
   main.append(el("h1", {}, t("history.title")),

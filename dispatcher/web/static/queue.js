@@ -22,8 +22,8 @@
     return el("tr", {
       class: `alarm kind-${a.kind} status-${a.status}${a.id === selected ? " selected" : ""}`,
       dataset: { alarmId: a.id, kind: a.kind, status: a.status },
-      onclick: () => select(a.id),
-      ondblclick: () => open(a.id),
+      // one click opens: at 3 a.m. nobody should have to know about double clicks
+      onclick: () => open(a.id),
     },
     el("td", { class: "kind" }, el("span", { class: "badge" }, label("kind", a.kind)),
       el("small", {}, label("type", a.type))),
@@ -38,7 +38,7 @@
       a.escalation_exhausted ? el("div", { class: "flag exhausted" }, t("exhausted")) : null,
       a.kind === "service" && a.provider_id ? el("div", { class: "flag service" },
         a.service_state ? label("sstate", a.service_state) : t("sstate.sent")) : null,
-      a.arrived_at ? el("div", { class: "flag arrived" }, t("arrived.by", { who: a.arrived_by })) : null),
+      a.arrived_at ? el("div", { class: "flag arrived" }, a.arrived_by ? t("arrived.by", { who: a.arrived_by }) : t("arrived.someone")) : null),
     el("td", { class: "taken" }, taken
       ? t("taken.by", { who: a.acknowledged_by })
       : el("span", { class: "nobody" }, t("taken.nobody"))),

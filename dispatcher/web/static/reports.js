@@ -33,6 +33,7 @@
     ["reports.checkins", "checkins_missed", null, "bar"],
     ["reports.offline", "offline_terminal_minutes", null, "bar"],
   ];
+  const COUNTS = new Set(["emergencies", "service", "checkins_missed"]);
   const COLUMNS = [
     ["col.date", "date"], ["col.community", "community_id"], ["col.emergencies", "emergencies"],
     ["col.answer_60", "acked_within_60s_pct", targets.answer_60],
@@ -83,7 +84,9 @@
         data: { labels: days.map((d) => d.slice(5)), datasets: sets },
         options: {
           animation: false, maintainAspectRatio: false,
-          scales: { y: { beginAtZero: true, suggestedMax: target !== null ? 100 : undefined } },
+          // counts are whole: no 0.2 emergencies on the axis
+          scales: { y: { beginAtZero: true, suggestedMax: target !== null ? 100 : undefined,
+            ticks: COUNTS.has(figure) ? { precision: 0 } : {} } },
           plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
         },
       }));
@@ -101,6 +104,25 @@
     document.body.dataset.charts = String(charts.length);
   }
 
+  // the city against the targets first, then its communities, worst first (the server's order)
+  const summary = el("section", { class: "card summary", id: "summary" });
+  const SHARES = [["col.answer_60", "acked_within_60s_pct", "answer_60"],
+    ["col.answer_180", "acked_within_180s_pct", "answer_180"],
+    ["col.attend_45", "attended_within_45min_pct", "attend_45"]];
+  function drawSummary(s) {
+    const cell = (v, target) => el("td", { class: v !== null && v < target ? "below" : v === null ? "" : "met" },
+      v === null ? "—" : `${v.toFixed(1)}%`);
+    const line = (row, name, cls) => el("tr", { class: cls, dataset: { community: row.community_id || "" } },
+      el("th", { scope: "row" }, name), el("td", {}, String(row.emergencies)),
+      SHARES.map(([, key, target]) => cell(row[key], s.targets[target])));
+    summary.replaceChildren(el("h2", {}, t("reports.summary", { from: s.first, to: s.last })),
+      el("table", { class: "list", id: "summary-table" },
+        el("thead", {}, el("tr", {}, el("th", {}, t("col.community")), el("th", {}, t("col.emergencies")),
+          SHARES.map(([key, , target]) => el("th", {}, t(key), el("small", {}, t("reports.target", { pct: s.targets[target] })))))),
+        el("tbody", {}, line(s.city, t("reports.city"), "city"),
+          s.communities.map((c) => line(c, names.get(c.community_id) || c.community_id, "community")))));
+  }
+
   async function load() {
     const q = new URLSearchParams();
     if (from.value) q.set("from", from.value);
@@ -108,7 +130,9 @@
     if (community.value) q.set("community", community.value);
     history.replaceState(null, "", `/reports${q.toString() ? `?${q}` : ""}`);
     try {
-      const rows = await D.api("GET", `/api/reports/daily?${q}`);
+      const [rows, totals] = await Promise.all([
+        D.api("GET", `/api/reports/daily?${q}`), D.api("GET", `/api/reports/summary?${q}`)]);
+      drawSummary(totals);
       if (rows.length && !from.value) from.value = rows[0].date;
       if (rows.length && !to.value) to.value = rows[rows.length - 1].date;
       draw(rows);
@@ -120,7 +144,7 @@
       el("label", {}, t("filter.from"), from), el("label", {}, t("filter.to"), to),
       el("label", {}, t("filter.community"), community),
       el("button", { type: "submit", id: "search" }, t("action.search"))),
-    grid, table);
+    summary, grid, table);
 
   D.api("GET", "/api/communities").then((list) => {
     for (const c of list) {
