@@ -29,6 +29,7 @@ from dispatcher.rules.messages import (
     terminal_text,
     told_text,
     voice_text,
+    with_link,
 )
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.throttle import Throttle
@@ -80,8 +81,9 @@ class HandoverRecorder:
                     done.set_result(None)
 
 
-def wording(row: store.ToSend, *, max_segments: int) -> str:
-    """The message's words, in the recipient's language (the terminal's: its resident's)."""
+def wording(row: store.ToSend, *, max_segments: int, link_base: str = "") -> str:
+    """The message's words, in the recipient's language (the terminal's: its resident's);
+    an SMS that asks to act ends with its responder link when the public address is known."""
     body = row.body or {}
     facts = row.facts
     kind = facts.kind if facts is not None else None
@@ -106,10 +108,16 @@ def wording(row: store.ToSend, *, max_segments: int) -> str:
             purpose=row.purpose,
             to_provider=row.recipient_key.startswith("provider:"),
         )
+    if row.channel == "sms" and row.link and link_base:
+        return with_link(text, responder_url(link_base, row.link), max_segments)
     return fit_sms(text, max_segments) if row.channel == "sms" else text
 
 
-def outgoing(row: store.ToSend, *, max_segments: int) -> Outgoing:
+def responder_url(link_base: str, token: str) -> str:
+    return f"{link_base.rstrip('/')}/r/{token}"
+
+
+def outgoing(row: store.ToSend, *, max_segments: int, link_base: str = "") -> Outgoing:
     return Outgoing(
         notification_id=row.notification_id,
         alarm_id=row.alarm_id,
@@ -119,7 +127,7 @@ def outgoing(row: store.ToSend, *, max_segments: int) -> Outgoing:
         recipient_name=row.recipient_name,
         phone=row.phone,
         language=row.language,
-        text=wording(row, max_segments=max_segments),
+        text=wording(row, max_segments=max_segments, link_base=link_base),
         body=row.body,
     )
 
@@ -143,12 +151,14 @@ class Notifier(PassLoop):
         stale_after_s: float = 600.0,
         throttle: Throttle | None = None,
         max_segments: int = 2,
+        link_base: str = "",
     ) -> None:
         # orderly stop: sends in flight finish and are recorded, so a restart does not
         # take them for interrupted (an SMS or call cut off is failed, not repeated)
         super().__init__(clock=clock, logger=logger, poll_s=poll_s, grace_s=_SHUTDOWN_GRACE_S)
         self._throttle = throttle
         self._max_segments = max_segments
+        self._link_base = link_base  # the public address responder links start with
         self._registry = registry
         self._sessions = sessions
         self._metrics = metrics
@@ -212,7 +222,10 @@ class Notifier(PassLoop):
                 )
             for notification_id, reason in claimed.refused:
                 await self._write_failure(notification_id, reason)
-            messages = [outgoing(m, max_segments=self._max_segments) for m in claimed.outgoing]
+            messages = [
+                outgoing(m, max_segments=self._max_segments, link_base=self._link_base)
+                for m in claimed.outgoing
+            ]
             await asyncio.gather(*(self._send(m) for m in messages))
             attempted += len(claimed.outgoing)
             if claimed.handled < _BATCH or self._stopping:

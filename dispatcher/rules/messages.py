@@ -164,6 +164,20 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     return cut + "…"
 
 
+def with_link(text: str, url: str, max_segments: int = 2) -> str:
+    """The SMS with the responder link at its end, whole: the words are cut (never the
+    link) so that both fit `max_segments`. Too small a budget for the link keeps the
+    words alone (the reply codes still work)."""
+    if sms_segments(url) > max_segments:
+        return fit_sms(text, max_segments)
+    if sms_segments(f"{text} {url}") <= max_segments:
+        return f"{text} {url}"
+    cut = text
+    while cut and sms_segments(f"{cut}… {url}") > max_segments:
+        cut = cut[:-1]
+    return f"{cut}… {url}" if cut else url
+
+
 def summary_text(
     alarms: list[list[object]], *, language: str, notes: list[str] | None = None
 ) -> str:

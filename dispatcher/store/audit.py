@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     EDIT_WORKERS = "edit_workers"
     EDIT_CHECKIN = "edit_checkin"
     EXPORT_ALARMS = "export_alarms"  # the history as CSV
+    VIEW_RESPONDER = "view_responder"  # the responder's page, opened from an SMS link
 
 
 def entry(

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -19,6 +20,18 @@ _CSP: Final = (
 )
 
 
+def _csp(request: web.Request) -> str:
+    """The policy; the map's tiles (`dashboard.map_tiles`) are the one image source
+    outside, when configured."""
+    tiles = request.app[DEPS].settings.dashboard.map_tiles
+    if not tiles.startswith(("https://", "http://")):
+        return _CSP
+    parts = urlsplit(tiles.replace("{s}", "*"))
+    return _CSP.replace(
+        "img-src 'self' data:", f"img-src 'self' data: {parts.scheme}://{parts.netloc}"
+    )
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -27,7 +40,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         # residents' names, addresses and medical notes: never kept by a browser or proxy
         headers.setdefault("Cache-Control", "no-store")
     if response.content_type == "text/html":
-        headers.setdefault("Content-Security-Policy", _CSP)
+        headers.setdefault("Content-Security-Policy", _csp(request))
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Cache-Control", "no-store")
 
