@@ -21,9 +21,11 @@ from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
 from dispatcher.notify.errors import PermanentFailure
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.messages import (
+    LINK_ADDRESS_STEPS,
     checkin_summary_text,
     fit_sms,
     opt_out_text,
+    sms_segments,
     sms_text,
     summary_text,
     terminal_text,
@@ -102,14 +104,21 @@ def wording(row: store.ToSend, *, max_segments: int, link_base: str = "") -> str
     elif row.channel == "voice":
         return voice_text(facts, language=row.language)
     else:
-        text = sms_text(
-            facts,
-            language=row.language,
-            purpose=row.purpose,
-            to_provider=row.recipient_key.startswith("provider:"),
-        )
-    if row.channel == "sms" and row.link and link_base:
-        return with_link(text, responder_url(link_base, row.link), max_segments)
+        to_provider = row.recipient_key.startswith("provider:")
+        if row.channel == "sms" and row.link and link_base:
+            url = responder_url(link_base, row.link)
+            for limit in LINK_ADDRESS_STEPS:  # a shorter address before a cut reply code
+                text = sms_text(
+                    facts,
+                    language=row.language,
+                    purpose=row.purpose,
+                    to_provider=to_provider,
+                    address_max=limit,
+                )
+                if sms_segments(f"{text} {url}") <= max_segments:
+                    break
+            return with_link(text, url, max_segments)
+        text = sms_text(facts, language=row.language, purpose=row.purpose, to_provider=to_provider)
     return fit_sms(text, max_segments) if row.channel == "sms" else text
 
 

@@ -27,7 +27,7 @@ class AlarmFacts:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def what(type_: str, language: str) -> str:
@@ -61,12 +61,21 @@ def _fill(key: str, facts: AlarmFacts, language: str, **more: object) -> str:
 
 
 def sms_text(
-    facts: AlarmFacts, *, language: str, purpose: str = "step", to_provider: bool = False
+    facts: AlarmFacts,
+    *,
+    language: str,
+    purpose: str = "step",
+    to_provider: bool = False,
+    address_max: int = 40,
 ) -> str:
     """The SMS of an escalation step, a supervisors' alert, or a service request to a
     provider (`to_provider`: one of the community's, by the default category, or the
     one an operator sent)."""
-    f = replace(facts, resident_name=_short(facts.resident_name, 20), address=_short(facts.address))
+    f = replace(
+        facts,
+        resident_name=_short(facts.resident_name, 20),
+        address=_short(facts.address, address_max),
+    )
     if purpose in {"exhausted", "ack_overdue"}:
         return _fill(f"sms.{purpose}", f, language)
     if to_provider or purpose == "service":
@@ -162,6 +171,11 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     while cut and sms_segments(cut + "…") > max_segments:
         cut = cut[:-1]
     return cut + "…"
+
+
+# how far an SMS with a responder link shortens the address before it cuts its end (the
+# reply codes): the page the link opens shows the whole address
+LINK_ADDRESS_STEPS = (40, 28, 18, 10)
 
 
 def with_link(text: str, url: str, max_segments: int = 2) -> str:

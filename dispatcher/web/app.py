@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from dispatcher.web import auth, live_hub, live_sources, proxies, routes
+from dispatcher.web import auth, live_hub, live_sources, proxies, responder, routes
 from dispatcher.web.state import DEPS, WebDeps
 
 _CSP: Final = (
@@ -85,6 +85,7 @@ def init_app(deps: WebDeps) -> web.Application:
     )
     app[DEPS] = deps
     app[live_hub.LIVE] = live_hub.Hub(deps)
+    app[responder.LIMITS] = responder.new_limits()
     app.cleanup_ctx.append(_live_feeds)
     app.on_shutdown.append(live_hub.on_shutdown)
     app.on_response_prepare.append(_security_headers)

@@ -31,20 +31,17 @@ from dispatcher.web.pages import asset
 from dispatcher.web.session import same_origin
 from dispatcher.web.state import DEPS
 
-# a person opens their page a few times and presses a button or two; more is a script
-PER_TOKEN: Final = rules.Limiter(limit=30, window=timedelta(minutes=10))
-# one address trying tokens: a handful of people behind one carrier NAT still fit
-PER_ADDRESS: Final = rules.Limiter(limit=120, window=timedelta(minutes=10))
+# a person opens their page a few times and presses a button or two; more is a script.
+# One address may be a carrier's NAT in front of many phones: a looser limit
+PER_TOKEN: Final = 30
+PER_ADDRESS: Final = 120
+WINDOW: Final = timedelta(minutes=10)
 LIMITS = web.AppKey("responder_limits", tuple[rules.Limiter, rules.Limiter])
 
 
-def _limits(app: web.Application) -> tuple[rules.Limiter, rules.Limiter]:
-    if LIMITS not in app:
-        app[LIMITS] = (
-            rules.Limiter(PER_TOKEN.limit, PER_TOKEN.window),
-            rules.Limiter(PER_ADDRESS.limit, PER_ADDRESS.window),
-        )
-    return app[LIMITS]
+def new_limits() -> tuple[rules.Limiter, rules.Limiter]:
+    """Per token and per client address, kept by each process (made at its start)."""
+    return rules.Limiter(PER_TOKEN, WINDOW), rules.Limiter(PER_ADDRESS, WINDOW)
 
 
 def _plain(status: int, key: str, lang: str = catalog.DEFAULT) -> web.Response:
@@ -58,7 +55,7 @@ def _plain(status: int, key: str, lang: str = catalog.DEFAULT) -> web.Response:
 
 
 def _allowed(request: web.Request, token: str, now: datetime) -> bool:
-    per_token, per_address = _limits(request.app)
+    per_token, per_address = request.app[LIMITS]
     return per_address.allow(request.remote or "?", now) and per_token.allow(
         token_hash(token)[:16], now
     )
