@@ -153,9 +153,12 @@ async def test_wrong_expired_and_other_alarms_tokens_get_404(phone_city: PhoneCi
     pc.clock.advance(60)
     await wait_for(lambda: NIGHT_WORKER in numbers_texted(pc))
     old = link_in_sms(pc, NIGHT_WORKER)
-    async with api_client(pc.service, "op1") as api:
-        async with api.post(f"/api/alarms/{first}/resolve", json={"outcome": "help_given"}) as r:
-            assert r.status == 200
+    closing = {"outcome": "help_given"}
+    async with (
+        api_client(pc.service, "op1") as api,
+        api.post(f"/api/alarms/{first}/resolve", json=closing) as r,
+    ):
+        assert r.status == 200
     base = pc.service.settings.notifications.public_url
     async with aiohttp.ClientSession(base) as client:
         status, page = await _open(client, old)
