@@ -268,7 +268,7 @@ def _render(
     body = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         f"<title>{e(_name(view))} · {e(t['responder.title'])}</title>"
         f'<link rel="stylesheet" href="{asset(request, "responder.css")}"></head>'
         f'<body class="responder"><main>{"".join(parts)}</main></body></html>'
