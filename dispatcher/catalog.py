@@ -726,10 +726,11 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "map.legend": ("图例", "Legend"),
     "map.offline": ("离线终端", "Terminal offline"),
     "map.no_tiles": (
-        "未配置底图（dashboard.map_tiles）：按经纬度显示",
-        "No map tiles configured (dashboard.map_tiles): plain coordinates",
+        "未配置地图底图：按经纬度显示位置",
+        "No map tiles configured: places shown by their coordinates",
     ),
-    "map.no_place": ("没有位置的", "Without a location"),
+    "map.no_place": ("没有位置", "no location"),
+    "map.list": ("未结案警情与离线终端", "Open alarms and terminals offline"),
     "map.count": (
         "未结案警情{alarms}起 · 离线终端{offline}台",
         "{alarms} open alarms · {offline} terminals offline",

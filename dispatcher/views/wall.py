@@ -102,8 +102,9 @@ async def wall_figures(
 async def map_markers(
     *, session: AsyncSession, now: datetime, liveness: tuple[int, int]
 ) -> list[dict[str, Any]]:
-    """Open alarms, and terminals offline now, each where the terminal last said it was,
-    else at its resident's home; those with neither are listed without a place."""
+    """Open alarms, and terminals offline now (those without an open alarm of their own),
+    each where the terminal last said it was, else at its resident's home; those with
+    neither are listed without a place."""
     markers: list[dict[str, Any]] = []
     rows = await session.execute(
         select(Alarm, Resident)
@@ -135,7 +136,10 @@ async def map_markers(
         .where(offline_condition(now, *liveness))
         .order_by(Terminal.device_id)
     )
+    alarmed = {m["device_id"] for m in markers if m["device_id"] is not None}
     for terminal, resident in offline:
+        if terminal.device_id in alarmed:
+            continue  # its open alarm is on the map already
         place = await _place(session, terminal.device_id, resident)
         markers.append(
             {

@@ -16,8 +16,9 @@
     ...["emergency", "service", "checkin", "device"].map((k) =>
       el("div", {}, swatch(COLORS[k]), label("kind", k))),
     el("div", {}, swatch(COLORS.offline), t("map.offline")));
-  const listed = el("ul", { id: "map-unplaced" });
-  const side = el("aside", { class: "map-side" }, note, count, legend, el("h2", {}, t("map.no_place")), listed);
+  // every marker as a line too: a map without tiles still says who and where to go
+  const listed = el("ul", { id: "map-list" });
+  const side = el("aside", { class: "map-side" }, note, count, legend, el("h2", {}, t("map.list")), listed);
   main.append(el("section", { class: "map-page" }, box, side));
 
   let map = null;
@@ -50,6 +51,10 @@
     const placed = [];
     const unplaced = [];
     for (const m of data.markers) (m.lat === null || m.lon === null ? unplaced : placed).push(m);
+    // the most urgent drawn last, on top of any neighbour at the same door
+    const RANK = { offline: 0, device: 1, checkin: 2, service: 3, emergency: 4 };
+    const rank = (m) => (m.what === "offline" ? 0 : RANK[m.kind] ?? 1) * 10 + (m.status === "open" ? 1 : 0);
+    placed.sort((a, b) => rank(a) - rank(b));
     for (const m of placed) {
       const dot = L.circleMarker([m.lat, m.lon], {
         radius: m.kind === "emergency" ? 11 : 8, color: "#0b0f14", weight: 2,
@@ -65,8 +70,12 @@
     const alarms = data.markers.filter((m) => m.what === "alarm").length;
     count.textContent = data.markers.length
       ? t("map.count", { alarms, offline: data.markers.length - alarms }) : t("map.none");
-    listed.replaceChildren(...unplaced.map((m) => el("li", {},
-      m.alarm_id ? el("a", { href: `/alarms/${m.alarm_id}` }, caption(m)) : caption(m))));
+    const line = (m) => {
+      const text = m.lat === null ? `${caption(m)} · ${t("map.no_place")}` : caption(m);
+      return el("li", {}, swatch(colour(m)),
+        m.alarm_id ? el("a", { href: `/alarms/${m.alarm_id}` }, text) : text);
+    };
+    listed.replaceChildren(...[...placed].reverse().concat(unplaced).map(line));
     document.body.dataset.mapReady = String(placed.length);
   }
 

@@ -20,7 +20,11 @@
 
   let last = null;
   let fetchedAt = 0;
-  const mmss = (s) => (s < 60 ? t("age.s", { s }) : t("wall.mmss", { m: Math.floor(s / 60), s: s % 60 }));
+  function mmss(s) {
+    if (s < 60) return t("age.s", { s });
+    if (s < 3600) return t("wall.mmss", { m: Math.floor(s / 60), s: s % 60 });
+    return t("age.hm", { h: Math.floor(s / 3600), m: Math.floor((s % 3600) / 60) });
+  }
   const pctText = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1)}%`);
 
   function tile(id, label, figure, cls, note) {
