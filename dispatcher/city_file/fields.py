@@ -254,9 +254,7 @@ class Checker:
         for key, value, limit in (("lat", lat, 90), ("lon", lon, 180)):
             here, line = f"{place}.{key}", line_of(mapping, key)
             if value is None:
-                self.error(
-                    here if key in mapping else place, f"{key} is required with the other", line
-                )
+                self.error(here, f"{key} is required with the other", line)
                 ok = False
             elif not isinstance(value, int | float) or isinstance(value, bool):
                 self.error(here, f"must be degrees like 36.65, not {_type_name(value)}", line)
