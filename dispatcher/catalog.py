@@ -643,6 +643,10 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     # --- the responder's page, opened from the link in an SMS (DESIGN.md §9) --------
     "via.link": ("短信链接", "link"),
     "audit.view_responder": ("通过短信链接查看警情", "Viewed an alarm by its SMS link"),
+    # who opened a responder link, as the audit page names them
+    "role.worker": ("社区工作者", "Community worker"),
+    "role.contact": ("联系人", "Contact"),
+    "role.provider": ("服务商", "Provider"),
     "responder.title": ("一键通 · 出警", "One-touch · on the way"),
     "responder.hello": ("{name}，您好", "Hello, {name}"),
     "responder.since": ("{time}起 · {minutes}分钟前", "since {time} · {minutes} min ago"),
