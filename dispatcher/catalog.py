@@ -714,7 +714,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "wall.attended_45": ("今日45分钟内到场", "Reached within 45 min today"),
     "wall.target": ("目标 {pct}%", "target {pct}%"),
     "wall.no_data": ("今日暂无", "none yet today"),
-    "wall.emergencies_today": ("今日紧急求助{n}起", "{n} emergencies today"),
+    "wall.emergencies_today_label": ("今日紧急求助", "Emergencies today"),
     "wall.terminals_offline": ("离线终端", "Terminals offline"),
     "wall.checkins_missed": ("今日未报平安", "Check-ins missed today"),
     "wall.communities": ("各社区", "Communities"),

@@ -31,9 +31,9 @@
     return el("div", { class: `tile ${cls || ""}`, id }, el("div", { class: "label" }, label),
       el("div", { class: "figure" }, figure), note ? el("div", { class: "note" }, note) : null);
   }
-  function share(id, label, value, target, today) {
+  function share(id, label, value, target) {
     const cls = value === null ? "" : value >= target ? "good" : "bad";
-    const note = value === null ? t("wall.no_data") : `${t("wall.target", { pct: target })} · ${today}`;
+    const note = value === null ? t("wall.no_data") : t("wall.target", { pct: target });
     return tile(id, label, pctText(value), cls, note);
   }
   function waitFigure() {
@@ -43,16 +43,16 @@
   function draw() {
     const w = last;
     const wait = waitFigure();
-    const today = t("wall.emergencies_today", { n: w.emergencies_today });
     grid.replaceChildren(
       tile("w-open", t("wall.open_emergencies"), String(w.open_emergencies), w.open_emergencies ? "warn" : "good"),
       tile("w-wait", t("wall.longest_wait"), wait === null ? t("wall.nobody_waits") : mmss(wait),
         wait === null ? "good" : wait > 60 ? "bad" : "warn"),
       tile("w-offline", t("wall.terminals_offline"), String(w.terminals_offline), w.terminals_offline ? "warn" : "good"),
       tile("w-missed", t("wall.checkins_missed"), String(w.checkins_missed_today), w.checkins_missed_today ? "warn" : "good"),
-      share("w-60", t("wall.answered_60"), w.answered_60s_pct, targets.answer_60, today),
-      share("w-180", t("wall.answered_180"), w.answered_180s_pct, targets.answer_180, today),
-      share("w-45", t("wall.attended_45"), w.attended_45min_pct, targets.attend_45, today),
+      share("w-60", t("wall.answered_60"), w.answered_60s_pct, targets.answer_60),
+      share("w-180", t("wall.answered_180"), w.answered_180s_pct, targets.answer_180),
+      share("w-45", t("wall.attended_45"), w.attended_45min_pct, targets.attend_45),
+      tile("w-today", t("wall.emergencies_today_label"), String(w.emergencies_today), ""),
     );
     body.replaceChildren(...w.communities.map((c) => el("tr", { class: c.open_alarms ? "busy" : "" },
       el("td", {}, c.name), el("td", { class: "n" }, String(c.open_alarms)),
