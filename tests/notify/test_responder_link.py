@@ -10,16 +10,24 @@ from __future__ import annotations
 import re
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dispatcher.rules.messages import sms_segments
-from dispatcher.store.models import Alarm, AuditEntry, EventLog, ResponderLink
+from dispatcher.store.models import (
+    Alarm,
+    AuditEntry,
+    EventLog,
+    Provider,
+    Resident,
+    ResponderLink,
+)
 from dispatcher.users.accounts import Role
-from harness.mqtt import wait_for
+from harness.mqtt import event, raw_peer, wait_for
 from harness.service import add_user, api_client
 from tests.notify.conftest import NIGHT_WORKER, PhoneCity, contact_phone
 from tests.notify.test_phone_story import alarm, numbers_texted, press
 
+MOSQUITTO = ("127.0.0.1", 1883)
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+)(/r/[A-Za-z0-9_-]{22})$")
 
 
@@ -209,3 +217,46 @@ async def test_a_token_asked_too_often_is_refused(phone_city: PhoneCity) -> None
         a = await session.scalar(select(Alarm))
     assert a is not None
     assert a.status == "open"
+
+
+async def test_a_provider_accepts_and_finishes_by_the_link(phone_city: PhoneCity) -> None:
+    pc = phone_city
+    meals = "+8613800000101"
+    async with pc.service.sessions.begin() as session:
+        session.add(
+            Provider(
+                id="p-meal", community_id="kangqiao", name="老年餐桌", category="meals", phone=meals
+            )
+        )
+        await session.execute(
+            update(Resident).where(Resident.id == "r-0001").values(service_default="meals")
+        )
+    async with raw_peer(MOSQUITTO, pc.service.settings.mqtt.topic_prefix) as peer:
+        await peer.publish(pc.city.terminals[0], "event", event("meal-1", "service"))
+        assert (await peer.next_ack())[1]["result"] == "accepted"
+    await wait_for(lambda: meals in numbers_texted(pc))  # the default provider, at once
+    path = link_in_sms(pc, meals)
+    async with aiohttp.ClientSession(pc.service.settings.notifications.public_url) as client:
+        status, page = await _open(client, path)
+        assert status == 200
+        assert "所需服务：助餐送餐" in page
+        assert "高血压" not in page  # a provider never reads medical notes
+        assert ">接单<" in page
+        assert ">完成<" in page
+        status, page = await _press(client, path, "take")
+        assert "已记录：由您接单" in page
+        async with pc.service.sessions() as session:
+            a = await session.scalar(select(Alarm))
+        assert a is not None
+        assert (a.status, a.service_state, a.acknowledged_by) == (
+            "acknowledged",
+            "accepted",
+            "老年餐桌",
+        )
+        status, page = await _press(client, path, "done")
+        assert "已记录服务完成" in page
+        assert "这起求助已处理完毕" in page
+    async with pc.service.sessions() as session:
+        a = await session.scalar(select(Alarm))
+    assert a is not None
+    assert (a.status, a.outcome) == ("resolved", "service_done")
