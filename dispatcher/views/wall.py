@@ -18,7 +18,7 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.roster import on_shift, parse_shift
 from dispatcher.store.models import Alarm, Community, Resident, Terminal, Worker
 from dispatcher.views.reports import alarm_counts
-from dispatcher.views.responder import last_location
+from dispatcher.views.responder import last_locations
 
 
 def offline_condition(now: datetime, interval_s: int, offline_after_missed: int) -> Any:
@@ -106,14 +106,26 @@ async def map_markers(
     each where the terminal last said it was, else at its resident's home; those with
     neither are listed without a place."""
     markers: list[dict[str, Any]] = []
-    rows = await session.execute(
-        select(Alarm, Resident)
-        .outerjoin(Resident, Resident.id == Alarm.resident_id)
-        .where(Alarm.status != Status.RESOLVED.value)
-        .order_by(Alarm.priority, Alarm.created_at)
-    )
+    rows = (
+        await session.execute(
+            select(Alarm, Resident)
+            .outerjoin(Resident, Resident.id == Alarm.resident_id)
+            .where(Alarm.status != Status.RESOLVED.value)
+            .order_by(Alarm.priority, Alarm.created_at)
+        )
+    ).all()
+    offline = (
+        await session.execute(
+            select(Terminal, Resident)
+            .outerjoin(Resident, Resident.id == Terminal.resident_id)
+            .where(offline_condition(now, *liveness))
+            .order_by(Terminal.device_id)
+        )
+    ).all()
+    devices = {a.device_id for a, _ in rows if a.device_id} | {t.device_id for t, _ in offline}
+    reported = await last_locations(session, devices)
     for alarm, resident in rows:
-        place = await _place(session, alarm.device_id, resident)
+        place = _place(reported, alarm.device_id, resident)
         markers.append(
             {
                 "what": "alarm",
@@ -130,17 +142,11 @@ async def map_markers(
                 "lon": place[1] if place else None,
             }
         )
-    offline = await session.execute(
-        select(Terminal, Resident)
-        .outerjoin(Resident, Resident.id == Terminal.resident_id)
-        .where(offline_condition(now, *liveness))
-        .order_by(Terminal.device_id)
-    )
     alarmed = {m["device_id"] for m in markers if m["device_id"] is not None}
     for terminal, resident in offline:
         if terminal.device_id in alarmed:
             continue  # its open alarm is on the map already
-        place = await _place(session, terminal.device_id, resident)
+        place = _place(reported, terminal.device_id, resident)
         markers.append(
             {
                 "what": "offline",
@@ -160,10 +166,10 @@ async def map_markers(
     return markers
 
 
-async def _place(
-    session: AsyncSession, device_id: str | None, resident: Resident | None
+def _place(
+    reported: dict[str, tuple[float, float]], device_id: str | None, resident: Resident | None
 ) -> tuple[float, float] | None:
-    found = await last_location(session, device_id)
+    found = reported.get(device_id) if device_id is not None else None
     if found is None and resident is not None and resident.lat is not None:
         found = (resident.lat, resident.lon or 0.0)
     return found

@@ -260,3 +260,32 @@ async def test_a_provider_accepts_and_finishes_by_the_link(phone_city: PhoneCity
         a = await session.scalar(select(Alarm))
     assert a is not None
     assert (a.status, a.outcome) == ("resolved", "service_done")
+
+
+async def test_where_the_terminal_said_it_was_before_the_home(phone_city: PhoneCity) -> None:
+    pc = phone_city
+    pc.standin.person(NIGHT_WORKER).never_answers()
+    await add_user(pc.service, "op1", Role.OPERATOR)
+    async with pc.service.sessions.begin() as session:
+        await session.execute(
+            update(Resident).where(Resident.id == "r-0001").values(lat=36.6674, lon=116.972)
+        )
+    async with raw_peer(MOSQUITTO, pc.service.settings.mqtt.topic_prefix) as peer:
+        # a fall in the park: the terminal says where
+        outdoors = {"lat": 36.7012, "lon": 117.0031}
+        await peer.publish(pc.city.terminals[0], "event", event("fall-out", "fall", loc=outdoors))
+        assert (await peer.next_ack())[1]["result"] == "accepted"
+    pc.clock.advance(60)
+    await wait_for(lambda: NIGHT_WORKER in numbers_texted(pc))
+    path = link_in_sms(pc, NIGHT_WORKER)
+    async with aiohttp.ClientSession(pc.service.settings.notifications.public_url) as client:
+        status, page = await _open(client, path)
+    assert status == 200
+    assert 'href="geo:36.701200,117.003100?q=36.701200,117.003100"' in page
+    async with api_client(pc.service, "op1") as api, api.get("/api/map") as response:
+        assert response.status == 200
+        found = await response.json()
+    [marker] = [m for m in found["markers"] if m["what"] == "alarm"]
+    assert (marker["lat"], marker["lon"], marker["type"]) == (36.7012, 117.0031, "fall")
+    assert found["extent"] == [36.6674, 116.972, 36.6674, 116.972]  # the homes'
+    assert found["tiles"] is None
