@@ -180,6 +180,8 @@ class Service:
             throttle=Throttle(throttle.limit, throttle.window_s, throttle.gather_s),
             failover=Failover(routes_of(settings.notifications), settings.notifications.failover_s),
             max_segments=settings.notifications.sms_max_segments,
+            # responder links start with the address people's phones reach us at
+            link_base=settings.notifications.public_url or settings.http.public_origin,
             max_attempts=settings.notifications.max_attempts,
             poll_s=poll_s,
             owner=settings.mqtt.client_id,

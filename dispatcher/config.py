@@ -319,6 +319,24 @@ class NotificationsConfig(_Section):
         return self
 
 
+class DashboardConfig(_Section):
+    # the map's tiles: a Leaflet URL template ({z}/{x}/{y}); empty: no tiles, markers
+    # over the city's extent (nothing is fetched from outside)
+    map_tiles: str = ""
+    map_attribution: str = ""  # the tiles' attribution, as their licence asks
+    # the responder's map link ({lat}, {lon}): geo: opens the phone's own maps app
+    map_link: str = "geo:{lat},{lon}?q={lat},{lon}"
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if value and not (
+            value.startswith(("https://", "http://", "/")) and "{z}" in value and "{x}" in value
+        ):
+            raise ValueError("a URL template with {z}, {x} and {y}, or empty")
+        return value
+
+
 class CityConfig(_Section):
     timezone: str = "Asia/Shanghai"
 
@@ -476,6 +494,7 @@ class Settings(BaseSettings):
     clock: ClockConfig = Field(default_factory=ClockConfig)
     escalation: EscalationPolicies = Field(default_factory=default_policies)
     run: RunConfig = Field(default_factory=RunConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
 
     @model_validator(mode="after")
     def _split_needs_a_city_stack(self) -> Settings:

@@ -178,9 +178,19 @@ def _resident(
         row["checkin"] = {"window": _WINDOWS[i % len(_WINDOWS)]}
     if i % 3 == 0:
         row["service_default"] = CATEGORIES[i % len(CATEGORIES)]
+    row["lat"], row["lon"] = _home(i)
     row["terminal"] = f"T-{i:0{width}d}"
     row["contacts"] = contacts
     return row
+
+
+def _home(i: int) -> tuple[float, float]:
+    """Where resident `i` lives, for the map: each community a block of Jinan north of
+    the river, its homes spread over it (by number, not by the random draws)."""
+    k = (i - 1) // RESIDENTS_PER_COMMUNITY
+    lat = 36.60 + 0.012 * (k % 10) + 0.0004 * ((i * 7) % 23)
+    lon = 116.90 + 0.015 * (k // 10) + 0.0004 * ((i * 11) % 29)
+    return round(lat, 5), round(lon, 5)
 
 
 _WINDOWS = ("07:00-10:00", "07:30-10:30", "08:00-11:00", "06:30-09:30")

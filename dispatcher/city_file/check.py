@@ -49,11 +49,13 @@ _RESIDENT_KEYS: Final = (
     "phone",
     "service_default",
     "checkin",
+    "lat",
+    "lon",
     "terminal",
     "contacts",
 )
 # what a resident's row replaces only when it gives it (see `ResidentRow.given`)
-_KEPT_UNLESS_GIVEN: Final = ("phone", "service_default", "checkin")
+_KEPT_UNLESS_GIVEN: Final = ("phone", "service_default", "checkin", "lat")
 _CONTACT_KEYS: Final = ("name", "relation", "phone", "priority", "channel", "language")
 
 DC09_ACCOUNT_RE: Final = re.compile(r"[0-9A-Fa-f]{3,16}")
@@ -212,6 +214,7 @@ class RowChecker:
         phone_ok, phone = checker.optional_phone(mapping, "phone", place)
         service_ok, service_default = self._category(mapping, place)
         checkin_ok, checkin = checker.checkin(mapping, place)
+        location_ok, location = checker.location(mapping, place)
         terminal_ok = self._terminal(mapping, place, rid)
         contacts_ok = self._contacts(mapping, place, rid)
         if (
@@ -220,6 +223,7 @@ class RowChecker:
             and phone_ok
             and service_ok
             and checkin_ok
+            and location_ok
             and terminal_ok
             and contacts_ok
             and rid is not None
@@ -241,6 +245,7 @@ class RowChecker:
                     phone=phone,
                     service_default=service_default,
                     checkin=checkin,
+                    location=location,
                     given=frozenset(k for k in _KEPT_UNLESS_GIVEN if k in mapping),
                 )
             )

@@ -243,6 +243,29 @@ class Checker:
             return False, None
         return True, value
 
+    def location(
+        self, mapping: Mapping[Any, Any], place: str
+    ) -> tuple[bool, tuple[float, float] | None]:
+        """A home's `lat` and `lon` (WGS84 degrees), both or neither."""
+        lat, lon = mapping.get("lat"), mapping.get("lon")
+        if lat is None and lon is None:
+            return True, None
+        ok = True
+        for key, value, limit in (("lat", lat, 90), ("lon", lon, 180)):
+            here, line = f"{place}.{key}", line_of(mapping, key)
+            if value is None:
+                self.error(here, f"{key} is required with the other", line)
+                ok = False
+            elif not isinstance(value, int | float) or isinstance(value, bool):
+                self.error(here, f"must be degrees like 36.65, not {_type_name(value)}", line)
+                ok = False
+            elif not -limit <= value <= limit:
+                self.error(here, f"{value} is outside -{limit}..{limit} degrees", line)
+                ok = False
+        if not ok:
+            return False, None
+        return True, (float(lat), float(lon))  # type: ignore[arg-type]
+
     def priority(self, mapping: Mapping[Any, Any], place: str) -> int | None:
         here, line = f"{place}.priority", line_of(mapping, "priority")
         value = mapping.get("priority")

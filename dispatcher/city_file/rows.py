@@ -118,7 +118,8 @@ class ResidentRow:
     phone: str | None = None
     service_default: str | None = None
     checkin: CheckinRow | None = None
-    # which of phone, service_default and checkin the row gives (an empty one clears it)
+    location: tuple[float, float] | None = None  # (lat, lon); given as "lat"
+    # which of phone, service_default, checkin and lat/lon the row gives (an empty one clears it)
     given: frozenset[str] = frozenset()
 
 

@@ -170,6 +170,8 @@ def _resident_columns(r: ResidentRow) -> dict[str, Any]:
         row["phone"] = r.phone
     if "service_default" in r.given:
         row["service_default"] = r.service_default
+    if "lat" in r.given:
+        row["lat"], row["lon"] = r.location or (None, None)
     if "checkin" in r.given:
         checkin = r.checkin or CheckinRow()
         row["checkin_window"] = checkin.window

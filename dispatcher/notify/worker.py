@@ -24,14 +24,18 @@ from dispatcher.notify.errors import PermanentFailure
 from dispatcher.notify.routed import FailedOver
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.messages import (
+    LINK_ADDRESS_STEPS,
     checkin_summary_phrase,
     fit_sms,
     opt_out_phrase,
     sms_phrase,
+    sms_segments,
+    sms_text,
     summary_phrase,
     terminal_text,
     told_phrase,
     voice_phrase,
+    with_link,
 )
 from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.routes import Route
@@ -94,6 +98,18 @@ class HandoverRecorder:
                     done.set_result(None)
 
 
+# what field's sms_text words itself: the rest (summaries, told, opt-outs) carries no link
+_NO_LINK = frozenset(
+    {
+        Purpose.SUMMARY,
+        Purpose.CHECKIN_SUMMARY,
+        Purpose.OPT_OUT,
+        Purpose.TOLD_TAKEN,
+        Purpose.TOLD_CLOSED,
+    }
+)
+
+
 def phrase(row: store.ToSend) -> Phrase | None:
     """The catalog entry and values of the message, in the recipient's language: what
     a provider of registered templates sends (None: the terminal's screen)."""
@@ -121,8 +137,30 @@ def phrase(row: store.ToSend) -> Phrase | None:
     )
 
 
-def wording(row: store.ToSend, *, max_segments: int) -> str:
-    """The message's words, in the recipient's language (the terminal's: its resident's)."""
+def wording(row: store.ToSend, *, max_segments: int, link_base: str = "") -> str:
+    """The message's words, in the recipient's language (the terminal's: its resident's);
+    an SMS that asks to act ends with its responder link when the public address is known."""
+    facts = row.facts
+    if (
+        row.channel == "sms"
+        and row.link
+        and link_base
+        and facts is not None
+        and row.purpose not in _NO_LINK
+    ):
+        url = responder_url(link_base, row.link)
+        to_provider = row.recipient_key.startswith("provider:")
+        for limit in LINK_ADDRESS_STEPS:  # a shorter address before a cut reply code
+            text = sms_text(
+                facts,
+                language=row.language,
+                purpose=row.purpose,
+                to_provider=to_provider,
+                address_max=limit,
+            )
+            if sms_segments(f"{text} {url}") <= max_segments:
+                break
+        return with_link(text, url, max_segments)
     worded = phrase(row)
     if worded is None:
         facts = row.facts
@@ -134,7 +172,11 @@ def wording(row: store.ToSend, *, max_segments: int) -> str:
     return fit_sms(text, max_segments) if row.channel == "sms" else text
 
 
-def outgoing(row: store.ToSend, *, max_segments: int) -> Outgoing:
+def responder_url(link_base: str, token: str) -> str:
+    return f"{link_base.rstrip('/')}/r/{token}"
+
+
+def outgoing(row: store.ToSend, *, max_segments: int, link_base: str = "") -> Outgoing:
     return Outgoing(
         notification_id=row.notification_id,
         alarm_id=row.alarm_id,
@@ -144,7 +186,7 @@ def outgoing(row: store.ToSend, *, max_segments: int) -> Outgoing:
         recipient_name=row.recipient_name,
         phone=row.phone,
         language=row.language,
-        text=wording(row, max_segments=max_segments),
+        text=wording(row, max_segments=max_segments, link_base=link_base),
         body=row.body,
         phrase=phrase(row),
         failover=row.failover,
@@ -171,12 +213,14 @@ class Notifier(PassLoop):
         throttle: Throttle | None = None,
         max_segments: int = 2,
         failover: Failover | None = None,
+        link_base: str = "",
     ) -> None:
         # orderly stop: sends in flight finish and are recorded, so a restart does not
         # take them for interrupted (an SMS or call cut off is failed, not repeated)
         super().__init__(clock=clock, logger=logger, poll_s=poll_s, grace_s=_SHUTDOWN_GRACE_S)
         self._throttle = throttle
         self._max_segments = max_segments
+        self._link_base = link_base  # the public address responder links start with
         self._registry = registry
         self._sessions = sessions
         self._metrics = metrics
@@ -253,7 +297,10 @@ class Notifier(PassLoop):
                 )
             for notification_id, reason in claimed.refused:
                 await self._write_failure(notification_id, reason)
-            messages = [outgoing(m, max_segments=self._max_segments) for m in claimed.outgoing]
+            messages = [
+                outgoing(m, max_segments=self._max_segments, link_base=self._link_base)
+                for m in claimed.outgoing
+            ]
             await asyncio.gather(*(self._send(m) for m in messages))
             attempted += len(claimed.outgoing)
             if claimed.handled < _BATCH or self._stopping:

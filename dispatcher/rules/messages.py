@@ -28,7 +28,7 @@ class AlarmFacts:
 
 
 def _short(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
 def what(type_: str, language: str) -> str:
@@ -60,13 +60,22 @@ def _values(facts: AlarmFacts, language: str, **more: object) -> dict[str, objec
 
 
 def sms_phrase(
-    facts: AlarmFacts, *, language: str, purpose: str = "step", to_provider: bool = False
+    facts: AlarmFacts,
+    *,
+    language: str,
+    purpose: str = "step",
+    to_provider: bool = False,
+    address_max: int = 40,
 ) -> Phrase:
     """The SMS of an escalation step, a supervisors' alert, or a service request to a
     provider (`to_provider`: one of the community's, by the default category, or the
     one an operator sent): its catalog entry and values, which a provider with
     registered templates (Alibaba Cloud) sends as they are."""
-    f = replace(facts, resident_name=_short(facts.resident_name, 20), address=_short(facts.address))
+    f = replace(
+        facts,
+        resident_name=_short(facts.resident_name, 20),
+        address=_short(facts.address, address_max),
+    )
     if purpose in {"exhausted", "ack_overdue"}:
         return Phrase(f"sms.{purpose}", _values(f, language))
     if to_provider or purpose == "service":
@@ -81,11 +90,20 @@ def sms_phrase(
 
 
 def sms_text(
-    facts: AlarmFacts, *, language: str, purpose: str = "step", to_provider: bool = False
+    facts: AlarmFacts,
+    *,
+    language: str,
+    purpose: str = "step",
+    to_provider: bool = False,
+    address_max: int = 40,
 ) -> str:
-    return sms_phrase(facts, language=language, purpose=purpose, to_provider=to_provider).text(
-        language
-    )
+    return sms_phrase(
+        facts,
+        language=language,
+        purpose=purpose,
+        to_provider=to_provider,
+        address_max=address_max,
+    ).text(language)
 
 
 def voice_phrase(facts: AlarmFacts, *, language: str) -> Phrase:
@@ -185,6 +203,25 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     while cut and sms_segments(cut + "…") > max_segments:
         cut = cut[:-1]
     return cut + "…"
+
+
+# how far an SMS with a responder link shortens the address before it cuts its end (the
+# reply codes): the page the link opens shows the whole address
+LINK_ADDRESS_STEPS = (40, 28, 18, 10)
+
+
+def with_link(text: str, url: str, max_segments: int = 2) -> str:
+    """The SMS with the responder link at its end, whole: the words are cut (never the
+    link) so that both fit `max_segments`. Too small a budget for the link keeps the
+    words alone (the reply codes still work)."""
+    if sms_segments(url) > max_segments:
+        return fit_sms(text, max_segments)
+    if sms_segments(f"{text} {url}") <= max_segments:
+        return f"{text} {url}"
+    cut = text
+    while cut and sms_segments(f"{cut}… {url}") > max_segments:
+        cut = cut[:-1]
+    return f"{cut}… {url}" if cut else url
 
 
 def summary_phrase(

@@ -55,6 +55,22 @@ INFORMS: frozenset[Purpose] = frozenset(
 )
 
 
+# who is asked to act by an SMS, and so gets a link to the responder's page in it
+# (docs/api.md): the community's workers, the contacts, the providers
+_RESPONDERS = ("worker:", "contact:", "provider:")
+
+
+def asks_to_act(purpose: Purpose, channel: str, recipient_key: str) -> bool:
+    """An SMS of an escalation step or a service request to a worker, contact or
+    provider: it carries a responder link."""
+    return (
+        channel == "sms"
+        and purpose in {Purpose.STEP, Purpose.SERVICE}
+        and recipient_key.startswith(_RESPONDERS)
+        and "#" not in recipient_key  # a summary of held ones names many alarms
+    )
+
+
 # channels that reach a person's phone: throttled, and never repeated blindly after a
 # stop mid-send (the message may have gone), so nobody gets it twice
 PHONE_CHANNELS: frozenset[str] = frozenset({"sms", "voice"})

@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     EDIT_CHECKIN = "edit_checkin"
     EXPORT_ALARMS = "export_alarms"  # the history as CSV
     VIEW_PAUSE_REASON = "view_pause_reason"  # a check-in pause's reason, in today's list
+    VIEW_RESPONDER = "view_responder"  # the responder's page, opened from an SMS link
 
 
 def entry(

@@ -13,7 +13,7 @@ wait for each other, never deadlock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from dispatcher.rules.messages import AlarmFacts
 from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
+from dispatcher.store import responder_links
 from dispatcher.store.db import take_write_lock
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import (
@@ -56,6 +57,7 @@ class ToSend:
     facts: AlarmFacts | None  # None for a message about no single alarm
     resident_language: str  # the terminal's words are in it
     failover: str | None = None  # "aliyun>twilio" once it failed over (rules.routes)
+    link: str | None = None  # the responder link's token, for an SMS that asks to act
 
 
 def alarm_facts(
@@ -202,7 +204,11 @@ async def claim(
                 n.updated_at = now
                 n.sent_at = n.sent_at or now
                 facts = await facts_of(session, alarm, resident) if alarm is not None else None
-                claimed.outgoing.append(to_send(n, alarm, resident, facts))
+                row = to_send(n, alarm, resident, facts)
+                if alarm is not None and rules.asks_to_act(row.purpose, n.channel, n.recipient_key):
+                    token = responder_links.add(session=session, n=n, alarm_id=alarm.id, now=now)
+                    row = replace(row, link=token)
+                claimed.outgoing.append(row)
     return claimed
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,6 +89,9 @@ class Resident(Base):
     checkin_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # the resident's last press that counts as a sign of life (docs/daily-care.md)
     last_press_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # where the home is (WGS84, from the city file): the map, and the responder's map link
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
 
 
 class Contact(Base):
@@ -284,6 +288,20 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(String(64))  # the client's, as the server saw it
     # what was read or changed: the fields changed, the filters of an export (never values)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class ResponderLink(Base):
+    """The link in an SMS that asks someone to act (docs/api.md): it opens the
+    responder's page of one notification (one recipient, one alarm). Only the token's
+    SHA-256 is kept, so the table gives no working link away."""
+
+    __tablename__ = "responder_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    notification_id: Mapped[int] = mapped_column(BigId, index=True)
+    alarm_id: Mapped[int] = mapped_column(BigId, index=True)
+    recipient_key: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class User(Base):

@@ -7,16 +7,29 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from dispatcher.web import auth, health, live_hub, live_sources, proxies, routes
+from dispatcher.web import auth, health, live_hub, live_sources, proxies, responder, routes
 from dispatcher.web.state import DEPS, WebDeps
 
 _CSP: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+
+
+def _csp(request: web.Request) -> str:
+    """The policy; the map's tiles (`dashboard.map_tiles`) are the one image source
+    outside, when configured."""
+    tiles = request.app[DEPS].settings.dashboard.map_tiles
+    if not tiles.startswith(("https://", "http://")):
+        return _CSP
+    parts = urlsplit(tiles.replace("{s}", "*"))
+    return _CSP.replace(
+        "img-src 'self' data:", f"img-src 'self' data: {parts.scheme}://{parts.netloc}"
+    )
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -27,7 +40,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         # residents' names, addresses and medical notes: never kept by a browser or proxy
         headers.setdefault("Cache-Control", "no-store")
     if response.content_type == "text/html":
-        headers.setdefault("Content-Security-Policy", _CSP)
+        headers.setdefault("Content-Security-Policy", _csp(request))
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Cache-Control", "no-store")
 
@@ -74,6 +87,7 @@ def init_app(deps: WebDeps) -> web.Application:
     )
     app[DEPS] = deps
     app[live_hub.LIVE] = live_hub.Hub(deps)
+    app[responder.LIMITS] = responder.new_limits()
     app.cleanup_ctx.append(_live_feeds)
     app.on_shutdown.append(live_hub.on_shutdown)
     app.on_response_prepare.append(_security_headers)

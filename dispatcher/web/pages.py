@@ -63,6 +63,8 @@ PAGES: Final = (
     Page("/audit", Role.SUPERVISOR, ("audit.js",), "audit.title", "/audit"),
     Page("/checkins", Role.OPERATOR, ("checkins.js",), "checkins.title", "/checkins"),
     Page("/admin", Role.ADMIN, ("admin.js",), "admin.title", "/admin"),
+    Page("/wall", Role.SUPERVISOR, ("wall.js",), "wall.title", "/wall"),
+    Page("/map", Role.OPERATOR, ("vendor/leaflet/leaflet.js", "map.js"), "map.title", "/map"),
     Page(
         "/admin/residents/{resident_id}",
         Role.ADMIN,

@@ -26,7 +26,9 @@ from dispatcher.web import (
     terminals_api,
     twilio_calls,
     twilio_hooks,
+    wall_api,
 )
+from dispatcher.web import responder as responder_page
 from dispatcher.web.operations import OPERATIONS, Operation
 from dispatcher.web.schemas import alarms, calls, checkins, people, terminals
 from dispatcher.web.schemas.audit import AuditLine, AuditQuery
@@ -41,6 +43,7 @@ from dispatcher.web.schemas.base import (
 )
 from dispatcher.web.schemas.health import Health
 from dispatcher.web.schemas.reports import DailyRow, ReportQuery, ReportSummary
+from dispatcher.web.schemas.wall import MapAnswer, ResponderActionPath, TokenPath, Wall
 
 STATIC: Final = Path(__file__).resolve().parent / "static"
 CITY_RULES: Final = "the city data rules of `dispatcher load`"
@@ -373,6 +376,53 @@ API: Final = (
         ok=list[people.Community],
         errors=(404,),
         error_bodies={422: Invalid | CityInvalid},
+    ),
+    # --- people in the field and above the queue (docs/api.md) ----------------------
+    Operation(
+        method="GET",
+        path="/api/wall",
+        handler=wall_api.wall,
+        summary="the wallboard's figures: open emergencies, the longest wait, today's shares "
+        "answered within 60 s and 180 s and attended within 45 min, terminals offline, missed "
+        "check-ins; per community open alarms and the workers on shift",
+        tag="wall",
+        role=Role.SUPERVISOR,
+        ok=Wall,
+    ),
+    Operation(
+        method="GET",
+        path="/api/map",
+        handler=wall_api.map_data,
+        summary="open alarms and offline terminals where they are, with the configured tiles",
+        tag="wall",
+        ok=MapAnswer,
+    ),
+    Operation(
+        method="GET",
+        path="/r/{token}",
+        handler=responder_page.page,
+        path_params=TokenPath,
+        summary="the responder's page (HTML for a phone), opened from the link in an SMS "
+        "that asks to act; no login: the link is the credential (one recipient, one alarm, "
+        "until 24 h after it closes); every view is audited",
+        tag="responder",
+        public=True,
+        ok=str,
+        content="text/html",
+        errors=(429,),
+    ),
+    Operation(
+        method="POST",
+        path="/r/{token}/{action}",
+        handler=responder_page.act,
+        path_params=ResponderActionPath,
+        summary="a button of the responder's page, the same as the SMS reply code (take 1, "
+        "decline 2, arrived 3, done 4); the timeline says it came by link; answers the page",
+        tag="responder",
+        public=True,
+        ok=str,
+        content="text/html",
+        errors=(403, 429),
     ),
 )
 

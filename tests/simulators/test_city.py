@@ -29,7 +29,7 @@ RESIDENT_KEYS = {
     "contacts",
 }  # fmt: skip
 # daily care (docs/daily-care.md): some residents have them
-OPTIONAL_RESIDENT_KEYS = {"phone", "service_default", "checkin"}
+OPTIONAL_RESIDENT_KEYS = {"phone", "service_default", "checkin", "lat", "lon"}
 CONTACT_KEYS = {"name", "relation", "phone", "priority"}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

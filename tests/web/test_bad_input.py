@@ -43,6 +43,7 @@ BODILESS = {
     ("post", "/api/alarms/{alarm_id}/ack"),
     ("post", "/api/alarms/{alarm_id}/arrived"),
     ("post", "/api/logout"),
+    ("post", "/r/{token}/{action}"),  # the responder's buttons: the path says it all
 }
 
 

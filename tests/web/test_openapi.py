@@ -28,8 +28,8 @@ from tests.web.helpers import bearer, web_only
 SettingsFor = Callable[..., Settings]
 MOSQUITTO = ("127.0.0.1", 1883)
 DEMO = Path(__file__).resolve().parents[2] / "simulators" / "demo_city.yaml"
-_DOCUMENTED = re.compile(r"^/api/|^/healthz$|^/metrics$")
-_NOT_JSON = ("/metrics", "/api/live", "/api/alarms.csv")
+_DOCUMENTED = re.compile(r"^/api/|^/healthz$|^/metrics$|^/r/")
+_NOT_JSON = ("/metrics", "/api/live", "/api/alarms.csv", "/r/{token}")
 
 
 def served(app: web.Application) -> set[tuple[str, str]]:

@@ -161,6 +161,10 @@ class ResidentEdit(Sent):
     """A provider category; left out, it stays as it is."""
     checkin: CheckinEdit | None = None
     """The daily check-in; left out, it stays as it is; `null` removes it."""
+    lat: float | None = Field(None, ge=-90, le=90)
+    """The home's latitude (WGS84 degrees), with `lon`: the map and the responder's map
+    link; left out, they stay as they are; both `null` removes them."""
+    lon: float | None = Field(None, ge=-180, le=180)
 
 
 class ShiftEdit(Sent):
