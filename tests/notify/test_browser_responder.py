@@ -1,7 +1,7 @@
 """The responder's page in a real headless Chromium with a phone's viewport (docs/api.md,
 "The responder's page"): the night worker opens the link of the SMS the Twilio stand-in
-received, reads who, where and what, presses 我去 and then 已到达; the alarm is taken and reached by that
-worker. The page fits the phone's width in Chinese and in English.
+received, reads who, where and what, presses 我去 and then 已到达; the alarm is taken and
+reached by that worker. The page fits the phone's width in Chinese and in English.
 
 Screenshots land in artifacts/ (not committed): responder-zh.png (as opened),
 responder-taken-zh.png, responder-arrived-zh.png, responder-en.png."""
