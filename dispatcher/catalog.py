@@ -737,8 +737,8 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     ),
     "call.say_unanswered": ("{name}没有接听。再见。", "{name} did not answer. Goodbye."),
     # --- SIA DC-09 terminals (docs/protocol.md): protocols, Contact ID and SIA codes --------
-    "protocol.mqtt": ("MQTT终端", "MQTT terminal"),
-    "protocol.dc09": ("SIA DC-09终端", "SIA DC-09 terminal"),
+    "protocol.mqtt": ("一键通协议终端", "MQTT terminal"),
+    "protocol.dc09": ("第三方报警终端（DC-09）", "SIA DC-09 terminal"),
     "log.device_report": ("终端报告", "Terminal report"),
     "cid.restore": ("（恢复）", "(restored)"),
     "cid.unknown": ("未知代码", "unknown code"),
@@ -823,6 +823,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     # --- the responder's page, opened from the link in an SMS (docs/api.md) --------
     "via.link": ("短信链接", "link"),
     "audit.view_responder": ("通过短信链接查看警情", "Viewed an alarm by its SMS link"),
+    "audit.view_pause_reason": ("查看暂停报平安的原因", "Viewed a check-in pause's reason"),
     # who opened a responder link, as the audit page names them
     "role.worker": ("社区工作者", "Community worker"),
     "role.contact": ("联系人", "Contact"),

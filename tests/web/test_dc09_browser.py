@@ -38,7 +38,7 @@ async def test_the_timeline_shows_the_contact_id_code_and_its_meaning(
         timeline = page.locator("#timeline")
         await timeline.wait_for()
         assert "CID 1101 z002 个人紧急求助" in await timeline.inner_text()
-        assert "SIA DC-09终端" in await page.locator("main").inner_text()
+        assert "第三方报警终端（DC-09）" in await page.locator("main").inner_text()
 
         await page.context.add_cookies(
             [{"name": COOKIE, "value": "en", "url": f"http://127.0.0.1:{service.http_port}"}]
