@@ -16,8 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from dispatcher import backup_command, logs, report_command
-from dispatcher.app import Service
+from dispatcher import logs, report_command
 from dispatcher.broker_accounts import commands as mqtt_accounts
 from dispatcher.clock import Clock, ScaledClock, SystemClock
 from dispatcher.config import (
@@ -28,7 +27,6 @@ from dispatcher.config import (
     parse_roles,
     split_refused,
 )
-from dispatcher.notify import aliyun_templates
 from dispatcher.startup import EX_CONFIG, ConfigurationError
 from dispatcher.store.db import create_engine, migrate, session_factory
 from dispatcher.users import accounts as users
@@ -132,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "templates":  # the catalog's, whatever the configuration
+        # imported for the command that needs it: the service's modules and Alibaba
+        # Cloud's SDK take a second to import, at every command of an administrator
+        from dispatcher.notify import aliyun_templates  # noqa: PLC0415
+
         return aliyun_templates.print_templates(args.format, sys.stdout)
     try:
         settings = load_settings(args.config)
@@ -179,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "broker-files":
         return asyncio.run(mqtt_accounts.write_broker_files(settings, args.directory))
     if args.command == "backup":
+        from dispatcher import backup_command  # noqa: PLC0415
+
         return backup_command.backup(settings, args.path)
     if args.command == "report":
         return asyncio.run(
@@ -218,6 +222,8 @@ async def _run(settings: Settings, roles: frozenset[ProcessRole]) -> int:
             settings.clock.speed,
         )
     try:
+        from dispatcher.app import Service  # noqa: PLC0415
+
         service = Service(settings, clock=clock, roles=roles)
     except (ArgumentError, NoSuchModuleError) as exc:
         return _configuration_error(f"database.url: {exc}")
