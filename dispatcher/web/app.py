@@ -62,6 +62,10 @@ async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
     finally:
         hub.running = False
         hub.bus = None
+        # no read of theirs is cut in the middle: the one under way ends first
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await hub.reading.acquire()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -62,6 +62,10 @@ class Hub:
         self.origin = uuid.uuid4().hex  # tells our own announcements from the others'
         self.bus: Bus | None = None
         self.running = False
+        # held while the hub or the follower reads the database: the stop waits for the
+        # read under way instead of cancelling it inside the driver (aiosqlite's thread
+        # would finish it after the loop closed)
+        self.reading = asyncio.Lock()
         self.draining = False  # shutting down: new sockets are refused, clients reconnect
         self.clients: set[Client] = set()
         self._alarms: set[int] = set()
@@ -102,8 +106,9 @@ class Hub:
             announce, self._announce = self._announce, set()
             announce_terminals, self._announce_terminals = self._announce_terminals, set()
             try:
-                await self.end_lapsed_sessions()
-                await self._publish(alarms, terminals)
+                async with self.reading:
+                    await self.end_lapsed_sessions()
+                    await self._publish(alarms, terminals)
                 if self.bus is not None and (announce or announce_terminals):
                     await self.bus.announce(announce, announce_terminals)
             except Exception:

@@ -109,7 +109,8 @@ class Follower:
     async def run(self) -> None:
         while True:
             try:
-                await self.look()
+                async with self._hub.reading:
+                    await self.look()
             except (OSError, DBAPIError) as exc:
                 # the database away (or not yet migrated, at a start): one line, not a
                 # traceback at each poll
