@@ -24,6 +24,7 @@ from dispatcher import cli
 from dispatcher.config import Settings
 from dispatcher.startup import EX_CONFIG
 from harness.mosquitto import OwnMosquitto
+from harness.mqtt import wait_for
 from harness.ports import free_port
 from harness.postgres import OwnPostgres
 
@@ -36,10 +37,10 @@ BACK_WITHIN_S = 10.0
 async def _until(what: str, check: Callable[[], Awaitable[bool]], within: float) -> float:
     """Seconds it took `check` to hold; fails after `within`."""
     start = time.monotonic()
-    while not await check():
-        if time.monotonic() - start > within:
-            raise AssertionError(f"not {what} within {within} s")
-        await asyncio.sleep(0.1)
+    try:
+        await wait_for(check, within=within, interval=0.1)
+    except TimeoutError:
+        raise AssertionError(f"not {what} within {within} s") from None
     return time.monotonic() - start
 
 

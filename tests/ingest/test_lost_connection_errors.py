@@ -7,7 +7,6 @@ client, then of ours, on a Mosquitto of the test's own that is stopped under the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import subprocess
 from collections.abc import Callable
@@ -19,7 +18,8 @@ import pytest
 
 from dispatcher.mqtt.connect import session
 from harness.mosquitto import MOSQUITTO
-from harness.ports import free_port
+from harness.mqtt import wait_for
+from harness.ports import free_port, listening
 
 
 async def _publish_until_lost(
@@ -52,12 +52,7 @@ async def _unread_after_a_restart(
     loop.set_exception_handler(lambda _loop, ctx: unread.append(str(ctx.get("message"))))
     try:
         client = aiomqtt.Client("127.0.0.1", port, identifier="publisher", timeout=1)
-        for _ in range(100):  # the broker starting
-            with contextlib.suppress(aiomqtt.MqttError):
-                await client.__aenter__()
-                await client.__aexit__(None, None, None)
-                break
-            await asyncio.sleep(0.05)
+        await wait_for(lambda: listening(port))  # the broker starting
         with pytest.raises(aiomqtt.MqttError):
             await _publish_until_lost(wrap(client), broker)
         del client
