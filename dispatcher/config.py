@@ -283,39 +283,28 @@ class NotificationsConfig(_Section):
         return {self.provider, *(r.provider for r in self.routes)}
 
     @model_validator(mode="after")
-    def _aliyun_complete(self) -> NotificationsConfig:
-        if "aliyun" in self.providers():
-            a = self.aliyun
-            missing = [
-                name
-                for name, value in (
-                    ("aliyun.access_key_id", a.access_key_id),
-                    ("aliyun.access_key_secret", a.access_key_secret),
-                    ("aliyun.sign_name", a.sign_name),
-                    ("aliyun.callback_token", a.callback_token),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError(f"provider aliyun needs notifications.{', '.join(missing)}")
-        return self
-
-    @model_validator(mode="after")
-    def _twilio_complete(self) -> NotificationsConfig:
-        if "twilio" in self.providers():
-            t = self.twilio
-            missing = [
-                name
-                for name, value in (
-                    ("twilio.account_sid", t.account_sid),
-                    ("twilio.auth_token", t.auth_token),
-                    ("twilio.from_number", t.from_number),
-                    ("public_url", self.public_url),
-                )
-                if not value
-            ]
-            if missing:
-                raise ValueError(f"provider twilio needs notifications.{', '.join(missing)}")
+    def _providers_complete(self) -> NotificationsConfig:
+        """Each provider a message may go by has what it needs (the aliyun one first)."""
+        a, t = self.aliyun, self.twilio
+        needs: dict[str, dict[str, str]] = {
+            "aliyun": {
+                "aliyun.access_key_id": a.access_key_id,
+                "aliyun.access_key_secret": a.access_key_secret,
+                "aliyun.sign_name": a.sign_name,
+                "aliyun.callback_token": a.callback_token,
+            },
+            "twilio": {
+                "twilio.account_sid": t.account_sid,
+                "twilio.auth_token": t.auth_token,
+                "twilio.from_number": t.from_number,
+                "public_url": self.public_url,
+            },
+        }
+        used = self.providers()
+        for provider, fields in needs.items():
+            missing = [name for name, value in fields.items() if not value]
+            if provider in used and missing:
+                raise ValueError(f"provider {provider} needs notifications.{', '.join(missing)}")
         return self
 
 
