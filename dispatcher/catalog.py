@@ -306,6 +306,7 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "role.operator": ("接警员", "Operator"),
     "role.supervisor": ("值班长", "Supervisor"),
     "role.admin": ("管理员", "Administrator"),
+    "role.wallboard": ("大屏", "Wallboard"),
     "live.up": ("实时", "Live"),
     "live.down": ("已断开", "Disconnected"),
     "banner.offline": (

@@ -62,13 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=[r.value for r in users.Role])
     add.add_argument("--password", help="without it: asked, or one line of standard input")
     add.add_argument("--phone", help="E.164, the phone the user's calls ring first (+86...)")
+    add.add_argument(
+        "--scope",
+        help="the part of the city the user sees: district:NAME, street:NAME or community:ID, "
+        "named as in the city file (without it: the whole city)",
+    )
     phone = user_sub.add_parser(
         "phone", help="set the phone a user's calls from the alarm view ring first"
     )
     phone.add_argument("name")
     phone.add_argument("number", nargs="?", help="E.164, like +8613800000009")
     phone.add_argument("--clear", action="store_true", help="remove the user's phone")
-    user_sub.add_parser("list", help="every user: role, disabled or not, sessions open")
+    user_sub.add_parser("list", help="every user: role, scope, disabled or not, sessions open")
     for verb, what in (("disable", "log out and refuse"), ("enable", "allow again")):
         user_sub.add_parser(verb, help=f"{what} a user").add_argument("name")
     terminal = sub.add_parser("terminal", help="terminals' accounts on the MQTT broker")
@@ -167,7 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "user":
         password = args.password if args.password is not None else _read_password()
         return asyncio.run(
-            _user_add(settings, args.name, users.Role(args.role), password, args.phone)
+            user_command.add_user(
+                settings,
+                args.name,
+                users.Role(args.role),
+                password,
+                phone=args.phone,
+                scope=args.scope,
+            )
         )
     if args.command == "terminal":
         if bool(args.device_ids) == args.every:
@@ -274,30 +286,6 @@ async def _load(settings: Settings, file: Path) -> int:
     finally:
         await engine.dispose()
     print(report)
-    return 0
-
-
-async def _user_add(
-    settings: Settings, name: str, role: users.Role, password: str, phone: str | None
-) -> int:
-    engine = create_engine(settings.database.url)
-    try:
-        await migrate(engine)
-        async with session_factory(engine).begin() as session:
-            created = await users.add_or_update_user(
-                session=session,
-                username=name,
-                role=role,
-                password=password,
-                now=SystemClock().now(),
-                phone=phone,
-            )
-    except ValueError as exc:
-        print(f"dispatcher: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        await engine.dispose()
-    print(f"user {name} {'created' if created else 'updated'} with role {role.value}")
     return 0
 
 

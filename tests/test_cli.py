@@ -150,7 +150,7 @@ def test_user_list_disable_enable(tmp_path: Path) -> None:
     )
     listed = dispatcher(tmp_path, "user", "list")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.splitlines()[1].startswith("op1\toperator\tdisabled since ")
+    assert listed.stdout.splitlines()[1].startswith("op1\toperator\tcity\tdisabled since ")
     assert dispatcher(tmp_path, "user", "enable", "op1").stdout.strip() == "user op1 enabled"
     assert "\tactive\t0\t" in dispatcher(tmp_path, "user", "list").stdout
     unknown = dispatcher(tmp_path, "user", "disable", "nobody")

@@ -309,7 +309,10 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # operator, supervisor, admin
+    role: Mapped[str] = mapped_column(String(16))  # wallboard, operator, supervisor, admin
+    # the part of the city the user sees: `district:NAME`, `street:NAME`, `community:ID`
+    # (dispatcher.rules.scopes); None: the whole city
+    scope: Mapped[str | None] = mapped_column(String(160))
     password_hash: Mapped[str] = mapped_column(String(256))
     display_name: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))

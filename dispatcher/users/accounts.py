@@ -17,7 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatcher.store.models import ApiToken, User
+from dispatcher.rules import scopes
+from dispatcher.store.models import ApiToken, Community, User
 
 _HASHER = PasswordHasher()
 # verified against when the user does not exist, so timing does not reveal usernames
@@ -25,12 +26,14 @@ _DUMMY_HASH = _HASHER.hash("not a real password")
 
 
 class Role(StrEnum):
+    # the wallboard's screen sees the wall alone: its figures, no resident's data
+    WALLBOARD = "wallboard"
     OPERATOR = "operator"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
     def at_least(self, other: Role) -> bool:
-        order = [Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN]
+        order = [Role.WALLBOARD, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN]
         return order.index(self) >= order.index(other)
 
 
@@ -39,6 +42,10 @@ class Principal:
     user_id: int
     username: str
     role: Role
+    scope: scopes.Scope | None = None
+    communities: frozenset[str] | None = None
+    """The ids of the communities the scope holds, as the city is now; None: the whole
+    city."""
 
 
 def token_hash(token: str) -> str:
@@ -53,14 +60,22 @@ async def add_or_update_user(
     password: str,
     now: datetime,
     phone: str | None = None,
+    scope: scopes.Scope | None = None,
 ) -> bool:
-    """Create the user, or set the role and password of an existing one. True if created.
-    `phone` (E.164), when given, is the phone the user's calls ring first; None keeps it."""
+    """Create the user, or set the role, scope and password of an existing one. True if
+    created. `phone` (E.164), when given, is the phone the user's calls ring first; None
+    keeps it. `scope`: the part of the city the user sees (None: the whole city); it must
+    name a district, street or community of the city loaded."""
     if not username or len(username) > 64 or not username.isprintable():
         raise ValueError("username must be 1 to 64 printable characters")
     if len(password) < 8:
         raise ValueError("password must be at least 8 characters")
     checked = None if phone is None else check_phone(phone)
+    if scope is not None and not await scope_communities(session=session, scope=scope):
+        raise ValueError(
+            f"no {scope.level.value} named {scope.name!r} in the city: load the city file "
+            "first, and give the name as it has it (a community by its id)"
+        )
     user = await session.scalar(select(User).where(User.username == username))
     hashed = await asyncio.to_thread(_HASHER.hash, password)
     if user is None:
@@ -71,10 +86,12 @@ async def add_or_update_user(
                 password_hash=hashed,
                 created_at=now,
                 phone=checked,
+                scope=None if scope is None else str(scope),
             )
         )
         return True
     user.role = role.value
+    user.scope = None if scope is None else str(scope)
     if checked is not None:
         user.phone = checked
     user.password_hash = hashed
@@ -136,12 +153,22 @@ async def login(
     return token
 
 
+async def scope_communities(*, session: AsyncSession, scope: scopes.Scope) -> frozenset[str]:
+    """The communities a scope holds in the city as it is now (a scope is kept by name, so
+    a community added to a street later is in its supervisor's scope at once)."""
+    places = [
+        scopes.Place(community_id=c.id, street=c.street, district=c.district)
+        for c in await session.execute(select(Community.id, Community.street, Community.district))
+    ]
+    return scopes.communities_in(scope, places) or frozenset()
+
+
 async def principal_for_token(
     *, session: AsyncSession, token: str, now: datetime
 ) -> Principal | None:
     row = (
         await session.execute(
-            select(User.id, User.username, User.role)
+            select(User.id, User.username, User.role, User.scope)
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(
                 ApiToken.token_hash == token_hash(token),
@@ -152,7 +179,16 @@ async def principal_for_token(
     ).first()
     if row is None:
         return None
-    return Principal(user_id=row.id, username=row.username, role=Role(row.role))
+    if row.scope is None:
+        return Principal(user_id=row.id, username=row.username, role=Role(row.role))
+    scope = scopes.parse(row.scope)
+    return Principal(
+        user_id=row.id,
+        username=row.username,
+        role=Role(row.role),
+        scope=scope,
+        communities=await scope_communities(session=session, scope=scope),
+    )
 
 
 async def revoke_token(*, session: AsyncSession, token: str) -> None:
@@ -181,6 +217,7 @@ async def live_tokens(*, session: AsyncSession, hashes: set[str], now: datetime)
 class Account:
     username: str
     role: str
+    scope: str | None
     created_at: datetime
     disabled_at: datetime | None
     sessions: int
@@ -200,7 +237,10 @@ async def accounts(*, session: AsyncSession, now: datetime) -> list[Account]:
         .outerjoin(open_sessions, open_sessions.c.user_id == User.id)
         .order_by(User.username)
     )
-    return [Account(u.username, u.role, u.created_at, u.disabled_at, int(n)) for u, n in rows.all()]
+    return [
+        Account(u.username, u.role, u.scope, u.created_at, u.disabled_at, int(n))
+        for u, n in rows.all()
+    ]
 
 
 async def set_disabled(

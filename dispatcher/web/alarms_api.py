@@ -28,7 +28,7 @@ from dispatcher.views import alarm as alarm_view
 from dispatcher.views import history
 from dispatcher.views import operators_queue as queue_store
 from dispatcher.web import audit_api
-from dispatcher.web.auth import principal
+from dispatcher.web.auth import principal, sessions_of
 from dispatcher.web.errors import json_error, problems
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.alarms import (
@@ -67,7 +67,7 @@ async def list_alarms(request: web.Request) -> list[dict[str, Any]]:
     query = given(request, AlarmsQuery)
     deps = request.app[DEPS]
     limit = max(1, min(query.limit, _MAX_LIMIT))
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         found = await history.find(
             session=session,
             f=_filter(query, deps.settings.city.tz),
@@ -87,7 +87,7 @@ async def alarms_csv(request: web.Request) -> web.StreamResponse:
     found = _filter(query, deps.settings.city.tz)
     tz = deps.settings.city.tz
     filters = query.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    async with deps.sessions.begin() as session:
+    async with sessions_of(request).begin() as session:
         session.add(audit_api.line(request, AuditAction.EXPORT_ALARMS, detail=filters))
     response = web.StreamResponse(
         headers={
@@ -100,7 +100,7 @@ async def alarms_csv(request: web.Request) -> web.StreamResponse:
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(history.CSV_COLUMNS)
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         async for page in history.every(session=session, f=found):
             writer.writerows(history.csv_row(*row, tz) for row in page)
             await response.write(buffer.getvalue().encode())
@@ -113,7 +113,7 @@ async def alarms_csv(request: web.Request) -> web.StreamResponse:
 
 async def get_alarm(request: web.Request) -> Reply:
     alarm_id = given(request, AlarmPath).alarm_id
-    async with request.app[DEPS].sessions() as session:
+    async with sessions_of(request)() as session:
         alarm = await store.get_alarm(session=session, alarm_id=alarm_id)
         if alarm is None:
             return json_error(404, f"no alarm {alarm_id}")
@@ -128,7 +128,7 @@ async def get_alarm(request: web.Request) -> Reply:
 async def queue(request: web.Request) -> dict[str, Any]:
     """The unresolved alarms as the live snapshot has them: for clients without a socket."""
     deps = request.app[DEPS]
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         alarms = await queue_store.lines(session=session)
     return {"now": deps.clock.now().isoformat(), "alarms": alarms}
 
@@ -136,7 +136,7 @@ async def queue(request: web.Request) -> dict[str, Any]:
 async def alarm_context(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     alarm_id = given(request, AlarmPath).alarm_id
-    async with deps.sessions.begin() as session:
+    async with sessions_of(request).begin() as session:
         body = await alarm_view.alarm_context(
             session=session,
             alarm_id=alarm_id,
@@ -167,7 +167,7 @@ async def _act(request: web.Request, act: Action) -> Reply:
     deps = request.app[DEPS]
     now = deps.clock.now()
     try:
-        async with deps.sessions.begin() as session:
+        async with sessions_of(request).begin() as session:
             alarm = await act(session, alarm_id, principal(request).username, now)
             await session.flush()
             held = await store.member_ids(session=session, alarm_id=alarm_id)

@@ -13,7 +13,7 @@ from dispatcher.rules.access import may_read_medical
 from dispatcher.store import audit
 from dispatcher.store.models import AuditEntry
 from dispatcher.views.residents import has_unresolved_alarm
-from dispatcher.web.auth import principal
+from dispatcher.web.auth import principal, sessions_of
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.audit import AuditQuery
 from dispatcher.web.state import DEPS
@@ -57,7 +57,7 @@ async def withhold_medical(
 async def lines(request: web.Request) -> Reply:
     query = given(request, AuditQuery)
     limit = max(1, min(query.limit, _MAX_LIMIT))
-    async with request.app[DEPS].sessions() as session:
+    async with sessions_of(request)() as session:
         found = await audit.lines(
             session=session, resident_id=query.resident_id, limit=limit, before=query.before
         )

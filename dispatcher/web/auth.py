@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.store.scoping import scoped
 from dispatcher.users import accounts as users
 from dispatcher.web import session as cookie_session
 from dispatcher.web.errors import json_error
@@ -51,3 +53,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 def principal(request: web.Request) -> users.Principal:
     return request[PRINCIPAL]
+
+
+def sessions_of(request: web.Request) -> async_sessionmaker[AsyncSession]:
+    """Sessions that see what the caller may: the part of the city of their scope
+    (`dispatcher.store.scoping`), or the whole city."""
+    return scoped(request.app[DEPS].sessions, principal(request).communities)

@@ -17,7 +17,7 @@ from dispatcher.phones import calls
 from dispatcher.phones.bridge import BridgeCall, NotificationError
 from dispatcher.store.changes import Changes
 from dispatcher.web import i18n
-from dispatcher.web.auth import principal
+from dispatcher.web.auth import principal, sessions_of
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.base import AlarmPath
@@ -36,7 +36,7 @@ async def call(request: web.Request) -> Reply:
         return json_error(503, i18n.text(request, "call.no_provider"))
     now = deps.clock.now()
     try:
-        async with deps.sessions.begin() as session:
+        async with sessions_of(request).begin() as session:
             row = await calls.open_call(
                 session=session,
                 alarm_id=alarm_id,
@@ -57,11 +57,11 @@ async def call(request: web.Request) -> Reply:
         sid = await bridge.connect(asked)
     except NotificationError as exc:
         log.warning("call %d refused by %s: %s", asked.call_id, bridge.name, exc)
-        async with deps.sessions.begin() as session:
+        async with sessions_of(request).begin() as session:
             await calls.failed(session=session, call_id=asked.call_id, error=str(exc), now=now)
         deps.told(Changes(alarms=[alarm_id]))
         return json_error(502, i18n.text(request, "call.provider_failed", msg=str(exc)))
-    async with deps.sessions.begin() as session:
+    async with sessions_of(request).begin() as session:
         await calls.placed(session=session, call_id=asked.call_id, sid=sid)
         now_placed = await calls.get(session=session, call_id=asked.call_id)
         if now_placed is not None:

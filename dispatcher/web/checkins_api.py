@@ -13,7 +13,7 @@ from dispatcher.store.changes import Changes
 from dispatcher.views import checkins
 from dispatcher.views.residents import has_unresolved_alarms
 from dispatcher.web import audit_api
-from dispatcher.web.auth import principal
+from dispatcher.web.auth import principal, sessions_of
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.base import ResidentPath
@@ -28,7 +28,7 @@ async def today(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     community = given(request, CheckinsQuery).community
     role = principal(request).role.value
-    async with deps.sessions.begin() as session:
+    async with sessions_of(request).begin() as session:
         found = await checkins.today(
             session=session, now=deps.clock.now(), tz=deps.settings.city.tz, community_id=community
         )
@@ -59,7 +59,7 @@ async def put_checkin(request: web.Request) -> Reply:
     resident_id = given(request, ResidentPath).resident_id
     sent = given(request, CheckinEdit)
     now = deps.clock.now()
-    async with deps.sessions.begin() as session:
+    async with sessions_of(request).begin() as session:
         resident = await set_checkin(
             session=session, resident_id=resident_id, fields=sent.model_dump(exclude_unset=True)
         )

@@ -10,6 +10,11 @@ engine, the notifier and other processes change.
 A new connection first gets a snapshot of the whole queue, then what changed meanwhile:
 a screen that reconnects has caught up with everything it missed.
 
+A user with a scope (`dispatcher.store.scoping`) gets the snapshot and the changes of
+their part of the city only; the wallboard's screen, which shows no resident's data,
+gets an empty snapshot and a bare `changed` message instead of the lines (it reads
+`/api/wall` again).
+
 A socket lives only as long as the session it was opened with: before each round of
 messages (a change, or the tick), and at each look of the follower (once a second), the
 hub checks every socket's token, and closes those logged out, expired, ended by a
@@ -24,15 +29,19 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import WSCloseCode, web
+from sqlalchemy import select
 
+from dispatcher.store.models import Alarm, Terminal
+from dispatcher.store.scoping import scoped
 from dispatcher.users import accounts as users
 from dispatcher.views import operators_queue
 from dispatcher.views import terminals as terminal_store
 from dispatcher.web import session as cookie_session
-from dispatcher.web.auth import TOKEN
+from dispatcher.web.auth import TOKEN, principal
 from dispatcher.web.errors import json_error
 from dispatcher.web.state import WebDeps
 
@@ -46,12 +55,32 @@ class Bus(Protocol):
     async def announce(self, alarm_ids: set[int], device_ids: set[str]) -> None: ...
 
 
-class Client:
-    __slots__ = ("backlog", "ready", "token_hash", "ws")
+@dataclass(frozen=True, slots=True)
+class Sight:
+    """What a screen may be sent: the communities of its user's scope (None: the whole
+    city), and whether it is the wallboard's (no lines, only that something changed)."""
 
-    def __init__(self, ws: web.WebSocketResponse, token_hash: str) -> None:
+    communities: frozenset[str] | None = None
+    wallboard: bool = False
+
+
+CITY = Sight()
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    text: str
+    alarm_id: int | None = None
+    device_id: str | None = None
+
+
+class Client:
+    __slots__ = ("backlog", "ready", "sight", "token_hash", "ws")
+
+    def __init__(self, ws: web.WebSocketResponse, token_hash: str, sight: Sight = CITY) -> None:
         self.ws = ws
         self.token_hash = token_hash
+        self.sight = sight
         self.ready = False  # False until its snapshot is sent; changes wait in the backlog
         self.backlog: list[str] = []
 
@@ -152,7 +181,7 @@ class Hub:
             # a second); who joins gets a snapshot, and nothing is taken for sent
             self._sent.clear()
             return
-        messages: list[str] = []
+        messages: list[_Message] = []
         if alarm_ids or device_ids:
             deps = self.deps
             async with deps.sessions() as session:
@@ -168,16 +197,44 @@ class Hub:
                     self._sent.pop(item["id"], None)
                 else:
                     self._sent[item["id"]] = text
-                messages.append(text)
+                messages.append(_Message(text, alarm_id=item["id"]))
             messages.extend(
-                json.dumps({"type": "terminal", "terminal": t}, ensure_ascii=False)
+                _Message(
+                    json.dumps({"type": "terminal", "terminal": t}, ensure_ascii=False),
+                    device_id=t["device_id"],
+                )
                 for t in terminals
             )
-        messages.append(self._tick())
-        await self.broadcast(messages)
+        tick = self._tick()
+        sights = {c.sight for c in self.clients}
+        each = {sight: await self._for(sight, messages, tick) for sight in sights}
+        await asyncio.gather(*(self._deliver(c, each[c.sight]) for c in list(self.clients)))
 
-    async def broadcast(self, messages: list[str]) -> None:
-        await asyncio.gather(*(self._deliver(c, messages) for c in list(self.clients)))
+    async def _for(self, sight: Sight, messages: list[_Message], tick: str) -> list[str]:
+        """The messages a screen of this sight is sent: those of its part of the city
+        (read through its scope, as every API answer is), or for the wallboard only that
+        something changed."""
+        shown = messages
+        if sight.communities is not None and messages:
+            alarm_ids = {m.alarm_id for m in messages if m.alarm_id is not None}
+            device_ids = {m.device_id for m in messages if m.device_id is not None}
+            async with scoped(self.deps.sessions, sight.communities)() as session:
+                alarms = set(
+                    await session.scalars(select(Alarm.id).where(Alarm.id.in_(alarm_ids)))
+                    if alarm_ids
+                    else ()
+                )
+                terminals = set(
+                    await session.scalars(
+                        select(Terminal.device_id).where(Terminal.device_id.in_(device_ids))
+                    )
+                    if device_ids
+                    else ()
+                )
+            shown = [m for m in messages if m.alarm_id in alarms or m.device_id in terminals]
+        if sight.wallboard:
+            return ([json.dumps({"type": "changed"})] if shown else []) + [tick]
+        return [m.text for m in shown] + [tick]
 
     async def _deliver(self, client: Client, messages: list[str]) -> None:
         if not client.ready:
@@ -197,13 +254,15 @@ class Hub:
             return False
         return True
 
-    async def join(self, ws: web.WebSocketResponse, token: str) -> Client:
+    async def join(self, ws: web.WebSocketResponse, token: str, sight: Sight = CITY) -> Client:
         """Register, send the snapshot, then what changed while it was being read."""
-        client = Client(ws, users.token_hash(token))
+        client = Client(ws, users.token_hash(token), sight)
         self.clients.add(client)
         try:
-            async with self.deps.sessions() as session:
-                alarms = await operators_queue.lines(session=session)
+            alarms = []
+            if not sight.wallboard:
+                async with scoped(self.deps.sessions, sight.communities)() as session:
+                    alarms = await operators_queue.lines(session=session)
         except BaseException:
             self.clients.discard(client)
             raise
@@ -263,7 +322,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
         return json_error(400, "a WebSocket upgrade is expected here")
     await ws.prepare(request)
     try:
-        client = await hub.join(ws, request[TOKEN])
+        who = principal(request)
+        sight = Sight(who.communities, wallboard=who.role is users.Role.WALLBOARD)
+        client = await hub.join(ws, request[TOKEN], sight)
     except Exception:
         log.exception("could not send the queue to a new screen")
         await ws.close(code=WSCloseCode.INTERNAL_ERROR)  # the screen retries

@@ -35,9 +35,10 @@ async def login(request: web.Request) -> web.Response | dict[str, str]:
     return {"token": token.token, "device": token.device}
 
 
-async def me(request: web.Request) -> dict[str, str]:
+async def me(request: web.Request) -> dict[str, str | None]:
     who = principal(request)
-    return {"username": who.username, "role": who.role.value}
+    scope = None if who.scope is None else str(who.scope)
+    return {"username": who.username, "role": who.role.value, "scope": scope}
 
 
 async def logout(request: web.Request) -> web.Response:

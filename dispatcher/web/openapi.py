@@ -87,6 +87,8 @@ def _operation(
     notes = []
     if op.role is not None:
         notes.append(f"Needs the {op.role.value} role.")
+    if op.wallboard:
+        notes.append("The wallboard's screen (role wallboard) may call it too.")
     if op.body_rules is not None:
         notes.append(
             f"The body is checked by {op.body_rules}: 422 lists every problem with its place."

@@ -60,7 +60,9 @@ class Operation:
     """Set when other rules check the body (named here, for the description): then
     `body` only describes it, and the handler is given the JSON object as a dict."""
     role: Role | None = None
-    """The least role allowed; None: any logged-in user."""
+    """The least role allowed; None: any user of the dashboard (operator and up)."""
+    wallboard: bool = False
+    """The wallboard's screen (role `wallboard`, which sees the wall alone) may call it."""
     public: bool = False
     """No login needed."""
     errors: tuple[int, ...] = ()
@@ -72,6 +74,11 @@ class Operation:
     other_answers: Mapping[int, str] = field(default_factory=dict)
     """Answers without a body, by status: what they mean (101 for a WebSocket)."""
 
+    def allows(self, role: Role) -> bool:
+        if role is Role.WALLBOARD:
+            return self.wallboard
+        return self.role is None or role.at_least(self.role)
+
     def serve(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """The aiohttp handler: checks role, query and body, calls ours, checks its answer."""
         ok = TypeAdapter(self.ok) if self.ok is not None and self.content == JSON else None
@@ -80,8 +87,8 @@ class Operation:
             body = _OBJECT if self.body_rules else TypeAdapter(self.body)
 
         async def serve(request: web.Request) -> web.StreamResponse:
-            if self.role is not None and not principal(request).role.at_least(self.role):
-                return json_error(403, f"needs the {self.role.value} role")
+            if not self.public and not self.allows(principal(request).role):
+                return json_error(403, f"needs the {(self.role or Role.OPERATOR).value} role")
             found: dict[type, object] = {}
             request[_GIVEN] = found
             if self.path_params is not None:

@@ -36,6 +36,10 @@ class Page:
     scripts: tuple[str, ...]  # in static/, after common.js
     title: str  # i18n key
     example: str  # a real path, for tests
+    wallboard: bool = False  # the wallboard's screen (role wallboard) may open it
+
+    def allows(self, role: Role) -> bool:
+        return self.wallboard if role is Role.WALLBOARD else role.at_least(self.role)
 
 
 PAGES: Final = (
@@ -63,7 +67,7 @@ PAGES: Final = (
     Page("/audit", Role.SUPERVISOR, ("audit.js",), "audit.title", "/audit"),
     Page("/checkins", Role.OPERATOR, ("checkins.js",), "checkins.title", "/checkins"),
     Page("/admin", Role.ADMIN, ("admin.js",), "admin.title", "/admin"),
-    Page("/wall", Role.SUPERVISOR, ("wall.js",), "wall.title", "/wall"),
+    Page("/wall", Role.SUPERVISOR, ("wall.js",), "wall.title", "/wall", wallboard=True),
     Page("/map", Role.OPERATOR, ("vendor/leaflet/leaflet.js", "map.js"), "map.title", "/map"),
     Page(
         "/admin/residents/{resident_id}",
@@ -85,7 +89,7 @@ _SHELL: Final = Template("""<!doctype html>
 $script</head>
 <body data-page="$page" data-live="down">
 <header class="top">
-<a class="brand" href="/queue" title="$brand">$short_brand</a>
+<a class="brand" href="$home" title="$brand">$short_brand</a>
 <nav>$nav</nav>
 <span id="live-state" class="live-state">$down</span>
 <button id="sound" class="sound" type="button" hidden>$sound</button>
@@ -135,6 +139,24 @@ def _other_lang(lang: str) -> str:
     return "en" if lang == "zh-CN" else "zh-CN"
 
 
+def _links(role: Role) -> list[tuple[str, str]]:
+    """The header's pages for a role, in the order of a shift's work."""
+    if role is Role.WALLBOARD:
+        return [("/wall", "nav.wall")]
+    links = [("/queue", "nav.queue"), ("/map", "nav.map"), ("/terminals", "nav.terminals")]
+    links += [("/residents", "nav.residents"), ("/history", "nav.history")]
+    links.append(("/checkins", "nav.checkins"))
+    if role.at_least(Role.SUPERVISOR):
+        links += [("/reports", "nav.reports"), ("/audit", "nav.audit"), ("/wall", "nav.wall")]
+    if role.at_least(Role.ADMIN):
+        links.append(("/admin", "nav.admin"))
+    return links
+
+
+def home(role: Role) -> str:
+    return "/wall" if role is Role.WALLBOARD else "/queue"
+
+
 def shell(
     request: web.Request,
     who: users.Principal,
@@ -146,16 +168,9 @@ def shell(
 ) -> web.Response:
     lang = i18n.lang_of(request)
     t = i18n.strings(lang)
-    links = [("/queue", "nav.queue"), ("/terminals", "nav.terminals")]
-    links.append(("/residents", "nav.residents"))
-    links.append(("/history", "nav.history"))
-    if who.role.at_least(Role.SUPERVISOR):
-        links += [("/reports", "nav.reports"), ("/audit", "nav.audit")]
-    links.append(("/checkins", "nav.checkins"))
-    if who.role.at_least(Role.ADMIN):
-        links.append(("/admin", "nav.admin"))
     nav = "".join(
-        f'<a href="{href}" data-nav="{href[1:]}">{html.escape(t[key])}</a>' for href, key in links
+        f'<a href="{href}" data-nav="{href[1:]}">{html.escape(t[key])}</a>'
+        for href, key in _links(who.role)
     )
     boot = {
         "lang": lang,
@@ -181,6 +196,7 @@ def shell(
         ),
         page=page.scripts[-1].removesuffix(".js") if page else "forbidden",
         brand=html.escape(t["app.title"]),
+        home=home(who.role),
         short_brand=html.escape(t["app.brand"]),
         nav=nav,
         down=html.escape(t["live.down"]),
@@ -205,7 +221,7 @@ def page_handler(page: Page) -> Handler:
         if found is None:
             raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
         who, token = found
-        if not who.role.at_least(page.role):
+        if not page.allows(who.role):
             role = i18n.text(request, f"role.{page.role.value}")
             message = html.escape(i18n.text(request, "forbidden.text", role=role))
             title = html.escape(i18n.text(request, "forbidden.title"))
@@ -297,5 +313,6 @@ async def set_lang(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def root(_request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/queue")
+async def root(request: web.Request) -> web.StreamResponse:
+    found = await cookie_session.cookie_principal(request)
+    raise web.HTTPFound(home(found[0].role) if found is not None else "/queue")

@@ -13,10 +13,10 @@ from dispatcher.city_file import edits
 from dispatcher.city_file.rows import CityDataError
 from dispatcher.store.audit import AuditAction
 from dispatcher.store.changes import Changes
-from dispatcher.store.models import Alarm
+from dispatcher.store.models import Alarm, Resident
 from dispatcher.views import residents
 from dispatcher.web import audit_api
-from dispatcher.web.auth import principal
+from dispatcher.web.auth import principal, sessions_of
 from dispatcher.web.errors import invalid, json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.base import CommunityPath, FieldProblem, ResidentPath
@@ -32,9 +32,8 @@ def _invalid(exc: CityDataError) -> web.Response:
 
 
 async def search(request: web.Request) -> Reply:
-    deps = request.app[DEPS]
     q = given(request, ResidentsQuery).q[:100]
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         return await residents.search(session=session, q=q)
 
 
@@ -42,7 +41,7 @@ async def get_resident(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     hb = deps.settings.heartbeat
     resident_id = given(request, ResidentPath).resident_id
-    async with deps.sessions.begin() as session:
+    async with sessions_of(request).begin() as session:
         body = await residents.card(
             session=session,
             resident_id=resident_id,
@@ -70,8 +69,11 @@ async def put_resident(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     resident_id = given(request, ResidentPath).resident_id
     fields: dict[str, Any] = given(request, dict)
+    refused = await _outside_scope(request, resident_id, fields.get("community"))
+    if refused is not None:
+        return refused
     try:
-        async with deps.sessions.begin() as session:
+        async with sessions_of(request).begin() as session:
             before = await residents.record_snapshot(session=session, resident_id=resident_id)
             await edits.save_resident(
                 session=session,
@@ -107,9 +109,31 @@ async def put_resident(request: web.Request) -> Reply:
     return await get_resident(request)
 
 
+async def _outside_scope(
+    request: web.Request, resident_id: str, community: object
+) -> web.Response | None:
+    """A scoped administrator edits and creates residents inside the scope only: a
+    resident of another part of the city is not found (as everywhere), a move or a new
+    resident outside it is refused. (The scoped session alone would not see the other
+    resident and try to create it again.)"""
+    inside = principal(request).communities
+    if inside is None:
+        return None
+    async with request.app[DEPS].sessions() as session:
+        owner = await session.scalar(
+            select(Resident.community_id).where(Resident.id == resident_id)
+        )
+    if owner is not None and owner not in inside:
+        return json_error(404, f"no resident {resident_id}")
+    if (community is not None or owner is None) and community not in inside:
+        problem = FieldProblem(field="community", message="not a community of your scope")
+        return invalid(422, [problem])
+    return None
+
+
 async def list_communities(request: web.Request) -> Reply:
     deps = request.app[DEPS]
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         return await residents.communities(
             session=session, now=deps.clock.now(), tz=deps.settings.city.tz
         )
@@ -124,7 +148,7 @@ async def put_workers(request: web.Request) -> Reply:
     if "workers" not in body:
         return invalid(422, [FieldProblem(field="workers", message="a list is required")])
     try:
-        async with deps.sessions.begin() as session:
+        async with sessions_of(request).begin() as session:
             report = await edits.save_workers(
                 session=session,
                 community_id=community_id,

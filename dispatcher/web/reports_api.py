@@ -12,6 +12,7 @@ from aiohttp import web
 from dispatcher.config import Settings
 from dispatcher.rules import reports as rules
 from dispatcher.views import reports as store
+from dispatcher.web.auth import sessions_of
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.base import LAST_DAY
@@ -45,7 +46,7 @@ async def summary(request: web.Request) -> Reply:
     now, tz = deps.clock.now(), deps.settings.city.tz
     first, last = _range(query, now, tz)
     targets = targets_of(deps.settings)
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         if query.community is not None and not await store.community_ids(
             session=session, community=query.community
         ):
@@ -77,7 +78,7 @@ async def daily(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     now, tz = deps.clock.now(), deps.settings.city.tz
     first, last = _range(query, now, tz)
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         if query.community is not None and not await store.community_ids(
             session=session, community=query.community
         ):

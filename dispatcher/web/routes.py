@@ -88,14 +88,17 @@ API: Final = (
         handler=login_api.logout,
         summary="end the calling token or dashboard session at once (its live sockets close)",
         tag="auth",
+        wallboard=True,
         other_answers={204: "ended; the token is refused from now on (401)"},
     ),
     Operation(
         method="GET",
         path="/api/me",
         handler=login_api.me,
-        summary="the logged-in user",
+        summary="the logged-in user: name, role and scope (the part of the city they see; "
+        "null: the whole city)",
         tag="auth",
+        wallboard=True,
         ok=Me,
     ),
     Operation(
@@ -114,6 +117,7 @@ API: Final = (
         summary="WebSocket: a snapshot of the queue, then every alarm and terminal change "
         "(`alarm`, `terminal`, `tick` messages)",
         tag="alarms",
+        wallboard=True,
         other_answers={101: "WebSocket upgrade; cross-origin ones are refused (403)"},
         errors=(400, 503),
     ),
@@ -387,6 +391,7 @@ API: Final = (
         "check-ins; per community open alarms and the workers on shift",
         tag="wall",
         role=Role.SUPERVISOR,
+        wallboard=True,
         ok=Wall,
     ),
     Operation(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from dispatcher.store.models import Terminal
 from dispatcher.views import terminals
 from dispatcher.views.terminals import terminal_json
+from dispatcher.web.auth import sessions_of
 from dispatcher.web.errors import json_error
 from dispatcher.web.operations import Reply, given
 from dispatcher.web.schemas.base import DevicePath
@@ -20,7 +21,7 @@ _MAX_TERMINALS = 2000
 async def get_terminal(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     device_id = given(request, DevicePath).device_id
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         terminal = await session.scalar(select(Terminal).where(Terminal.device_id == device_id))
     if terminal is None:
         return json_error(404, f"no terminal {device_id}")
@@ -30,7 +31,7 @@ async def get_terminal(request: web.Request) -> Reply:
 async def list_terminals(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     query = given(request, TerminalsQuery)
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         return await terminals.terminals(
             session=session,
             now=deps.clock.now(),

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 
 from dispatcher.store.models import Resident
 from dispatcher.views import wall as views
+from dispatcher.web.auth import sessions_of
 from dispatcher.web.operations import Reply
 from dispatcher.web.state import DEPS, liveness_of
 
 
 async def wall(request: web.Request) -> Reply:
     deps = request.app[DEPS]
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         return await views.wall_figures(
             session=session,
             now=deps.clock.now(),
@@ -28,7 +29,7 @@ async def wall(request: web.Request) -> Reply:
 async def map_data(request: web.Request) -> Reply:
     deps = request.app[DEPS]
     dashboard = deps.settings.dashboard
-    async with deps.sessions() as session:
+    async with sessions_of(request)() as session:
         markers = await views.map_markers(
             session=session, now=deps.clock.now(), liveness=liveness_of(deps)
         )

@@ -77,7 +77,7 @@ async def test_an_operator_gets_403_on_admin_pages_and_apis(
         async with w.client.get(
             "/api/me", headers={"Authorization": f"Bearer {token}"}
         ) as response:
-            assert await response.json() == {"username": "op1", "role": "operator"}
+            assert await response.json() == {"username": "op1", "role": "operator", "scope": None}
 
 
 async def test_a_cookie_session_needs_the_csrf_token_to_change_anything(

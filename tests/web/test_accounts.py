@@ -93,8 +93,8 @@ async def test_a_disabled_user_loses_every_session_and_socket_at_once(
         assert await form_login(w.client, "op1") == 401
         assert await user_command.list_users(settings) == 0
         listed = capsys.readouterr().out.splitlines()
-        assert any(line.startswith("op1\toperator\tdisabled since ") for line in listed)
-        assert any(line.startswith("op2\toperator\tactive\t1\t") for line in listed)
+        assert any(line.startswith("op1\toperator\tcity\tdisabled since ") for line in listed)
+        assert any(line.startswith("op2\toperator\tcity\tactive\t1\t") for line in listed)
         assert await user_command.set_disabled(settings, "op1", disabled=False) == 0
         assert await bearer(w.client, "op1")
         assert await user_command.set_disabled(settings, "nobody", disabled=True) == 1

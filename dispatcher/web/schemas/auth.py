@@ -27,3 +27,7 @@ class Token(Answer):
 class Me(Answer):
     username: str
     role: Role
+    scope: str | None = Field(
+        description="the part of the city the user sees: district:NAME, street:NAME or "
+        "community:ID; null: the whole city"
+    )

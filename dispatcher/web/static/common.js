@@ -205,6 +205,7 @@ const D = (() => {
         if (apply(msg.alarm) && seen !== null) { announce(); emit("alarm", msg.alarm); }
       } else if (msg.type === "terminal") emit("terminal", msg.terminal);
       else if (msg.type === "tick") emit("tick", msg);
+      else if (msg.type === "changed") emit("changed", msg); // the wallboard's: no lines
     };
     ws.onclose = () => {
       if (socket !== ws) return;

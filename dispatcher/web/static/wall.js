@@ -78,7 +78,7 @@
   }
   // many changes at once (a power cut) make one fetch, not hundreds
   const soon = () => { if (!pending) pending = setTimeout(refresh, 500); };
-  for (const type of ["snapshot", "alarm", "terminal", "tick"]) D.on(type, soon);
+  for (const type of ["snapshot", "alarm", "terminal", "changed", "tick"]) D.on(type, soon);
   setInterval(tickWait, 1000);
   setInterval(soon, 15000);
   refresh();
