@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from dispatcher.app import Service
 from dispatcher.clock import Clock, SystemClock
 from dispatcher.config import Settings
+from dispatcher.rules import scopes
 from dispatcher.store.models import Alarm, EventLog, Notification, User
 from dispatcher.users import accounts as users
 from harness.mqtt import wait_for
@@ -74,8 +75,14 @@ async def only_alarm(service: Service) -> Alarm:
 
 
 async def add_user(
-    service: Service, name: str, role: users.Role, *, phone: str | None = None
+    service: Service,
+    name: str,
+    role: users.Role,
+    *,
+    phone: str | None = None,
+    scope: str | None = None,
 ) -> None:
+    """A user with the password `api_client` logs in with; `scope` as `--scope` takes it."""
     async with service.sessions.begin() as session:
         await users.add_or_update_user(
             session=session,
@@ -83,6 +90,7 @@ async def add_user(
             role=role,
             password="password-123",
             now=service.clock.now(),
+            scope=None if scope is None else scopes.parse(scope),
         )
     if phone is not None:
         async with service.sessions.begin() as session:

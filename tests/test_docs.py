@@ -207,7 +207,9 @@ def test_the_protocol_examples_are_what_the_codec_reads() -> None:
 def _route_rows() -> dict[str, str]:
     """`METHOD /path` -> role of the routes table of docs/api.md, ids as `{}`."""
     text = (DOCS / "api.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `(GET|POST|PUT|DELETE) ([^`?]+)[^`]*` \| (\w+) \|", text, re.MULTILINE)
+    rows = re.findall(
+        r"^\| `(GET|POST|PUT|DELETE) ([^`?]+)[^`]*` \| (\w+(?:, wallboard)?) \|", text, re.MULTILINE
+    )
     return {f"{method} {re.sub(r'{[^}]*}', '{}', path)}": role for method, path, role in rows}
 
 
@@ -217,6 +219,7 @@ def test_every_api_route_has_a_row_with_its_role() -> None:
         f"{op.method} {re.sub(r'{[^}]*}', '{}', op.path)}": (
             "none" if op.public else op.role.value if op.role is not None else "any"
         )
+        + (", wallboard" if op.wallboard else "")
         for op in routes.API
     }
     assert not sorted(served.keys() - documented.keys()), "routes without a row in docs/api.md"
