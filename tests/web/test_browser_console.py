@@ -46,6 +46,7 @@ from tests.web.test_browser import ARTIFACTS, chromium
 SettingsFor = Callable[..., Settings]
 SCREEN: ViewportSize = {"width": 1366, "height": 768}
 USERS = {"op1": Role.OPERATOR, "sup1": Role.SUPERVISOR, "adm1": Role.ADMIN}
+WALL = "wall1"  # the wallboard's account: its header has the wall alone
 # 2026-12-07 04:36 UTC is 12:36 in the city (Asia/Shanghai)
 OPENED = datetime(2026, 12, 7, 4, 36, tzinfo=UTC)
 # (kind, type, device, closed after minutes or None)
@@ -174,6 +175,7 @@ async def a_day_with_every_kind(service: Service) -> None:
         )
     for name, role in USERS.items():
         await add_user(service, name, role)
+    await add_user(service, WALL, Role.WALLBOARD)
     async with api_client(service, "adm1") as api:  # an audited edit, of two fields
         body = {"paused_until": "2026-12-20", "reason": "住院"}
         async with api.put("/api/residents/r-0002/checkin", json=body) as response:
@@ -221,7 +223,9 @@ async def an_outage_that_is_over(session: AsyncSession) -> None:
     session.add(close_alarm(alarm, outcome=Outcome.RESOLVED_ITSELF, by="engine", now=back))
 
 
-async def log_in(browser: Browser, service: Service, username: str, lang: str) -> Page:
+async def log_in(
+    browser: Browser, service: Service, username: str, lang: str, *, start: str = "/queue"
+) -> Page:
     context = await browser.new_context(
         base_url=f"http://127.0.0.1:{service.http_port}",
         viewport=SCREEN,
@@ -239,11 +243,11 @@ async def log_in(browser: Browser, service: Service, username: str, lang: str) -
             ]
         )
     page = await context.new_page()
-    await page.goto("/login?next=/queue")
+    await page.goto(f"/login?next={start}")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", "password-123")
     await page.click("button[type=submit]")
-    await expect(page).to_have_url("/queue")
+    await expect(page).to_have_url(start)
     await expect(page.locator("body")).to_have_attribute("data-live", "up")
     return page
 
@@ -277,13 +281,15 @@ async def header_lines(page: Page) -> dict[str, int]:
 async def test_the_header_is_one_line_for_every_role(
     service: Service, browser: Browser, lang: str
 ) -> None:
-    for username in USERS:
-        page = await log_in(browser, service, username, lang)
+    for username in [*USERS, WALL]:
+        start = "/wall" if username == WALL else "/queue"
+        page = await log_in(browser, service, username, lang, start=start)
         # the sound button showing, and a queue of two digits on its link
         await page.evaluate(
             """() => {
               document.getElementById('sound').hidden = false;
-              document.querySelector('[data-nav=queue]').dataset.count = '88';
+              const queue = document.querySelector('[data-nav=queue]');
+              if (queue) queue.dataset.count = '88';
             }"""
         )
         await expect(page.locator("#sound")).to_be_visible()

@@ -107,6 +107,8 @@ const D = (() => {
     return audio;
   }
   function soundButton() {
+    // the wallboard's screen is sent no alarm to sound for
+    if (boot.user.role === "wallboard") return;
     const ctx = context();
     document.getElementById("sound").hidden = !ctx || ctx.state === "running";
   }
