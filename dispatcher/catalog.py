@@ -608,6 +608,11 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "The city against the targets ({from} to {to})",
     ),
     "reports.city": ("全市", "The city"),
+    # a user with a scope (a district, a street, a community): its name
+    "reports.summary.area": (
+        "{area}达标情况（{from} 至 {to}）",
+        "{area} against the targets ({from} to {to})",
+    ),
     "nav.audit": ("访问记录", "Audit"),
     "card.medical_withheld": (
         "（仅在该居民有未结警情时向接警员显示）",

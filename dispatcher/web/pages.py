@@ -17,7 +17,10 @@ from typing import Final
 from urllib.parse import quote
 
 from aiohttp import web
+from sqlalchemy import select
 
+from dispatcher.rules import scopes
+from dispatcher.store.models import Community
 from dispatcher.users import accounts as users
 from dispatcher.users.accounts import Role
 from dispatcher.web import i18n, live_hub
@@ -157,7 +160,19 @@ def home(role: Role) -> str:
     return "/wall" if role is Role.WALLBOARD else "/queue"
 
 
-def shell(
+async def _area(request: web.Request, who: users.Principal) -> str | None:
+    """The name of the part of the city a scoped user sees, as people call it (a
+    community by its name, not its id); None: the whole city."""
+    if who.scope is None:
+        return None
+    if who.scope.level is not scopes.Level.COMMUNITY:
+        return who.scope.name
+    async with request.app[DEPS].sessions() as session:
+        name = await session.scalar(select(Community.name).where(Community.id == who.scope.name))
+    return name or who.scope.name
+
+
+async def shell(
     request: web.Request,
     who: users.Principal,
     token: str,
@@ -166,6 +181,7 @@ def shell(
     status: int = 200,
     body: str = "",
 ) -> web.Response:
+    area = await _area(request, who)
     lang = i18n.lang_of(request)
     t = i18n.strings(lang)
     nav = "".join(
@@ -175,7 +191,7 @@ def shell(
     boot = {
         "lang": lang,
         "strings": t,
-        "user": {"username": who.username, "role": who.role.value},
+        "user": {"username": who.username, "role": who.role.value, "area": area},
         "timezone": request.app[DEPS].settings.city.timezone,
         "targets": {
             "answer_60": request.app[DEPS].settings.reports.answer_60_pct,
@@ -226,8 +242,8 @@ def page_handler(page: Page) -> Handler:
             message = html.escape(i18n.text(request, "forbidden.text", role=role))
             title = html.escape(i18n.text(request, "forbidden.title"))
             body = f'<section class="forbidden"><h1>{title}</h1><p>{message}</p></section>'
-            return shell(request, who, token, page=None, status=403, body=body)
-        return shell(request, who, token, page=page)
+            return await shell(request, who, token, page=None, status=403, body=body)
+        return await shell(request, who, token, page=page)
 
     return handle
 

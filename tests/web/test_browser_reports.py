@@ -183,3 +183,52 @@ async def drawn(page: Page) -> int:
            }).length"""
     )
     return count
+
+
+async def test_a_street_supervisor_sees_their_street_in_the_browser(
+    sqlite_url: str, settings_for: SettingsFor
+) -> None:
+    """At 1366 x 768 in both languages: the reports of 玉华街道 name it where the city's
+    would say 全市 and hold its community alone; the history and the community filter
+    know nothing of 康桥社区."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with running(settings_for(sqlite_url), http=True) as service, chromium() as browser:
+        await a_week_of_two_communities(service)
+        await add_user(service, "yh", Role.SUPERVISOR, scope="street:玉华街道")
+        errors: list[str] = []
+        for lang, area_row in (("zh-CN", "玉华街道"), ("en", "玉华街道")):
+            context = await browser.new_context(
+                base_url=f"http://127.0.0.1:{service.http_port}",
+                viewport={"width": 1366, "height": 768},
+                locale=lang,
+                timezone_id="Asia/Shanghai",
+            )
+            await context.add_cookies(
+                [{"name": "dispatcher_lang", "value": lang, "url": context_url(service)}]
+            )
+            page = await context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            await page.goto("/login?next=/reports")
+            await page.fill("input[name=username]", "yh")
+            await page.fill("input[name=password]", "password-123")
+            await page.click("button[type=submit]")
+            await expect(page).to_have_url("/reports")
+            summary = page.locator("#summary-table tbody tr")
+            await expect(summary).to_have_count(2)  # the street, then its one community
+            await expect(summary.first).to_contain_text(area_row)
+            await expect(page.locator("#summary h2")).to_contain_text("玉华街道")
+            await expect(page.locator("#report tbody tr")).to_have_count(7)
+            await expect(page.locator("#report")).not_to_contain_text("康桥")
+            options = await page.locator("#f-community option").all_inner_texts()
+            assert not any("康桥" in o for o in options), options
+            await page.screenshot(path=ARTIFACTS / f"reports-street-{lang}.png")
+            await page.goto("/history")
+            await expect(page.locator("#history tr.alarm").first).to_be_visible()
+            for text in await page.locator("#history tr.alarm").all_inner_texts():
+                assert "玉华社区" in text and "康桥" not in text, text
+            await context.close()
+        assert errors == []
+
+
+def context_url(service: Service) -> str:
+    return f"http://127.0.0.1:{service.http_port}"

@@ -115,11 +115,15 @@
     const line = (row, name, cls) => el("tr", { class: cls, dataset: { community: row.community_id || "" } },
       el("th", { scope: "row" }, name), el("td", {}, String(row.emergencies)),
       SHARES.map(([, key, target]) => cell(row[key], s.targets[target])));
-    summary.replaceChildren(el("h2", {}, t("reports.summary", { from: s.first, to: s.last })),
+    // a user with a scope sees its figures, named, not the city's
+    const area = D.boot.user.area;
+    const heading = area ? t("reports.summary.area", { area, from: s.first, to: s.last })
+      : t("reports.summary", { from: s.first, to: s.last });
+    summary.replaceChildren(el("h2", {}, heading),
       el("table", { class: "list", id: "summary-table" },
         el("thead", {}, el("tr", {}, el("th", {}, t("col.community")), el("th", {}, t("col.emergencies")),
           SHARES.map(([key, , target]) => el("th", {}, t(key), el("small", {}, t("reports.target", { pct: s.targets[target] })))))),
-        el("tbody", {}, line(s.city, t("reports.city"), "city"),
+        el("tbody", {}, line(s.city, area || t("reports.city"), "city"),
           s.communities.map((c) => line(c, names.get(c.community_id) || c.community_id, "community")))));
   }
 
