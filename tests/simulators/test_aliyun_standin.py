@@ -97,6 +97,14 @@ async def test_credentials_and_sign_name_are_checked(
         (WORKER, "sms_step", {"name": "王秀英"}, "isv.TEMPLATE_MISSING_PARAMETERS"),
         (WORKER, "sms_step", VALUES | {"code": " "}, "isv.TEMPLATE_MISSING_PARAMETERS"),
         (WORKER, "sms_step", VALUES | {"address": "号" * 36}, "isv.PARAM_LENGTH_LIMIT"),
+        # a link's address is the template's text: never a variable's
+        (
+            WORKER,
+            "sms_step",
+            VALUES | {"what": "详见 https://x.cn/r/a"},
+            "isv.PARAM_NOT_SUPPORT_URL",
+        ),
+        (WORKER, "sms_step", VALUES | {"what": "详见 WWW.x.cn"}, "isv.PARAM_NOT_SUPPORT_URL"),
     ],
 )
 async def test_numbers_templates_and_variables_are_checked(
