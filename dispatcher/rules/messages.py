@@ -205,6 +205,11 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     return cut + "…"
 
 
+def responder_url(link_base: str, token: str) -> str:
+    """The responder link (docs/api.md): the public address, `/r/`, the token."""
+    return f"{link_base.rstrip('/')}/r/{token}"
+
+
 # how far an SMS with a responder link shortens the address before it cuts its end (the
 # reply codes): the page the link opens shows the whole address
 LINK_ADDRESS_STEPS = (40, 28, 18, 10)
