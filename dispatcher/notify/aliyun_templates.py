@@ -46,6 +46,7 @@ MESSAGES: tuple[str, ...] = (
     "sms.service.no_phone",
     "sms.told_taken",
     "sms.told_closed",
+    "sms.service_closed",
     "sms.checkin_summary",
     "sms.checkin_summary.all_in",
     "sms.opt_out",

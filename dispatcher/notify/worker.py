@@ -127,7 +127,8 @@ def phrase(row: store.ToSend) -> Phrase | None:
     if row.purpose is Purpose.OPT_OUT or facts is None:
         return opt_out_phrase(body, language=row.language)
     if row.purpose in {Purpose.TOLD_TAKEN, Purpose.TOLD_CLOSED}:
-        return told_phrase(facts, body, language=row.language)
+        to_provider = row.recipient_key.startswith("provider:")
+        return told_phrase(facts, body, language=row.language, to_provider=to_provider)
     if row.channel == "voice":
         return voice_phrase(facts, language=row.language)
     return sms_phrase(
