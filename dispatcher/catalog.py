@@ -135,6 +135,12 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
         "【一键通】{name}的求助已处理完毕：{outcome}。",
         "[One-touch] {name}'s call for help is closed: {outcome}.",
     ),
+    # a provider sent a service request hears that it is closed (docs/daily-care.md): a
+    # relative's words ("call for help") are not theirs, and the code names which request
+    "sms.service_closed": (
+        "【一键通】服务请求（编号{code}）已结束：{name}，{outcome}。无需再上门，谢谢。",
+        "[One-touch] Service request {code} for {name} is closed: {outcome}. No need to go.",
+    ),
     # a relative is told that the centre has it, not an operator's login name
     "told.who.operator": ("一键通中心接警员", "An operator of the one-touch centre"),
     "told.who.worker": ("社区工作者{who}", "community worker {who}"),

@@ -105,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     templates.add_argument("--provider", choices=["aliyun"], default="aliyun")
     templates.add_argument("--format", choices=["text", "json"], default="text")
+    templates.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address responder links start with, written into the templates that end "
+        "with one (default: notifications.public_url, else http.public_origin; empty: "
+        "no such templates)",
+    )
     backup = sub.add_parser(
         "backup", help="an online, consistent copy of the SQLite database (PostgreSQL: pg_dump)"
     )
@@ -134,18 +141,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in quiet and not args.verbose:
         # their own output is the report; migration chatter would bury it
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    if args.command == "templates":  # the catalog's, whatever the configuration
-        # imported for the command that needs it: the service's modules and Alibaba
-        # Cloud's SDK take a second to import, at every command of an administrator
-        from dispatcher.notify import aliyun_templates  # noqa: PLC0415
-
-        return aliyun_templates.print_templates(args.format, sys.stdout)
+    if args.command == "templates" and args.public_url is not None:
+        return _templates(args.format, args.public_url)
     try:
         settings = load_settings(args.config)
     except (ValidationError, ValueError, OSError) as exc:
         print(f"dispatcher: bad configuration: {exc}", file=sys.stderr)
         # `run` under systemd: the status its units do not restart on
         return EX_CONFIG if args.command == "run" else 2
+    if args.command == "templates":  # the catalog's, and the public address of the links
+        link_base = settings.notifications.public_url or settings.http.public_origin
+        return _templates(args.format, link_base)
     logs.configure(settings.log.format, "debug" if args.verbose else settings.log.level)
     if args.command == "run":
         # the command line wins over the file and the environment
@@ -207,6 +213,20 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     return 2
+
+
+def _templates(fmt: str, link_base: str) -> int:
+    # imported for the command that needs it: the service's modules and Alibaba Cloud's
+    # SDK take a second to import, at every command of an administrator
+    from dispatcher.notify import aliyun_templates  # noqa: PLC0415
+
+    if not link_base:
+        print(
+            "dispatcher: no public address (notifications.public_url): no responder links, "
+            "so no templates that end with one",
+            file=sys.stderr,
+        )
+    return aliyun_templates.print_templates(fmt, sys.stdout, link_base=link_base)
 
 
 def _read_password() -> str:

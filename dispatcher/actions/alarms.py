@@ -14,7 +14,7 @@ from devices.events import CommandType
 from dispatcher.actions.tell_contacts import tell_contacts, who_took
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.notifications import Purpose
-from dispatcher.store import outbox
+from dispatcher.store import outbox, request_closed
 from dispatcher.store.alarms import close_alarm, get_alarm
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, OutageMember
@@ -109,10 +109,20 @@ async def _release_members(session: AsyncSession, alarm: Alarm, now: datetime) -
         )
 
 
-async def closed(*, session: AsyncSession, alarm: Alarm, now: datetime, tell: bool) -> None:
-    """After any close: the terminal hears it, and (`tell`) the relatives of an
-    emergency who were told hear how it ended."""
+async def closed(
+    *,
+    session: AsyncSession,
+    alarm: Alarm,
+    now: datetime,
+    tell: bool,
+    closed_by: str | None = None,
+) -> None:
+    """After any close: the terminal hears it; a service request's SMS to providers not
+    sent yet are cancelled, and the providers who have one hear it is closed (not
+    `closed_by`, the recipient key of a provider who closed it); and (`tell`) the
+    relatives of an emergency who were told hear how it ended."""
     await _command(session, alarm, CommandType.ALARM_CLOSED, now)
+    await request_closed.at_close(session=session, alarm=alarm, now=now, closed_by=closed_by)
     if tell and alarm.outcome is not None:
         await tell_contacts(
             session=session,

@@ -139,5 +139,6 @@ async def set_state(
                 actor=by,
             )
         )
-        await actions.closed(session=session, alarm=alarm, now=now, tell=tell)
+        closer = f"provider:{provider_id}" if provider_id is not None else None
+        await actions.closed(session=session, alarm=alarm, now=now, tell=tell, closed_by=closer)
     return alarm

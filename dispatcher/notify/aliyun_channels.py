@@ -4,6 +4,7 @@ reports find their row. Ids come back as `aliyun:<BizId or CallId>`."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from dispatcher.catalog import Phrase
@@ -11,6 +12,8 @@ from dispatcher.notify import aliyun_templates as templates
 from dispatcher.notify.aliyun import AliyunGateway, Key
 from dispatcher.notify.channels import Outgoing
 from dispatcher.notify.errors import PermanentFailure
+
+log = logging.getLogger(__name__)
 
 PREFIX = "aliyun:"
 # the keys of a call, as the Twilio path has them: 1 take, 2 cannot, 3 at the door, 9 again
@@ -42,15 +45,42 @@ class AliyunSmsChannel:
         self._gateway = gateway
         self._codes = codes
         self._max = variable_max
+        self._unregistered: set[str] = set()  # link templates missing: said once each
 
     async def send(self, message: Outgoing) -> str | None:
         phrase = _phrase(message)
-        code = _code(phrase.key, message.language, self._codes)
         params = templates.params(phrase, message.language, self._max)
+        linked = self._with_link(phrase.key, message)
+        if linked is None:
+            code = _code(phrase.key, message.language, self._codes)
+        else:
+            code, params[templates.LINK] = linked
         biz_id = await self._gateway.send_sms(
             _phone(message), code, params, out_id=str(message.notification_id)
         )
         return PREFIX + biz_id
+
+    def _with_link(self, key: str, message: Outgoing) -> tuple[str, str] | None:
+        """The code of the template that ends with the responder link and the link's
+        token, when this SMS carries one and the token goes whole; else None: the
+        template without it (a link is never cut, and no SMS fails for want of one)."""
+        token = message.link
+        if token is None or key not in templates.LINKED:
+            return None
+        if not templates.link_fits(token, self._max):
+            return None
+        name = templates.code_name(key, message.language, link=True)
+        code = self._codes.get(name)
+        if not code:
+            if name not in self._unregistered:
+                self._unregistered.add(name)
+                log.warning(
+                    "no Alibaba Cloud template for %s: its SMS go without the responder "
+                    "link (dispatcher templates --provider aliyun prints it)",
+                    name,
+                )
+            return None
+        return code, token
 
     async def answer(self, phone: str, phrase: Phrase, language: str) -> str:
         """An answer to a reply: an SMS of its own (no notification row)."""

@@ -7,6 +7,16 @@ catalog's own sign in brackets is left out). `dispatcher templates --provider al
 them for registration; `notifications.aliyun.templates` maps each code name to the code
 Alibaba Cloud gave it. A value goes in within the variable limit, cut with an ellipsis
 between two characters, and never empty (Alibaba Cloud refuses an empty variable).
+
+The SMS that ask someone to act (`LINKED`) have a second template each, `..._link`, that
+ends with the responder link (docs/api.md), as the words of Twilio's SMS do. Alibaba
+Cloud takes no address in a variable (`isv.PARAM_NOT_SUPPORT_URL`; China's carriers
+review a link's address against the sign's ICP filing), and the address with its token
+is longer than a variable may be (35): so the address is fixed text of the template,
+printed from `notifications.public_url`, and only the token is a variable, `${link}`:
+22 characters, never cut (a cut link is worse than none: such an SMS goes by the
+template without the link). Without a public address there is no link, and no template
+with one: the SMS go by the templates without it (the variable is never empty).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from typing import TextIO
 
 from dispatcher import catalog
 from dispatcher.catalog import Phrase
+from dispatcher.rules.messages import responder_url
 
 # every catalog entry that goes to a phone whole: the SMS, the answers to replies, and
 # what calls say. Entries used inside these (what.*, told.who.*, ...) become values.
@@ -35,6 +46,7 @@ MESSAGES: tuple[str, ...] = (
     "sms.service.no_phone",
     "sms.told_taken",
     "sms.told_closed",
+    "sms.service_closed",
     "sms.checkin_summary",
     "sms.checkin_summary.all_in",
     "sms.opt_out",
@@ -59,6 +71,11 @@ MESSAGES: tuple[str, ...] = (
     "voice.no_key",
 )
 
+# the SMS that ask someone to act (rules.notifications.asks_to_act): each has a variant
+# with the responder link at its end
+LINKED: tuple[str, ...] = ("sms.step", "sms.step.emergency", "sms.service", "sms.service.no_phone")
+LINK = "link"  # the variable of the link's token; its address is the template's own text
+
 # Alibaba Cloud's limit for a variable of the common types (names, addresses, codes)
 VARIABLE_MAX = 35
 EMPTY = "—"  # what an empty value is sent as
@@ -79,9 +96,10 @@ def kind(key: str) -> str:
     return "voice" if key.startswith("voice.") else "sms"
 
 
-def code_name(key: str, language: str) -> str:
-    """`sms.step.emergency` -> `sms_step_emergency` (Chinese), `..._en` (English)."""
-    base = key.replace(".", "_")
+def code_name(key: str, language: str, *, link: bool = False) -> str:
+    """`sms.step.emergency` -> `sms_step_emergency` (Chinese), `..._en` (English); the
+    variant with the responder link `sms_step_emergency_link`, `..._link_en`."""
+    base = key.replace(".", "_") + ("_link" if link else "")
     return base if catalog.language(language) == "zh-CN" else f"{base}_en"
 
 
@@ -102,22 +120,42 @@ def registered_text(words: str) -> str:
     return re.sub(r"\{(\w+)\}", r"${\1}", body.replace("{{", "{").replace("}}", "}"))
 
 
-def template(key: str, language: catalog.Language) -> Template:
+def template(key: str, language: catalog.Language, link_base: str = "") -> Template:
+    """The catalog entry as a template; with `link_base` (a key of `LINKED`), its variant
+    that ends with the responder link: the address written out, the token `${link}`."""
     words = catalog.strings(language)[key]
+    if not link_base:
+        return Template(
+            code_name=code_name(key, language),
+            key=key,
+            language=language,
+            kind=kind(key),
+            text=registered_text(words),
+            parameters=parameters(words),
+        )
+    if key not in LINKED:
+        raise ValueError(f"{key} asks nobody to act: it carries no link")
+    if "$" in link_base or "{" in link_base:
+        raise ValueError(f"{link_base!r} is no address for a template")
+    url = responder_url(link_base, "${" + LINK + "}")
     return Template(
-        code_name=code_name(key, language),
+        code_name=code_name(key, language, link=True),
         key=key,
         language=language,
         kind=kind(key),
-        text=registered_text(words),
-        parameters=parameters(words),
+        text=f"{registered_text(words)} {url}",  # as with_link ends Twilio's SMS
+        parameters=(*parameters(words), LINK),
     )
 
 
-def all_templates() -> Iterator[Template]:
+def all_templates(link_base: str = "") -> Iterator[Template]:
+    """Every template; those with the responder link only with the address it starts
+    with (`notifications.public_url`)."""
     for key in MESSAGES:
         for language in catalog.LANGUAGES:
             yield template(key, language)
+            if link_base and key in LINKED:
+                yield template(key, language, link_base)
 
 
 def cut(value: str, limit: int = VARIABLE_MAX) -> str:
@@ -148,9 +186,15 @@ def params(phrase: Phrase, language: str, limit: int = VARIABLE_MAX) -> dict[str
     }
 
 
-def print_templates(fmt: str, out: TextIO) -> int:
-    """`dispatcher templates --provider aliyun`: every template, for registration."""
-    found = list(all_templates())
+def link_fits(token: str, limit: int = VARIABLE_MAX) -> bool:
+    """A link's token goes whole or not at all: never cut, never empty, one word."""
+    return 0 < len(token) <= limit and token.isascii() and not any(c.isspace() for c in token)
+
+
+def print_templates(fmt: str, out: TextIO, link_base: str = "") -> int:
+    """`dispatcher templates --provider aliyun`: every template, for registration; with
+    `link_base`, the variants with the responder link too."""
+    found = list(all_templates(link_base))
     if fmt == "json":
         rows = [
             {

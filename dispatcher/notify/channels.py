@@ -31,6 +31,9 @@ class Outgoing:
     phrase: Phrase | None = None
     # set once the message failed over: "aliyun>twilio" (rules.routes)
     failover: str | None = None
+    # the responder link's token when the SMS carries one (`text` ends with the link):
+    # a provider of templates puts it in the template's own place (`aliyun_templates`)
+    link: str | None = None
 
 
 class Channel(Protocol):

@@ -28,6 +28,7 @@ from dispatcher.rules.messages import (
     checkin_summary_phrase,
     fit_sms,
     opt_out_phrase,
+    responder_url,
     sms_phrase,
     sms_segments,
     sms_text,
@@ -126,7 +127,8 @@ def phrase(row: store.ToSend) -> Phrase | None:
     if row.purpose is Purpose.OPT_OUT or facts is None:
         return opt_out_phrase(body, language=row.language)
     if row.purpose in {Purpose.TOLD_TAKEN, Purpose.TOLD_CLOSED}:
-        return told_phrase(facts, body, language=row.language)
+        to_provider = row.recipient_key.startswith("provider:")
+        return told_phrase(facts, body, language=row.language, to_provider=to_provider)
     if row.channel == "voice":
         return voice_phrase(facts, language=row.language)
     return sms_phrase(
@@ -137,18 +139,27 @@ def phrase(row: store.ToSend) -> Phrase | None:
     )
 
 
-def wording(row: store.ToSend, *, max_segments: int, link_base: str = "") -> str:
-    """The message's words, in the recipient's language (the terminal's: its resident's);
-    an SMS that asks to act ends with its responder link when the public address is known."""
-    facts = row.facts
+def link_token(row: store.ToSend, link_base: str) -> str | None:
+    """The responder link's token when the SMS carries one: it asks to act, and the
+    public address the link starts with is known (without one, no link at all)."""
     if (
         row.channel == "sms"
         and row.link
         and link_base
-        and facts is not None
+        and row.facts is not None
         and row.purpose not in _NO_LINK
     ):
-        url = responder_url(link_base, row.link)
+        return row.link
+    return None
+
+
+def wording(row: store.ToSend, *, max_segments: int, link_base: str = "") -> str:
+    """The message's words, in the recipient's language (the terminal's: its resident's);
+    an SMS that asks to act ends with its responder link when the public address is known."""
+    facts = row.facts
+    token = link_token(row, link_base)
+    if token is not None and facts is not None:
+        url = responder_url(link_base, token)
         to_provider = row.recipient_key.startswith("provider:")
         for limit in LINK_ADDRESS_STEPS:  # a shorter address before a cut reply code
             text = sms_text(
@@ -172,10 +183,6 @@ def wording(row: store.ToSend, *, max_segments: int, link_base: str = "") -> str
     return fit_sms(text, max_segments) if row.channel == "sms" else text
 
 
-def responder_url(link_base: str, token: str) -> str:
-    return f"{link_base.rstrip('/')}/r/{token}"
-
-
 def outgoing(row: store.ToSend, *, max_segments: int, link_base: str = "") -> Outgoing:
     return Outgoing(
         notification_id=row.notification_id,
@@ -190,6 +197,7 @@ def outgoing(row: store.ToSend, *, max_segments: int, link_base: str = "") -> Ou
         body=row.body,
         phrase=phrase(row),
         failover=row.failover,
+        link=link_token(row, link_base),
     )
 
 

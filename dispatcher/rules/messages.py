@@ -114,13 +114,20 @@ def voice_text(facts: AlarmFacts, *, language: str) -> str:
     return voice_phrase(facts, language=language).text(language)
 
 
-def told_phrase(facts: AlarmFacts, body: dict[str, object], *, language: str) -> Phrase:
+def told_phrase(
+    facts: AlarmFacts, body: dict[str, object], *, language: str, to_provider: bool = False
+) -> Phrase:
     """A relative hears who took the emergency (`told_taken`: body `who`, `role`) or
-    how it ended (`told_closed`: body `outcome`)."""
+    how it ended (`told_closed`: body `outcome`); a provider sent a service request
+    hears that it is closed (`to_provider`, body `outcome`)."""
     name = _short(facts.resident_name, 20)
     if "outcome" in body:
         outcome_key = f"outcome.{body['outcome']}"
         outcome = catalog.text(outcome_key, language) if catalog.has(outcome_key) else ""
+        if to_provider:
+            return Phrase(
+                "sms.service_closed", {"code": facts.short_code, "name": name, "outcome": outcome}
+            )
         return Phrase("sms.told_closed", {"name": name, "outcome": outcome})
     role_key = f"told.who.{body.get('role', 'operator')}"
     if not catalog.has(role_key):
@@ -129,8 +136,10 @@ def told_phrase(facts: AlarmFacts, body: dict[str, object], *, language: str) ->
     return Phrase("sms.told_taken", {"name": name, "who": who})
 
 
-def told_text(facts: AlarmFacts, body: dict[str, object], *, language: str) -> str:
-    return told_phrase(facts, body, language=language).text(language)
+def told_text(
+    facts: AlarmFacts, body: dict[str, object], *, language: str, to_provider: bool = False
+) -> str:
+    return told_phrase(facts, body, language=language, to_provider=to_provider).text(language)
 
 
 def checkin_summary_phrase(body: dict[str, object], *, language: str) -> Phrase:
@@ -203,6 +212,11 @@ def fit_sms(text: str, max_segments: int = 2) -> str:
     while cut and sms_segments(cut + "…") > max_segments:
         cut = cut[:-1]
     return cut + "…"
+
+
+def responder_url(link_base: str, token: str) -> str:
+    """The responder link (docs/api.md): the public address, `/r/`, the token."""
+    return f"{link_base.rstrip('/')}/r/{token}"
 
 
 # how far an SMS with a responder link shortens the address before it cuts its end (the

@@ -92,6 +92,50 @@ def still_wanted(purpose: Purpose, alarm_open: bool, *, alarm_resolved: bool = F
     return True
 
 
+# --- a service request closes ---------------------------------------------------------
+
+
+class AtClose(StrEnum):
+    """What the close of a service request does to an SMS that sent it to a provider."""
+
+    CANCEL = "cancel"  # not sent yet: it never goes (the close wins)
+    # waiting to go again by the next route (failover): not sent again, and since its
+    # first send may have reached them, they hear that the request is closed
+    CANCEL_AND_TELL = "cancel_and_tell"
+    TELL = "tell"  # the provider has it: they hear that the request is closed
+    AT_HANDOVER = "at_handover"  # being sent now: told once its handover is recorded
+    NOTHING = "nothing"  # never reached them (failed, cancelled) or they declined it
+
+
+# what the provider was handed (alone, or inside a summary of held ones)
+HANDED_OVER: frozenset[Status] = frozenset(
+    {Status.SENT, Status.DELIVERED, Status.UNANSWERED, Status.SUMMARIZED}
+)
+
+
+def service_request_at_close(status: Status, *, failed_over: bool = False) -> AtClose:
+    """The close of a request and the send of its SMS to a provider are ordered by the
+    SMS's row (docs/daily-care.md): a row not yet claimed is cancelled by the close and
+    never goes; a row claimed first is sent (its send may be in flight: nothing can call
+    it back), and its provider is told the request is closed, once the SMS is handed
+    over (a send that fails tells nothing: the request never reached them). So a
+    provider never gets a request for a closed one without hearing that it closed.
+    `failed_over`: the row was handed to a first provider before (rules.routes)."""
+    if status in {Status.PENDING, Status.HELD}:
+        return AtClose.CANCEL_AND_TELL if failed_over else AtClose.CANCEL
+    if status is Status.SENDING:
+        return AtClose.AT_HANDOVER
+    if status in HANDED_OVER:
+        return AtClose.TELL
+    return AtClose.NOTHING
+
+
+def tells_at_handover(purpose: Purpose, channel: str, *, alarm_resolved: bool) -> bool:
+    """A provider's request SMS handed over after its request closed (the close found
+    it being sent): its provider hears that it is closed."""
+    return purpose is Purpose.SERVICE and channel == "sms" and alarm_resolved
+
+
 # --- the gate -------------------------------------------------------------------------
 
 

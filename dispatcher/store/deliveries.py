@@ -26,8 +26,8 @@ from dispatcher.rules.messages import AlarmFacts
 from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
-from dispatcher.store import responder_links
-from dispatcher.store.db import take_write_lock
+from dispatcher.store import request_closed, responder_links
+from dispatcher.store.db import is_sqlite, take_write_lock
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import (
     Alarm,
@@ -163,6 +163,13 @@ async def claim(
     if skip_locked:
         query = query.with_for_update(of=Notification, skip_locked=True)
     rows = list(await session.execute(query))
+    if rows and is_sqlite(session):
+        # SQLite has no row locks: what the gate decides on (the alarm closed or not, the
+        # row still pending) stays true only inside the one writer's lock. So the lock
+        # first, then the rows again: a close that committed meanwhile is seen, and one
+        # that comes later waits for this claim (request_closed)
+        await take_write_lock(session)
+        rows = list(await session.execute(query.execution_options(populate_existing=True)))
     phones = {n.phone for n, _, _ in rows if n.phone and n.channel in PHONE_CHANNELS}
     decisions = rules.gate(
         [
@@ -286,7 +293,10 @@ async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetim
     """Record what the provider took, all in one transaction: under a mass event the
     notifier hands over hundreds a second, and a transaction each was a third of its
     work. Locks only these notifications, in id order (the same order in every process),
-    never an alarm: nothing that holds a notification's lock waits for this."""
+    never an alarm: nothing that holds a notification's lock waits for this. (A request
+    to a provider whose alarm closed meanwhile queues its provider's message: an insert
+    whose foreign key takes only a key-share lock on the closed alarm, which its
+    closers' NO KEY UPDATE lock does not exclude.)"""
     if not handed:
         return
     sids = {h.notification_id: h.provider_sid for h in handed}
@@ -328,6 +338,10 @@ async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetim
         for n in rows
         if n.channel != "dashboard"
     )
+    # a provider's request whose request closed while it was being sent: they hear so.
+    # Read after the writes above, inside this transaction's locks on the rows (and on
+    # SQLite its write lock): a close either committed before or finds them handed over
+    await request_closed.at_handover(session=session, handed=rows, now=now)
 
 
 async def mark_retry(

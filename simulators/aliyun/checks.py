@@ -1,7 +1,8 @@
 """What Alibaba Cloud checks of a request, as pure functions: the ACS3-HMAC-SHA256
 signature made with the access key secret, a mainland number, a known sign name and
-template, and every variable present, not empty and within its length. Each refusal is
-the error code Alibaba Cloud documents for it."""
+template, and every variable present, not empty, within its length and no web address
+(a link's address is the template's own text; a variable holds its token at most).
+Each refusal is the error code Alibaba Cloud documents for it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from urllib.parse import quote
 ALGORITHM = "ACS3-HMAC-SHA256"
 MAINLAND = re.compile(r"^1[3-9]\d{9}$")  # what PhoneNumbers / CalledNumber take
 VARIABLE = re.compile(r"\$\{(\w+)\}")
+ADDRESS = re.compile(r"(?i)(\w+://|www\.)")  # a web address in a variable
 
 
 class Refused(Exception):  # noqa: N818 - Alibaba Cloud's word is the code
@@ -107,6 +109,8 @@ def check_params(
             raise Refused(missing, f"variable {name} is missing or empty")
         if len(value) > limit:
             raise Refused("isv.PARAM_LENGTH_LIMIT", f"variable {name} is over {limit} characters")
+        if ADDRESS.search(value):
+            raise Refused("isv.PARAM_NOT_SUPPORT_URL", f"variable {name} holds a web address")
     return {k: str(v) for k, v in params.items()}
 
 

@@ -2,8 +2,9 @@
 `dispatcher run` shows the story on +86 phones without an Alibaba Cloud account.
 
 The templates are the dispatcher's own (`dispatcher templates --provider aliyun --format
-json`); the stand-in registers each under a code of its own and prints them with the
-environment to start the dispatcher with. People: `--person +8613800000002=presses:1`
+json --public-url URL`, URL the dispatcher's as below, for the templates that end with a
+responder link); the stand-in registers each under a code of its own and prints them with
+the environment to start the dispatcher with. People: `--person +8613800000002=presses:1`
 (behaviours in `standin`).
 """
 
@@ -62,6 +63,14 @@ async def run(args: argparse.Namespace) -> int:
         print("  DISPATCHER_NOTIFICATIONS__ALIYUN__CALLED_SHOW_NUMBER=053188880000 \\")
         print(f"  DISPATCHER_NOTIFICATIONS__ALIYUN__CALLBACK_TOKEN={token} \\")
         print(f"  DISPATCHER_NOTIFICATIONS__ALIYUN__TEMPLATES='{codes}' ./dev run", flush=True)
+        if not any(str(r.get("text", "")).endswith(f"{public}/r/${{link}}") for r in rows):
+            # the links' templates carry the address they were printed with
+            print(
+                "(no template ends with a responder link to "
+                f"{public}: SMS go without it; print them with "
+                f"dispatcher templates --provider aliyun --public-url {public} --format json)",
+                flush=True,
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -40,8 +40,11 @@ class PhoneCity:
 def phone_settings(
     settings_for: Callable[..., Settings], db_url: str
 ) -> Callable[..., tuple[Settings, int]]:
-    def make(standin: TwilioStandIn, **overrides: Any) -> tuple[Settings, int]:
-        port = free_port()
+    def make(
+        standin: TwilioStandIn, *, port: int | None = None, **overrides: Any
+    ) -> tuple[Settings, int]:
+        """`port`: the service's, when something must know its address first."""
+        port = port or free_port()
         settings = settings_for(
             db_url,
             http={"host": "127.0.0.1", "port": port},

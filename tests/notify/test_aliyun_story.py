@@ -4,6 +4,7 @@ both stand-ins over real HTTP: reports and replies come back by the push endpoin
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, Contact, EventLog, Notification
 from harness.city import SmallCity, seed_city
 from harness.mqtt import event, raw_peer, wait_for
+from harness.ports import free_port
 from harness.service import running
 from simulators.aliyun.standin import TEST_KEY_ID, TEST_KEY_SECRET, AliyunStandIn
 from simulators.twilio.standin import TwilioStandIn
@@ -40,9 +42,19 @@ class TwoProviders:
     push: str
 
 
-def _templates() -> list[dict[str, Any]]:
+def _templates(public_url: str) -> list[dict[str, Any]]:
+    """As registered: the links' templates carry the service's public address."""
     out = subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "templates", "--format", "json"],
+        [
+            sys.executable,
+            "-m",
+            "dispatcher.cli",
+            "templates",
+            "--format",
+            "json",
+            "--public-url",
+            public_url,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -55,12 +67,17 @@ def _templates() -> list[dict[str, Any]]:
 async def two(
     phone_settings: Callable[..., tuple[Settings, int]],
 ) -> AsyncIterator[TwoProviders]:
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
     async with (
         TwilioStandIn(step_s=0.005) as twilio,
-        AliyunStandIn(_templates(), sign_name="一键通", step_s=0.005, retry_s=0.05) as aliyun,
+        AliyunStandIn(
+            _templates(public_url), sign_name="一键通", step_s=0.005, retry_s=0.05
+        ) as aliyun,
     ):
         settings, port = phone_settings(
             twilio,
+            port=port,
             notifications={
                 "routes": [
                     {"prefix": "+86", "provider": "aliyun"},
@@ -140,9 +157,19 @@ async def test_the_whole_story_by_alibaba_cloud_and_twilio(two: TwoProviders) ->
     two.clock.advance(60)  # the night worker: Alibaba Cloud SMS and call; she declines by SMS
     await two.aliyun.wait_for(lambda: any(s["phone"] == NIGHT_WORKER[3:] for s in two.aliyun.sms))
     sms = next(s for s in two.aliyun.sms if s["phone"] == NIGHT_WORKER[3:])
-    assert sms["code_name"] == "sms_step_emergency"
+    assert sms["code_name"] == "sms_step_emergency_link"
     assert sms["text"].startswith("【一键通】紧急")
     assert f"“2 {alarm_id}”" in sms["text"]
+    # it ends with her responder link: the address is the template's, the token the variable
+    token = sms["params"]["link"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", token), token
+    public_url = two.service.settings.notifications.public_url
+    assert sms["text"].endswith(f"。 {public_url}/r/{token}"), sms["text"]
+    async with aiohttp.ClientSession(public_url) as http, http.get(f"/r/{token}") as page:
+        assert page.status == 200
+        shown = await page.text()
+    assert "居民1" in shown
+    assert f"/r/{token}/take" in shown  # her buttons act on this alarm
     # her decline ends the step: contact 1 is called at once, by Alibaba Cloud
     await two.aliyun.wait_for(lambda: any(c["phone"] == contact1[3:] for c in two.aliyun.calls), 10)
     await two.aliyun.wait_for(
@@ -167,6 +194,7 @@ async def test_the_whole_story_by_alibaba_cloud_and_twilio(two: TwoProviders) ->
         not p.startswith("+86") for p in twilio_to(two, "Messages") + twilio_to(two, "Calls")
     )
     assert two.aliyun.lost == []  # every push answered (a 500 is pushed again, as Alibaba does)
+    assert two.aliyun.refused == []  # every variable as Alibaba Cloud takes it
 
     # the timeline, in order: the step, her SMS and call handed to Alibaba Cloud and
     # reported on by push, her decline by SMS, contact 1's unanswered call, the

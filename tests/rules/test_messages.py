@@ -128,6 +128,13 @@ def test_relatives_hear_who_took_it_then_how_it_ended() -> None:
     assert in_chinese == "【一键通】王秀英的求助已由一键通中心接警员接手处理。"
 
 
+def test_a_provider_hears_which_request_closed_not_a_relatives_words() -> None:
+    closed = told_text(MEAL, {"outcome": "false_alarm"}, language="zh-CN", to_provider=True)
+    assert closed == "【一键通】服务请求（编号23）已结束：王秀英，误报。无需再上门，谢谢。"
+    en = told_text(MEAL, {"outcome": "service_done"}, language="en", to_provider=True)
+    assert en == "[One-touch] Service request 23 for 王秀英 is closed: Service done. No need to go."
+
+
 def test_the_morning_list_names_who_has_not_checked_in() -> None:
     body = {"community": "康桥社区", "date": "2026-12-01", "ok": 28, "missed": ["王秀英", "李桂兰"]}
     text = checkin_summary_text({**body, "paused": 1, "waiting": 3}, language="zh-CN")

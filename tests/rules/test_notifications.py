@@ -10,6 +10,7 @@ import pytest
 
 from dispatcher.rules.notifications import (
     DEAD,
+    AtClose,
     Cancel,
     Due,
     Fail,
@@ -24,9 +25,11 @@ from dispatcher.rules.notifications import (
     interrupted,
     provider_report,
     retry_at,
+    service_request_at_close,
     step_ended,
     still_wanted,
     summarise,
+    tells_at_handover,
 )
 from dispatcher.rules.throttle import Throttle
 
@@ -94,6 +97,30 @@ def test_a_providers_request_goes_until_the_alarm_is_closed() -> None:
         throttle=None,
     )
     assert decisions == [Send(1), Cancel(2), Send(3)]
+
+
+def test_a_close_cancels_a_request_not_sent_yet_and_tells_a_provider_who_has_it() -> None:
+    at_close = {status: service_request_at_close(status) for status in Status}
+    assert at_close == {
+        Status.PENDING: AtClose.CANCEL,  # the close wins: it never goes
+        Status.HELD: AtClose.CANCEL,
+        Status.SENDING: AtClose.AT_HANDOVER,  # the send wins: told once handed over
+        Status.SENT: AtClose.TELL,
+        Status.DELIVERED: AtClose.TELL,
+        Status.UNANSWERED: AtClose.TELL,
+        Status.SUMMARIZED: AtClose.TELL,  # named in a summary of held ones
+        Status.DECLINED: AtClose.NOTHING,  # they said they cannot: nothing to call off
+        Status.CANCELLED: AtClose.NOTHING,
+        Status.PERMANENT_FAILURE: AtClose.NOTHING,  # it never reached them
+    }
+    # going again by the next route: not again, but the first send may have reached them
+    assert service_request_at_close(Status.PENDING, failed_over=True) is AtClose.CANCEL_AND_TELL
+    assert service_request_at_close(Status.SENDING, failed_over=True) is AtClose.AT_HANDOVER
+    assert tells_at_handover(Purpose.SERVICE, "sms", alarm_resolved=True)
+    assert not tells_at_handover(Purpose.SERVICE, "sms", alarm_resolved=False)
+    # a step of the escalation to a provider is cancelled once taken: not a request sent
+    assert not tells_at_handover(Purpose.STEP, "sms", alarm_resolved=True)
+    assert not tells_at_handover(Purpose.TOLD_CLOSED, "sms", alarm_resolved=True)
 
 
 def test_gate_holds_past_the_throttle_counting_its_own_sends_and_keeps_room_for_a_summary() -> None:

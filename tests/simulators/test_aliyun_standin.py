@@ -21,16 +21,29 @@ WORKER = "+8613800000002"
 VALUES = {"name": "王秀英", "address": "天桥区纬北路12号", "what": "按下紧急呼叫", "code": "23"}
 
 
-@pytest.fixture(scope="module")
-def rows() -> list[dict[str, Any]]:
+PUBLIC = "https://dispatch.example.gov.cn"
+
+
+def _printed(*more: str) -> list[dict[str, Any]]:
     out = subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "templates", "--format", "json"],
+        [sys.executable, "-m", "dispatcher.cli", "templates", "--format", "json", *more],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
     found: list[dict[str, Any]] = json.loads(out)
     return found
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[dict[str, Any]]:
+    return _printed()
+
+
+@pytest.fixture(scope="module")
+def linked_rows() -> list[dict[str, Any]]:
+    """With the templates that end with a responder link of `PUBLIC`."""
+    return _printed("--public-url", PUBLIC)
 
 
 @pytest.fixture
@@ -97,6 +110,14 @@ async def test_credentials_and_sign_name_are_checked(
         (WORKER, "sms_step", {"name": "王秀英"}, "isv.TEMPLATE_MISSING_PARAMETERS"),
         (WORKER, "sms_step", VALUES | {"code": " "}, "isv.TEMPLATE_MISSING_PARAMETERS"),
         (WORKER, "sms_step", VALUES | {"address": "号" * 36}, "isv.PARAM_LENGTH_LIMIT"),
+        # a link's address is the template's text: never a variable's
+        (
+            WORKER,
+            "sms_step",
+            VALUES | {"what": "详见 https://x.cn/r/a"},
+            "isv.PARAM_NOT_SUPPORT_URL",
+        ),
+        (WORKER, "sms_step", VALUES | {"what": "详见 WWW.x.cn"}, "isv.PARAM_NOT_SUPPORT_URL"),
     ],
 )
 async def test_numbers_templates_and_variables_are_checked(
@@ -108,6 +129,26 @@ async def test_numbers_templates_and_variables_are_checked(
     )
     assert got == code
     assert isinstance(error, PermanentFailure)
+
+
+async def test_a_template_ending_with_the_link_takes_its_token(
+    linked_rows: list[dict[str, Any]],
+) -> None:
+    token = "Ab-_" + "c" * 18  # 22 characters, as responder links have
+    async with AliyunStandIn(linked_rows, sign_name="一键通") as s:
+        code = s.codes["sms_step_link"]
+        assert await gateway(s).send_sms(WORKER, code, VALUES | {"link": token}, "1")
+        assert s.sms[-1]["text"].endswith(f"。 {PUBLIC}/r/{token}")
+        # without its token: refused, as any variable missing is
+        got, _ = await refused(s, gateway(s).send_sms(WORKER, code, VALUES, "2"))
+        assert got == "isv.TEMPLATE_MISSING_PARAMETERS"
+        # the whole link in a variable: over the limit, and an address besides
+        whole = {"link": f"{PUBLIC}/r/{token}"}
+        got, _ = await refused(s, gateway(s).send_sms(WORKER, code, VALUES | whole, "3"))
+        assert got == "isv.PARAM_LENGTH_LIMIT"
+        short = {"link": f"http://x.cn/r/{token[:8]}"}
+        got, _ = await refused(s, gateway(s).send_sms(WORKER, code, VALUES | short, "4"))
+        assert got == "isv.PARAM_NOT_SUPPORT_URL"
 
 
 async def test_flow_control_is_worth_a_retry(standin: AliyunStandIn) -> None:
