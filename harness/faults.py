@@ -28,6 +28,7 @@ import contextlib
 import logging
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -306,6 +307,9 @@ async def _services(plan: FaultPlan, workdir: Path) -> AsyncIterator[_Services]:
                     d.stop()
     finally:
         broker.stop()
+        # the database's own log beside the dispatchers' (deadlocks name both statements)
+        with contextlib.suppress(OSError):
+            shutil.copyfile(pg.log, workdir / "postgresql.log")
         pg.remove()
 
 

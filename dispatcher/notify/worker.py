@@ -252,14 +252,13 @@ class Notifier(PassLoop):
             self._log.warning("%d notifications were interrupted by the last stop", found)
 
     async def _recover(self, *, starting: bool) -> int:
-        async with self._sessions.begin() as session:
-            return await store.recover_interrupted(
-                session=session,
-                now=self._clock.now(),
-                owner=self._owner,
-                stale_after_s=self._stale_after_s,
-                starting=starting,
-            )
+        return await store.recover_interrupted(
+            sessions=self._sessions,
+            now=self._clock.now(),
+            owner=self._owner,
+            stale_after_s=self._stale_after_s,
+            starting=starting,
+        )
 
     async def next_due(self) -> datetime | None:
         async with self._sessions() as session:

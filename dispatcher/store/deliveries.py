@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.rules import escalation as esc
 from dispatcher.rules import notifications as rules
@@ -444,39 +444,70 @@ async def move_on_if_step_dead(
     return True
 
 
-async def recover_interrupted(
+async def interrupted(
     *, session: AsyncSession, now: datetime, owner: str, stale_after_s: float, starting: bool
-) -> int:
-    """Rows left `sending` by a stop mid-send: at `owner`'s start its own, and at any
-    time anyone's stale ones (`rules.interrupted`); failed or sent again by channel
-    (`rules.after_interruption`). Returns how many."""
+) -> list[tuple[int, datetime | None]]:
+    """Rows left `sending` by a stop mid-send (`rules.interrupted`): at `owner`'s start its
+    own, and at any time anyone's stale ones; (id, claimed_at) for `recover`."""
     found = await session.execute(
         select(Notification.id, Notification.claimed_by, Notification.claimed_at).where(
             Notification.status == Status.SENDING
         )
     )
-    recovered = 0
-    for notification_id, claimed_by, claimed_at in list(found):
-        if not rules.interrupted(
+    return [
+        (notification_id, claimed_at)
+        for notification_id, claimed_by, claimed_at in found
+        if rules.interrupted(
             claimed_by,
             claimed_at,
             me=owner,
             now=now,
             stale_after_s=stale_after_s,
             starting=starting,
-        ):
-            continue
-        n = await locked(session=session, notification_id=notification_id)
-        if n is None or n.status != Status.SENDING or n.claimed_at != claimed_at:
-            continue  # its send ended meanwhile, or it was claimed again
-        if rules.after_interruption(n.channel) is Status.PERMANENT_FAILURE:
-            await mark_failed(
-                session=session, n=n, error="interrupted while sending; not repeated", now=now
+        )
+    ]
+
+
+async def recover(
+    *, session: AsyncSession, notification_id: int, claimed_at: datetime | None, now: datetime
+) -> bool:
+    """One interrupted row, failed or sent again by its channel (`rules.after_interruption`);
+    False when its send ended meanwhile or it was claimed again. One a transaction: each
+    locks its alarm, then itself, and a transaction holding one alarm while it waits for
+    the next would deadlock with anyone taking the two the other way round."""
+    n = await locked(session=session, notification_id=notification_id)
+    if n is None or n.status != Status.SENDING or n.claimed_at != claimed_at:
+        return False
+    if rules.after_interruption(n.channel) is Status.PERMANENT_FAILURE:
+        await mark_failed(
+            session=session, n=n, error="interrupted while sending; not repeated", now=now
+        )
+    else:
+        n.status = Status.PENDING
+        n.updated_at = now
+    return True
+
+
+async def recover_interrupted(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
+    owner: str,
+    stale_after_s: float,
+    starting: bool,
+) -> int:
+    """Every interrupted row (`interrupted`), each recovered in a transaction of its own
+    (`recover`); how many were."""
+    async with sessions() as session:
+        found = await interrupted(
+            session=session, now=now, owner=owner, stale_after_s=stale_after_s, starting=starting
+        )
+    recovered = 0
+    for notification_id, claimed_at in found:
+        async with sessions.begin() as session:
+            recovered += await recover(
+                session=session, notification_id=notification_id, claimed_at=claimed_at, now=now
             )
-        else:
-            n.status = Status.PENDING
-            n.updated_at = now
-        recovered += 1
     return recovered
 
 

@@ -38,9 +38,9 @@ async def _retry(session: AsyncSession, nid: int) -> object:
     )
 
 
-async def _recover(session: AsyncSession, _nid: int) -> object:
-    return await notifications.recover_interrupted(
-        session=session, now=NOW, owner="dispatcher.1", stale_after_s=600, starting=True
+async def _recover(session: AsyncSession, nid: int) -> object:
+    return await notifications.recover(
+        session=session, notification_id=nid, claimed_at=NOW, now=NOW
     )
 
 
@@ -126,5 +126,78 @@ async def test_writers_of_notifications_lock_the_alarm_first(pg_url: str, writer
             assert not task.done()
             await holder.rollback()
         await asyncio.wait_for(task, 10)
+    finally:
+        await engine.dispose()
+
+
+async def test_recovery_holds_no_alarm_while_it_waits_for_the_next(pg_url: str) -> None:
+    """A start-up's recovery of its interrupted rows takes each row's alarm and the row in a
+    transaction of its own: held alarms of two rows, taken in another order by another
+    process's recovery or close, deadlocked (seen in the fault test on a busy machine)."""
+    engine = create_engine(pg_url)
+    sessions = session_factory(engine)
+    try:
+        await seed_city(sessions)
+        alarm_ids: list[int] = []
+        async with sessions.begin() as session:
+            for resident, device in (("r-0001", "T-0001"), ("r-0002", "T-0002")):
+                alarm = Alarm(
+                    device_id=device,
+                    resident_id=resident,
+                    kind="emergency",
+                    type="sos",
+                    status="open",
+                    priority=1,
+                    created_at=NOW,
+                )
+                session.add(alarm)
+                await session.flush()
+                row = base_row(
+                    alarm_id=alarm.id,
+                    purpose=Purpose.STEP,
+                    recipient_key="worker:w-night",
+                    recipient_name="刘军",
+                    phone="+8613800000002",
+                    language="zh-CN",
+                    channel="voice",
+                    now=NOW,
+                    step=1,
+                )
+                row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
+                await add(session, [row])
+                alarm_ids.append(alarm.id)
+        first, second = sorted(alarm_ids)
+
+        async with sessions() as holder:  # the second alarm, held by someone else
+            await holder.execute(select(Alarm.id).where(Alarm.id == second).with_for_update())
+            task = asyncio.create_task(
+                notifications.recover_interrupted(
+                    sessions=sessions,
+                    now=NOW,
+                    owner="dispatcher.1",
+                    stale_after_s=600,
+                    starting=True,
+                )
+            )
+
+            async def first_recovered() -> bool:
+                async with sessions() as session:
+                    status = await session.scalar(
+                        text("SELECT status FROM notifications WHERE alarm_id = :a"), {"a": first}
+                    )
+                return status not in (None, "sending")
+
+            await wait_for(first_recovered)  # committed, while it waits for the second
+            async with sessions.begin() as probe:
+                await probe.execute(
+                    text("SELECT id FROM alarms WHERE id = :id FOR UPDATE NOWAIT"), {"id": first}
+                )
+                await probe.execute(
+                    text("SELECT id FROM notifications WHERE alarm_id = :id FOR UPDATE NOWAIT"),
+                    {"id": first},
+                )
+            assert not task.done()
+            await holder.rollback()
+        assert await asyncio.wait_for(task, 10) == 2
     finally:
         await engine.dispose()

@@ -72,15 +72,14 @@ async def test_interrupted_sends_are_failed_or_repeated_by_channel(db_url: str) 
             await add(session, rows)
             alarm_id = alarm.id
 
-        async with sessions.begin() as session:
-            recovered = await recover_interrupted(
-                session=session,
-                now=NOW + timedelta(seconds=5),
-                owner="dispatcher.1",
-                stale_after_s=600,
-                starting=True,
-            )
-            assert recovered == 3  # claimed before claims were signed: taken as its own
+        recovered = await recover_interrupted(
+            sessions=sessions,
+            now=NOW + timedelta(seconds=5),
+            owner="dispatcher.1",
+            stale_after_s=600,
+            starting=True,
+        )
+        assert recovered == 3  # claimed before claims were signed: taken as its own
         async with sessions() as session:
             statuses = dict(
                 (await session.execute(select(Notification.channel, Notification.status))).all()
@@ -147,10 +146,9 @@ async def test_a_restart_recovers_its_own_and_stale_sends_never_another_s_in_fli
             await add(session, rows)
 
         async def recover(owner: str, *, starting: bool) -> int:
-            async with sessions.begin() as session:
-                return await recover_interrupted(
-                    session=session, now=NOW, owner=owner, stale_after_s=600, starting=starting
-                )
+            return await recover_interrupted(
+                sessions=sessions, now=NOW, owner=owner, stale_after_s=600, starting=starting
+            )
 
         async def statuses() -> dict[str, str]:
             async with sessions() as session:
