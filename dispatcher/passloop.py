@@ -18,6 +18,9 @@ from dispatcher.clock import Clock, sleep_or_wake
 
 # due work we did not get is locked by another process: look again this soon (real time)
 _LOCKED_RETRY_S = 0.01
+# start-up work that failed is tried again this soon, then less often
+_START_RETRY_MIN_S = 0.5
+_START_RETRY_MAX_S = 5.0
 
 
 class PassLoop:
@@ -48,13 +51,14 @@ class PassLoop:
         raise NotImplementedError
 
     async def starting(self) -> None:
-        """Work before the first pass (recovery after a crash, say)."""
+        """Work before the first pass (recovery after a crash, say). Run by the loop and
+        tried again until it is done: a database error at start (a deadlock with another
+        process, the database restarting again) must not end the process."""
 
     def wake(self) -> None:
         self._wake.set()
 
     async def __aenter__(self) -> Self:
-        await self.starting()
         self._task = asyncio.create_task(self._loop(), name=self.name)
         return self
 
@@ -72,7 +76,27 @@ class PassLoop:
                 await self._task
         self._task = None
 
+    async def _start(self) -> bool:
+        """`starting`, until done; False when stopped first."""
+        delay = _START_RETRY_MIN_S
+        while not self._stopping:
+            try:
+                await self.starting()
+            except Exception:
+                self._log.exception("%s: start-up work failed; retry in %.1fs", self.name, delay)
+            else:
+                return True
+            # real time, whatever the clock: it waits for the database, not for due work
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            self._wake.clear()
+            delay = min(delay * 2, _START_RETRY_MAX_S)
+        return False
+
     async def _loop(self) -> None:
+        if not await self._start():
+            return
         while not self._stopping:
             self._wake.clear()
             started = self._clock.now()
