@@ -28,7 +28,7 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import responder_links
 from dispatcher.store.db import take_write_lock
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import alarm_entry, notification_entry
 from dispatcher.store.models import (
     Alarm,
     Community,
@@ -238,18 +238,8 @@ async def sent_in_window(
 
 
 def _entry(n: Notification, now: datetime, kind: str, actor: str, **data: Any) -> EventLog:
-    return log_entry(
-        kind,
-        at=now,
-        actor=actor,
-        alarm_id=n.alarm_id,
-        data={
-            "notification_id": n.id,
-            "channel": n.channel,
-            "recipient": n.recipient_name,
-            "recipient_key": n.recipient_key,
-            **data,
-        },
+    return notification_entry(
+        kind, n, at=now, actor=actor, data={"recipient_key": n.recipient_key, **data}
     )
 
 
@@ -413,12 +403,11 @@ async def move_on_if_step_dead(
         return False
     alarm.next_step_at = hurried.next_step_at
     session.add(
-        log_entry(
+        alarm_entry(
             "step_ended",
+            alarm,
             at=now,
             actor="notifier",
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
             data={
                 "step": n.step,
                 "round": n.round,
