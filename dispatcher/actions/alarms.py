@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.events import CommandType
-from dispatcher.actions.tell_contacts import tell_contacts, who_took
+from dispatcher.actions.tell_contacts import tell_closed, tell_contacts, who_took
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.notifications import Purpose
 from dispatcher.store import outbox
@@ -99,14 +99,8 @@ async def closed(*, session: AsyncSession, alarm: Alarm, now: datetime, tell: bo
     """After any close: the terminal hears it, and (`tell`) the relatives of an
     emergency who were told hear how it ended."""
     await _command(session, alarm, CommandType.ALARM_CLOSED, now)
-    if tell and alarm.outcome is not None:
-        await tell_contacts(
-            session=session,
-            alarm=alarm,
-            purpose=Purpose.TOLD_CLOSED,
-            body={"outcome": alarm.outcome},
-            now=now,
-        )
+    if tell:
+        await tell_closed(session=session, alarm=alarm, now=now)
 
 
 async def arrived(
