@@ -17,7 +17,7 @@ from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import EscalationPolicies
 from dispatcher.rules.roster import Shift, parse_shift
 from dispatcher.store import outbox
-from dispatcher.store.event_log import alarm_entry
+from dispatcher.store.event_log import alarm_entry, step_entry
 from dispatcher.store.models import Alarm, Contact, EventLog, Provider, Resident, User, Worker
 
 log = logging.getLogger("dispatcher.engine")
@@ -172,21 +172,7 @@ def _directory(
 
 
 def _log_rows(alarm: Alarm, decision: esc.Decision, now: datetime) -> list[EventLog]:
-    return [
-        alarm_entry(
-            entry.action,
-            alarm,
-            at=now,
-            actor="engine",
-            data={
-                "step": entry.step,
-                "round": entry.round,
-                "detail": entry.detail,
-                "facts": entry.facts,
-            },
-        )
-        for entry in decision.log
-    ]
+    return [step_entry(alarm, entry, at=now, actor="engine") for entry in decision.log]
 
 
 async def run_due(

@@ -28,7 +28,7 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import responder_links
 from dispatcher.store.db import take_write_lock
-from dispatcher.store.event_log import alarm_entry, notification_entry
+from dispatcher.store.event_log import notification_entry, step_entry
 from dispatcher.store.models import (
     Alarm,
     Community,
@@ -403,17 +403,11 @@ async def move_on_if_step_dead(
         return False
     alarm.next_step_at = hurried.next_step_at
     session.add(
-        alarm_entry(
-            "step_ended",
+        step_entry(
             alarm,
+            esc.Logged("step_ended", n.step, n.round, f"{why}; next step now", {"next_now": True}),
             at=now,
             actor="notifier",
-            data={
-                "step": n.step,
-                "round": n.round,
-                "detail": f"{why}; next step now",
-                "facts": {"next_now": True},
-            },
         )
     )
     return True

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from dispatcher.rules.escalation import Logged
 from dispatcher.store.models import Alarm, EventLog, Notification
 
 # a payload over the protocol's limit is kept only in part: enough to diagnose it
@@ -94,6 +95,22 @@ def alarm_entry(
         device_id=alarm.device_id,
         type_=type_,
         data=data,
+    )
+
+
+def step_entry(alarm: Alarm, logged: Logged, *, at: datetime, actor: str) -> EventLog:
+    """A line of the alarm's escalation: a step fired, skipped or ended, or the end."""
+    return alarm_entry(
+        logged.action,
+        alarm,
+        at=at,
+        actor=actor,
+        data={
+            "step": logged.step,
+            "round": logged.round,
+            "detail": logged.detail,
+            "facts": logged.facts,
+        },
     )
 
 
