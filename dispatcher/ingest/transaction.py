@@ -306,14 +306,23 @@ async def _record_reports(  # noqa: PLR0917 - the batch's state, shared with the
                 community_id=community_id,
                 now=now,
             )
-            alarm_id = -1 - len(fresh)
-            fresh[alarm_id] = alarm
-            open_alarms.insert(0, alarm)
-            result.opened.append(alarm_id)
+            alarm_id = _fresh(alarm, fresh, open_alarms, result)
             actions.append(opened_entry(alarm, alarm_id=alarm_id, actor="terminal", now=now))
         rows.append(_sent("device_report", report, now, alarm_id=alarm_id, data=data))
         rows.extend(actions)
         result.replies.append(Reply(*key, AckResult.ACCEPTED))
+
+
+def _fresh(
+    alarm: Alarm, fresh: dict[int, Alarm], open_alarms: list[Alarm], result: BatchResult
+) -> int:
+    """An alarm the batch opens: under a temporary negative id until `_insert_fresh`,
+    and its terminal's newest for the rest of the batch."""
+    temporary = -1 - len(fresh)
+    fresh[temporary] = alarm
+    open_alarms.insert(0, alarm)
+    result.opened.append(temporary)
+    return temporary
 
 
 async def _insert_fresh(
@@ -467,10 +476,7 @@ def _apply_one(
                 community_id=owner[1],
                 now=now,
             )
-            temporary = -1 - len(fresh)
-            fresh[temporary] = alarm
-            open_alarms.insert(0, alarm)
-            result.opened.append(temporary)
+            temporary = _fresh(alarm, fresh, open_alarms, result)
             actions.append(opened_entry(alarm, alarm_id=temporary, actor="terminal", now=now))
             return temporary
         case rules.Attach(alarm_id=alarm_id, note=note):
