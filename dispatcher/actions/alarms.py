@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.events import CommandType
-from dispatcher.actions.tell_contacts import tell_contacts, who_took
+from dispatcher.actions.tell_contacts import tell_closed, tell_contacts, who_took
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.notifications import Purpose
 from dispatcher.store import outbox, request_closed
-from dispatcher.store.alarms import close_alarm, get_alarm
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.alarms import close_alarm, get_alarm, member_left
+from dispatcher.store.event_log import alarm_entry
 from dispatcher.store.models import Alarm, OutageMember
 
 
@@ -51,11 +51,7 @@ async def acknowledge(
     detail: dict[str, Any] = {"via": via, "step": alarm.step, "round": alarm.round}
     if recipient_key is not None:
         detail["recipient_key"] = recipient_key
-    session.add(
-        log_entry(
-            "ack", at=now, actor=by, alarm_id=alarm.id, device_id=alarm.device_id, data=detail
-        )
-    )
+    session.add(alarm_entry("ack", alarm, at=now, actor=by, data=detail))
     await _command(session, alarm, CommandType.HELP_COMING, now)
     if tell:
         await tell_contacts(
@@ -96,17 +92,7 @@ async def _release_members(session: AsyncSession, alarm: Alarm, now: datetime) -
         )
     )
     for member in members:
-        member.left_at = now
-        session.add(
-            log_entry(
-                "outage_left",
-                at=now,
-                actor="engine",
-                alarm_id=alarm.id,
-                device_id=member.device_id,
-                data={"reason": member.reason, "released": True},
-            )
-        )
+        session.add(member_left(member, now=now, released=True))
 
 
 async def closed(
@@ -123,14 +109,8 @@ async def closed(
     relatives of an emergency who were told hear how it ended."""
     await _command(session, alarm, CommandType.ALARM_CLOSED, now)
     await request_closed.at_close(session=session, alarm=alarm, now=now, closed_by=closed_by)
-    if tell and alarm.outcome is not None:
-        await tell_contacts(
-            session=session,
-            alarm=alarm,
-            purpose=Purpose.TOLD_CLOSED,
-            body={"outcome": alarm.outcome},
-            now=now,
-        )
+    if tell:
+        await tell_closed(session=session, alarm=alarm, now=now)
 
 
 async def arrived(
@@ -153,12 +133,11 @@ async def arrived(
         alarm.arrived_at = now
         alarm.arrived_by = at_door
     session.add(
-        log_entry(
+        alarm_entry(
             "arrived",
+            alarm,
             at=now,
             actor=by,
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
             data={"via": via, "first": arrival.first}
             | ({"who": at_door} if via == "dashboard" and at_door else {}),
         )
@@ -170,16 +149,7 @@ async def add_note(
     *, session: AsyncSession, alarm_id: int, by: str, note: str, now: datetime
 ) -> Alarm:
     alarm = await locked(session, alarm_id)
-    session.add(
-        log_entry(
-            "note",
-            at=now,
-            actor=by,
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
-            data={"note": note},
-        )
-    )
+    session.add(alarm_entry("note", alarm, at=now, actor=by, data={"note": note}))
     return alarm
 
 

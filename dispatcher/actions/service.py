@@ -17,7 +17,7 @@ from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store import outbox
 from dispatcher.store.alarms import close_alarm
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import alarm_entry
 from dispatcher.store.models import Alarm, EventLog, Provider
 
 
@@ -47,12 +47,11 @@ async def dispatch(
     alarm.provider_id = provider.id
     alarm.service_state = None
     session.add(
-        log_entry(
+        alarm_entry(
             "service_dispatched",
+            alarm,
             at=now,
             actor=by,
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
             data={
                 "provider_id": provider.id,
                 "provider": provider.name,
@@ -119,12 +118,11 @@ async def set_state(
         alarm.provider_id = provider_id
     alarm.service_state = state.value
     session.add(
-        log_entry(
+        alarm_entry(
             "service_state",
+            alarm,
             at=now,
             actor=by,
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
             data={"state": state.value, "provider_id": alarm.provider_id, "via": via},
         )
     )

@@ -72,3 +72,15 @@ async def tell_contacts(
         if (c.priority == 1 or f"contact:{c.id}" in keys) and f"contact:{c.id}" != skip_key
     ]
     return await outbox.add(session, rows)
+
+
+async def tell_closed(*, session: AsyncSession, alarm: Alarm, now: datetime) -> None:
+    """After a close, by whoever: the contacts who were told hear how it ended."""
+    if alarm.outcome is not None:
+        await tell_contacts(
+            session=session,
+            alarm=alarm,
+            purpose=Purpose.TOLD_CLOSED,
+            body={"outcome": alarm.outcome},
+            now=now,
+        )

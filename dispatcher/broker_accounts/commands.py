@@ -139,17 +139,8 @@ async def print_credentials(
 
 def write_secret(path: Path, text: str) -> None:
     """`text` in a new file at `path` (replacing one there) that only its owner reads."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
+    with broker_files.temporary_beside(path, text) as temporary:
         os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 async def write_broker_files(settings: Settings, directory: Path) -> int:

@@ -11,7 +11,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 # the terminals' accounts: the terminals' (internet-facing) listener, where the
@@ -41,19 +41,34 @@ def write_atomically(path: Path, text: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         old = path.stat()
         mode, owner = stat.S_IMODE(old.st_mode), (old.st_uid, old.st_gid)
+    with temporary_beside(path, text, mode=mode, owner=owner) as temporary:
+        os.replace(temporary, path)
+
+
+@contextlib.contextmanager
+def temporary_beside(
+    path: Path,
+    text: str,
+    *,
+    encoding: str = "utf-8",
+    mode: int | None = None,
+    owner: tuple[int, int] | None = None,
+) -> Iterator[Path]:
+    """A new file beside `path` holding `text`, on disk, for the caller to rename or link
+    into place: only its owner may read it unless `mode` says otherwise; `owner` where
+    we may. Whatever is left of it afterwards is removed."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
+        with os.fdopen(fd, "w", encoding=encoding) as file:
             file.write(text)
             file.flush()
-            os.fchmod(file.fileno(), mode)
+            if mode is not None:
+                os.fchmod(file.fileno(), mode)
             if owner is not None:
                 with contextlib.suppress(PermissionError):
                     os.fchown(file.fileno(), *owner)
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
+        yield temporary
+    finally:
+        temporary.unlink(missing_ok=True)

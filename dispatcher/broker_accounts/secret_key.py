@@ -7,10 +7,11 @@ issuing new passwords (`dispatcher terminal credentials --rotate`) for every ter
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 from pathlib import Path
+
+from dispatcher.broker_accounts.files import temporary_beside
 
 _KEY_BYTES = 32
 
@@ -33,19 +34,10 @@ def load_or_create(path: Path) -> bytes:
 def _create(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = secrets.token_hex(_KEY_BYTES) + "\n"
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
+    with temporary_beside(path, text, encoding="ascii") as temporary:
         try:
             # a link never replaces an existing file: two first uses at once keep one key
             os.link(temporary, path)
         except FileExistsError:
             return path.read_text(encoding="ascii")
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
     return text

@@ -44,41 +44,41 @@ def _split(topic: str, prefix: str) -> tuple[str, str] | None:
     return parts[0], parts[1]
 
 
-def may_publish(login: Login, topic: str, *, prefix: str) -> bool:
+def _may(
+    login: Login,
+    topic: str,
+    prefix: str,
+    *,
+    own: tuple[str, ...],
+    every: tuple[str, ...],
+    wildcard: bool = False,
+) -> bool:
+    """`own`: the kinds a terminal may on its own topics; `every`: the kinds the
+    dispatcher may on every terminal's (`wildcard`: `+` for the device too)."""
     found = _split(topic, prefix)
     if found is None:
         return False
     device, kind = found
     match login:
-        case TerminalLogin(device_id=own):
-            return device == own and kind in TERMINAL_WRITES
+        case TerminalLogin(device_id=mine):
+            return device == mine and kind in own
         case DispatcherLogin():
-            return is_device_id(device) and kind in TERMINAL_READS
+            return ((wildcard and device == "+") or is_device_id(device)) and kind in every
+
+
+def may_publish(login: Login, topic: str, *, prefix: str) -> bool:
+    return _may(login, topic, prefix, own=TERMINAL_WRITES, every=TERMINAL_READS)
 
 
 def may_subscribe(login: Login, topic_filter: str, *, prefix: str) -> bool:
     """Only filters that cannot match a topic the login may not receive."""
-    found = _split(topic_filter, prefix)
-    if found is None:
-        return False
-    device, kind = found
-    match login:
-        case TerminalLogin(device_id=own):
-            return device == own and kind in TERMINAL_READS
-        case DispatcherLogin():
-            return (device == "+" or is_device_id(device)) and kind in TERMINAL_WRITES
+    return _may(
+        login, topic_filter, prefix, own=TERMINAL_READS, every=TERMINAL_WRITES, wildcard=True
+    )
 
 
 def may_receive(login: Login, topic: str, *, prefix: str) -> bool:
-    found = _split(topic, prefix)
-    if found is None:
-        return False
-    device, kind = found
-    match login:
-        case TerminalLogin(device_id=own):
-            return device == own and kind in TERMINAL_READS
-        case DispatcherLogin():
-            return is_device_id(device) and kind in TERMINAL_WRITES
+    return _may(login, topic, prefix, own=TERMINAL_READS, every=TERMINAL_WRITES)
 
 
 def mosquitto_acl(*, prefix: str, dispatcher_username: str) -> str:

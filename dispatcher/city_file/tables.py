@@ -83,9 +83,23 @@ async def _sync_by_key(
         for ident, row in wanted.items()
         if ident in existing and not _same(existing[ident], row)
     ]
+    await _write(session, model, new_rows, changed, wanted=len(wanted), counts=counts)
+
+
+async def _write(
+    session: AsyncSession,
+    model: Any,
+    new_rows: list[dict[str, Any]],
+    changed: list[dict[str, Any]],
+    *,
+    wanted: int,
+    counts: TableCounts,
+) -> None:
+    """Insert `new_rows` and update `changed` (by primary key); of the `wanted` rows,
+    the rest were unchanged."""
     counts.created += len(new_rows)
     counts.updated += len(changed)
-    counts.unchanged += len(wanted) - len(new_rows) - len(changed)
+    counts.unchanged += wanted - len(new_rows) - len(changed)
     if new_rows:
         await session.execute(insert(model), new_rows)
     if changed:
@@ -232,15 +246,9 @@ async def load_contacts(session: AsyncSession, data: CityData, counts: TableCoun
             new_rows.append(row)
         elif not _same(old, row):
             changed.append({"id": old["id"], **row})
-    counts.created += len(new_rows)
-    counts.updated += len(changed)
-    counts.unchanged += len(wanted) - len(new_rows) - len(changed)
     counts.removed += len(gone)
     await _delete_where_in(session, Contact, Contact.id, gone)
-    if changed:
-        await session.execute(update(Contact), changed)
-    if new_rows:
-        await session.execute(insert(Contact), new_rows)
+    await _write(session, Contact, new_rows, changed, wanted=len(wanted), counts=counts)
 
 
 async def load_terminals(

@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatcher.engine.escalation import community_directory
 from dispatcher.rules import checkins as rules
 from dispatcher.rules.alarms import MISSED_CHECKIN, MISSED_CHECKIN_PRIORITY, Status
-from dispatcher.rules.escalation import Notify, resolve_target
+from dispatcher.rules.escalation import resolve_target
 from dispatcher.rules.notifications import Purpose
-from dispatcher.rules.policy import AlarmKind, Channel
+from dispatcher.rules.policy import AlarmKind
 from dispatcher.store import outbox
 from dispatcher.store.alarms import open_alarm, opened_entry
 from dispatcher.store.db import is_postgresql
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import alarm_entry
 from dispatcher.store.models import Alarm, DailyJob, Resident, Terminal
 from dispatcher.views.checkins import ResidentToday, today
 
@@ -119,53 +119,34 @@ async def _missed(
         "window": str(window),
         "last_press": resident.last_press_at.isoformat() if resident.last_press_at else None,
     }
-    still_open = await session.scalar(
+    alarm = await session.scalar(
         select(Alarm).where(
             Alarm.resident_id == resident.id,
             Alarm.type == MISSED_CHECKIN,
             Alarm.status != Status.RESOLVED.value,
         )
     )
-    if still_open is not None:
+    if alarm is not None:
         # not a second alarm for one resident: the open one says it again
-        session.add(
-            log_entry(
-                "checkin_missed",
-                at=now,
-                actor="engine",
-                alarm_id=still_open.id,
-                device_id=still_open.device_id,
-                data=detail,
-            )
+        result.attached.append(alarm.id)
+    else:
+        device_id = await session.scalar(
+            select(Terminal.device_id).where(Terminal.resident_id == resident.id)
         )
-        result.attached.append(still_open.id)
-        return
-    device_id = await session.scalar(
-        select(Terminal.device_id).where(Terminal.resident_id == resident.id)
-    )
-    alarm = open_alarm(
-        kind=AlarmKind.CHECKIN,
-        type_=MISSED_CHECKIN,
-        priority=MISSED_CHECKIN_PRIORITY,
-        device_id=device_id,
-        resident_id=resident.id,
-        community_id=resident.community_id,
-        now=now,
-    )
-    session.add(alarm)
-    await session.flush()
-    session.add(opened_entry(alarm, alarm_id=alarm.id, actor="engine", now=now))
-    session.add(
-        log_entry(
-            "checkin_missed",
-            at=now,
-            actor="engine",
-            alarm_id=alarm.id,
+        alarm = open_alarm(
+            kind=AlarmKind.CHECKIN,
+            type_=MISSED_CHECKIN,
+            priority=MISSED_CHECKIN_PRIORITY,
             device_id=device_id,
-            data=detail,
+            resident_id=resident.id,
+            community_id=resident.community_id,
+            now=now,
         )
-    )
-    result.opened.append(alarm.id)
+        session.add(alarm)
+        await session.flush()
+        session.add(opened_entry(alarm, alarm_id=alarm.id, actor="engine", now=now))
+        result.opened.append(alarm.id)
+    session.add(alarm_entry("checkin_missed", alarm, at=now, actor="engine", data=detail))
 
 
 async def next_due(*, session: AsyncSession) -> datetime | None:
@@ -231,18 +212,13 @@ async def send_summaries(
             session=session, community_id=community_id, supervisors=()
         )
         people = resolve_target(to, directory, now, tz)
-        rows = [
-            outbox.notification_row(
-                Notify(person, Channel.SMS, 0, 0),
-                alarm_id=None,
-                purpose=Purpose.CHECKIN_SUMMARY,
-                now=now,
-                subject=f"checkin:{community_id}:{day.isoformat()}",
-                body=body,
-            )
-            for person in people
-            if person.reachable_by(Channel.SMS)
-        ]
+        rows = outbox.sms_rows(
+            people,
+            purpose=Purpose.CHECKIN_SUMMARY,
+            subject=f"checkin:{community_id}:{day.isoformat()}",
+            body=body,
+            now=now,
+        )
         if not rows:
             log.info("no worker to send the check-in list of %s to", community_id)
         queued += await outbox.add(session, rows)

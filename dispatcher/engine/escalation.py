@@ -17,7 +17,7 @@ from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import EscalationPolicies
 from dispatcher.rules.roster import Shift, parse_shift
 from dispatcher.store import outbox
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import alarm_entry, step_entry
 from dispatcher.store.models import Alarm, Contact, EventLog, Provider, Resident, User, Worker
 
 log = logging.getLogger("dispatcher.engine")
@@ -172,22 +172,7 @@ def _directory(
 
 
 def _log_rows(alarm: Alarm, decision: esc.Decision, now: datetime) -> list[EventLog]:
-    return [
-        log_entry(
-            entry.action,
-            at=now,
-            actor="engine",
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
-            data={
-                "step": entry.step,
-                "round": entry.round,
-                "detail": entry.detail,
-                "facts": entry.facts,
-            },
-        )
-        for entry in decision.log
-    ]
+    return [step_entry(alarm, entry, at=now, actor="engine") for entry in decision.log]
 
 
 async def run_due(
@@ -293,12 +278,11 @@ async def run_ack_overdue(
         alerted = sorted({n.recipient.name for n in alerts})
         who = ", ".join(alerted) or "no supervisor"
         session.add(
-            log_entry(
+            alarm_entry(
                 "ack_overdue",
+                alarm,
                 at=now,
                 actor="engine",
-                alarm_id=alarm.id,
-                device_id=alarm.device_id,
                 data={
                     "detail": f"taken by {alarm.acknowledged_by} but not resolved after "
                     f"{timeout_s // 60} min; alerted: {who}",

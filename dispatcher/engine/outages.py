@@ -29,7 +29,7 @@ from dispatcher.rules.alarms import (
 )
 from dispatcher.rules.liveness import is_online, offline_since
 from dispatcher.rules.policy import AlarmKind
-from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
+from dispatcher.store.alarms import close_alarm, member_left, open_alarm, opened_entry
 from dispatcher.store.db import is_postgresql
 from dispatcher.store.event_log import log_entry
 from dispatcher.store.models import Alarm, OutageMember, Resident, Terminal
@@ -247,18 +247,14 @@ async def _apply(
                 result.changed.append(alarm_id)
             case rules.CloseOutage(alarm_id=alarm_id):
                 if outage is not None and outage.id == alarm_id:
-                    session.add(
-                        close_alarm(
-                            outage,
-                            outcome=Outcome.RESOLVED_ITSELF,
-                            by="engine",
-                            now=now,
-                            by_operator=False,
-                            actor="engine",
-                        )
+                    _ended(
+                        session,
+                        outage,
+                        Outcome.RESOLVED_ITSELF,
+                        by="engine",
+                        now=now,
+                        result=result,
                     )
-                    result.changed.append(alarm_id)
-                    result.closed.append(alarm_id)
             case rules.OwnAlarm(down=down):
                 terminal, resident = owners[down.device_id]
                 alarm = open_alarm(
@@ -311,19 +307,8 @@ async def _leave(session: AsyncSession, alarm_id: int, device_id: str, now: date
             OutageMember.left_at.is_(None),
         )
     )
-    if member is None:
-        return
-    member.left_at = now
-    session.add(
-        log_entry(
-            "outage_left",
-            at=now,
-            actor="engine",
-            alarm_id=alarm_id,
-            device_id=device_id,
-            data={"reason": member.reason},
-        )
-    )
+    if member is not None:
+        session.add(member_left(member, now=now))
 
 
 async def _close_recovered(
@@ -338,15 +323,21 @@ async def _close_recovered(
     )
     for alarm, terminal in back:
         if _online(terminal, now, live):
-            session.add(
-                close_alarm(
-                    alarm,
-                    outcome=Outcome.DEVICE_RECOVERED,
-                    by="terminal",
-                    now=now,
-                    by_operator=False,
-                    actor="engine",
-                )
-            )
-            result.changed.append(alarm.id)
-            result.closed.append(alarm.id)
+            _ended(session, alarm, Outcome.DEVICE_RECOVERED, by="terminal", now=now, result=result)
+
+
+def _ended(
+    session: AsyncSession,
+    alarm: Alarm,
+    outcome: Outcome,
+    *,
+    by: str,
+    now: datetime,
+    result: DownResult,
+) -> None:
+    """An alarm over by itself (its outage ended, its terminal is back), as the engine saw."""
+    session.add(
+        close_alarm(alarm, outcome=outcome, by=by, now=now, by_operator=False, actor="engine")
+    )
+    result.changed.append(alarm.id)
+    result.closed.append(alarm.id)

@@ -15,10 +15,9 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.events import AckResult, EventType, Rejection, TerminalEvent, TerminalReport
-from dispatcher.actions.tell_contacts import tell_contacts
+from dispatcher.actions.tell_contacts import tell_closed
 from dispatcher.rules import alarms as rules
 from dispatcher.rules.checkins import counts_as_checkin
-from dispatcher.rules.notifications import Purpose
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.rejections import NO_DEVICE, Repeats
 from dispatcher.store import terminal_rows
@@ -78,15 +77,7 @@ def rejection_row(rej: Rejection, now: datetime) -> EventLog:
     data: dict[str, Any] = {"topic": rej.topic, "reason": rej.reason, "size": len(rej.raw)}
     if escaped:
         data["raw_escaped"] = True
-    return log_entry(
-        "rejected",
-        at=now,
-        actor="terminal",
-        device_id=rej.device_id,
-        event_id=rej.event_id,
-        data=data,
-        raw=raw,
-    )
+    return _sent("rejected", rej, now, data=data, raw=raw)
 
 
 def repeats_row(repeats: Repeats, now: datetime) -> EventLog:
@@ -102,6 +93,30 @@ def repeats_row(repeats: Repeats, now: datetime) -> EventLog:
             "until": repeats.until.isoformat(),
             "reasons": dict(repeats.reasons),
         },
+    )
+
+
+def _sent(
+    kind: str,
+    item: TerminalEvent | TerminalReport | Rejection,
+    now: datetime,
+    *,
+    data: dict[str, Any],
+    alarm_id: int | None = None,
+    type_: str | None = None,
+    raw: str | None = None,
+) -> EventLog:
+    """A line of what a terminal sent, under the ids it gave (its device's, the event's)."""
+    return log_entry(
+        kind,
+        at=now,
+        actor="terminal",
+        alarm_id=alarm_id,
+        device_id=item.device_id,
+        event_id=item.event_id,
+        type_=type_,
+        data=data,
+        raw=raw,
     )
 
 
@@ -183,17 +198,8 @@ async def record_batch(
             # `admit`: the terminal's repeat limit (`rules.rejections`); past it counted
             if admit is not None and not admit(event.device_id, reason, now):
                 continue
-            rows.append(
-                log_entry(
-                    "rejected",
-                    at=now,
-                    actor="terminal",
-                    device_id=event.device_id,
-                    event_id=event.event_id,
-                    type_=event.type.value,
-                    data={"reason": reason, **event_data(event)},
-                )
-            )
+            data = {"reason": reason, **event_data(event)}
+            rows.append(_sent("rejected", event, now, type_=event.type.value, data=data))
             continue
         if key in seen:
             result.replies.append(Reply(*key, AckResult.DUPLICATE))
@@ -215,13 +221,11 @@ async def record_batch(
             closed=closed,
         )
         rows.append(
-            log_entry(
+            _sent(
                 "device_event",
-                at=now,
-                actor="terminal",
+                event,
+                now,
                 alarm_id=alarm_id,
-                device_id=event.device_id,
-                event_id=event.event_id,
                 type_=event.type.value,
                 data=event_data(event),
             )
@@ -240,14 +244,7 @@ async def record_batch(
     result.power_changed = bool(power)
     if tell_contacts_on_close:
         for alarm in closed:
-            if alarm.outcome is not None:
-                await tell_contacts(
-                    session=session,
-                    alarm=alarm,
-                    purpose=Purpose.TOLD_CLOSED,
-                    body={"outcome": alarm.outcome},
-                    now=now,
-                )
+            await tell_closed(session=session, alarm=alarm, now=now)
     return result
 
 
@@ -287,16 +284,7 @@ async def _record_reports(  # noqa: PLR0917 - the batch's state, shared with the
         data = {"ts": report.ts.isoformat(), **dict(report.detail)}
         if report.device_id not in owners:
             reason = f"unknown terminal {report.device_id}"
-            rows.append(
-                log_entry(
-                    "rejected",
-                    at=now,
-                    actor="terminal",
-                    device_id=report.device_id,
-                    event_id=report.event_id,
-                    data={"reason": reason, **data},
-                )
-            )
+            rows.append(_sent("rejected", report, now, data={"reason": reason, **data}))
             result.replies.append(Reply(*key, AckResult.REJECTED, reason))
             continue
         if key in seen:
@@ -318,24 +306,23 @@ async def _record_reports(  # noqa: PLR0917 - the batch's state, shared with the
                 community_id=community_id,
                 now=now,
             )
-            alarm_id = -1 - len(fresh)
-            fresh[alarm_id] = alarm
-            open_alarms.insert(0, alarm)
-            result.opened.append(alarm_id)
+            alarm_id = _fresh(alarm, fresh, open_alarms, result)
             actions.append(opened_entry(alarm, alarm_id=alarm_id, actor="terminal", now=now))
-        rows.append(
-            log_entry(
-                "device_report",
-                at=now,
-                actor="terminal",
-                alarm_id=alarm_id,
-                device_id=report.device_id,
-                event_id=report.event_id,
-                data=data,
-            )
-        )
+        rows.append(_sent("device_report", report, now, alarm_id=alarm_id, data=data))
         rows.extend(actions)
         result.replies.append(Reply(*key, AckResult.ACCEPTED))
+
+
+def _fresh(
+    alarm: Alarm, fresh: dict[int, Alarm], open_alarms: list[Alarm], result: BatchResult
+) -> int:
+    """An alarm the batch opens: under a temporary negative id until `_insert_fresh`,
+    and its terminal's newest for the rest of the batch."""
+    temporary = -1 - len(fresh)
+    fresh[temporary] = alarm
+    open_alarms.insert(0, alarm)
+    result.opened.append(temporary)
+    return temporary
 
 
 async def _insert_fresh(
@@ -489,10 +476,7 @@ def _apply_one(
                 community_id=owner[1],
                 now=now,
             )
-            temporary = -1 - len(fresh)
-            fresh[temporary] = alarm
-            open_alarms.insert(0, alarm)
-            result.opened.append(temporary)
+            temporary = _fresh(alarm, fresh, open_alarms, result)
             actions.append(opened_entry(alarm, alarm_id=temporary, actor="terminal", now=now))
             return temporary
         case rules.Attach(alarm_id=alarm_id, note=note):

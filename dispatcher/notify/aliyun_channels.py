@@ -40,13 +40,23 @@ def _phrase(message: Outgoing) -> Phrase:
     return message.phrase
 
 
-class AliyunSmsChannel:
+class _TemplateChannel:
+    """Either channel: the gateway, the codes of the registered templates and the
+    longest value a template's variable takes."""
+
     def __init__(self, gateway: AliyunGateway, codes: Mapping[str, str], variable_max: int) -> None:
         self._gateway = gateway
         self._codes = codes
         self._max = variable_max
         self._unregistered: set[str] = set()  # link templates missing: said once each
 
+    def _template(self, phrase: Phrase, language: str) -> tuple[str, dict[str, str]]:
+        """The code of the phrase's template in `language`, and its variables."""
+        code = _code(phrase.key, language, self._codes)
+        return code, templates.params(phrase, language, self._max)
+
+
+class AliyunSmsChannel(_TemplateChannel):
     async def send(self, message: Outgoing) -> str | None:
         phrase = _phrase(message)
         params = templates.params(phrase, message.language, self._max)
@@ -84,24 +94,17 @@ class AliyunSmsChannel:
 
     async def answer(self, phone: str, phrase: Phrase, language: str) -> str:
         """An answer to a reply: an SMS of its own (no notification row)."""
-        code = _code(phrase.key, language, self._codes)
-        params = templates.params(phrase, language, self._max)
+        code, params = self._template(phrase, language)
         return await self._gateway.send_sms(phone, code, params, out_id="reply")
 
 
-class AliyunVoiceChannel:
-    def __init__(self, gateway: AliyunGateway, codes: Mapping[str, str], variable_max: int) -> None:
-        self._gateway = gateway
-        self._codes = codes
-        self._max = variable_max
-
+class AliyunVoiceChannel(_TemplateChannel):
     async def send(self, message: Outgoing) -> str | None:
-        phrase = _phrase(message)
         language = message.language
-        params = templates.params(phrase, language, self._max)
-        start = Key("", _code(phrase.key, language, self._codes), params)
+        code, params = self._template(_phrase(message), language)
+        start = Key("", code, params)
         keys = [Key(k, _code(said, language, self._codes)) for k, said in CALL_KEYS.items()]
-        keys.append(Key("9", start.code, params))  # hear it again
+        keys.append(Key("9", code, params))  # hear it again
         call_id = await self._gateway.ivr_call(
             _phone(message),
             start,

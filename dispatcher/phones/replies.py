@@ -23,16 +23,14 @@ from dispatcher.engine.escalation import load_supervisors
 from dispatcher.rules import alarms as rules
 from dispatcher.rules import notifications as notification_rules
 from dispatcher.rules import replies as reply_rules
-from dispatcher.rules.escalation import Notify
 from dispatcher.rules.notifications import PHONE_CHANNELS, Purpose, Status
-from dispatcher.rules.policy import Channel
 from dispatcher.rules.replies import Action, Intent, parse_sms
 from dispatcher.rules.service import ServiceState
 from dispatcher.store import outbox
 from dispatcher.store.alarms import get_alarm
 from dispatcher.store.db import is_postgresql
 from dispatcher.store.deliveries import locked, mark_failed, move_on_if_step_dead
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import log_entry, notification_entry
 from dispatcher.store.models import (
     Alarm,
     Community,
@@ -90,18 +88,12 @@ async def record_status(
         n.status = report.status
     if report.final:
         session.add(
-            log_entry(
+            notification_entry(
                 "notification_status",
+                n,
                 at=now,
                 actor=provider,
-                alarm_id=n.alarm_id,
-                data={
-                    "notification_id": n.id,
-                    "channel": n.channel,
-                    "recipient": n.recipient_name,
-                    "status": status,
-                    "error_code": error_code,
-                },
+                data={"status": status, "error_code": error_code},
             )
         )
     return Outcome(n.alarm_id, changed=True, moved=moved)
@@ -316,18 +308,13 @@ async def opt_out(
     session.add(PhoneOptOut(phone=phone, opted_out_at=now))
     body = {"who": who, "phone": phone, "word": word}
     session.add(log_entry("opt_out", at=now, actor=who or phone, data=body))
-    rows = [
-        outbox.notification_row(
-            Notify(person, Channel.SMS, 0, 0),
-            alarm_id=None,
-            purpose=Purpose.OPT_OUT,
-            now=now,
-            subject=f"opt_out:{phone}:{now.isoformat()}",
-            body=body,
-        )
-        for person in await load_supervisors(session=session)
-        if person.reachable_by(Channel.SMS) and person.phone != phone
-    ]
+    rows = outbox.sms_rows(
+        [p for p in await load_supervisors(session=session) if p.phone != phone],
+        purpose=Purpose.OPT_OUT,
+        subject=f"opt_out:{phone}:{now.isoformat()}",
+        body=body,
+        now=now,
+    )
     await outbox.add(session, rows)
     return True
 

@@ -40,25 +40,3 @@ def offline_since(
     if not connected and status_changed_at is not None:
         candidates.append(status_changed_at + timedelta(seconds=interval_s))
     return min(candidates)
-
-
-def needs_offline_alarm(
-    *,
-    connected: bool,
-    last_seen: datetime | None,
-    last_heartbeat: datetime | None,
-    status_changed_at: datetime | None,
-    now: datetime,
-    interval_s: int,
-    offline_after_missed: int,
-) -> bool:
-    """Offline by `offline_since` at `now`."""
-    since = offline_since(
-        connected=connected,
-        last_seen=last_seen,
-        last_heartbeat=last_heartbeat,
-        status_changed_at=status_changed_at,
-        interval_s=interval_s,
-        offline_after_missed=offline_after_missed,
-    )
-    return since is not None and now >= since

@@ -117,6 +117,23 @@ def close_alarm(
     )
 
 
+def member_left(member: OutageMember, *, now: datetime, released: bool = False) -> EventLog:
+    """A terminal leaves its outage: the member's row ends, and its outage's timeline
+    line. `released`: the outage was closed by hand with the terminal still in it."""
+    member.left_at = now
+    data: dict[str, Any] = {"reason": member.reason}
+    if released:
+        data["released"] = True
+    return log_entry(
+        "outage_left",
+        at=now,
+        actor="engine",
+        alarm_id=member.alarm_id,
+        device_id=member.device_id,
+        data=data,
+    )
+
+
 def members() -> Any:
     """How many terminals an outage holds now (None for other alarms): a column to
     select beside the alarm."""

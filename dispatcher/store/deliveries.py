@@ -28,7 +28,7 @@ from dispatcher.rules.policy import AlarmKind
 from dispatcher.rules.throttle import Throttle
 from dispatcher.store import request_closed, responder_links
 from dispatcher.store.db import is_sqlite, take_write_lock
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import notification_entry, step_entry
 from dispatcher.store.models import (
     Alarm,
     Community,
@@ -245,18 +245,8 @@ async def sent_in_window(
 
 
 def _entry(n: Notification, now: datetime, kind: str, actor: str, **data: Any) -> EventLog:
-    return log_entry(
-        kind,
-        at=now,
-        actor=actor,
-        alarm_id=n.alarm_id,
-        data={
-            "notification_id": n.id,
-            "channel": n.channel,
-            "recipient": n.recipient_name,
-            "recipient_key": n.recipient_key,
-            **data,
-        },
+    return notification_entry(
+        kind, n, at=now, actor=actor, data={"recipient_key": n.recipient_key, **data}
     )
 
 
@@ -427,18 +417,11 @@ async def move_on_if_step_dead(
         return False
     alarm.next_step_at = hurried.next_step_at
     session.add(
-        log_entry(
-            "step_ended",
+        step_entry(
+            alarm,
+            esc.Logged("step_ended", n.step, n.round, f"{why}; next step now", {"next_now": True}),
             at=now,
             actor="notifier",
-            alarm_id=alarm.id,
-            device_id=alarm.device_id,
-            data={
-                "step": n.step,
-                "round": n.round,
-                "detail": f"{why}; next step now",
-                "facts": {"next_now": True},
-            },
         )
     )
     return True

@@ -13,7 +13,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from dispatcher.store.models import EventLog
+from dispatcher.rules.escalation import Logged
+from dispatcher.store.models import Alarm, EventLog, Notification
 
 # a payload over the protocol's limit is kept only in part: enough to diagnose it
 RAW_KEEP_BYTES = 4096
@@ -73,6 +74,57 @@ def log_entry(
         type=_opt(type_),
         data=None if data is None else _storable_json(data),
         raw=_opt(raw),
+    )
+
+
+def alarm_entry(
+    kind: str,
+    alarm: Alarm,
+    *,
+    at: datetime,
+    actor: str | None,
+    type_: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> EventLog:
+    """A line of `alarm`'s timeline, under its terminal (if it has one)."""
+    return log_entry(
+        kind,
+        at=at,
+        actor=actor,
+        alarm_id=alarm.id,
+        device_id=alarm.device_id,
+        type_=type_,
+        data=data,
+    )
+
+
+def step_entry(alarm: Alarm, logged: Logged, *, at: datetime, actor: str) -> EventLog:
+    """A line of the alarm's escalation: a step fired, skipped or ended, or the end."""
+    return alarm_entry(
+        logged.action,
+        alarm,
+        at=at,
+        actor=actor,
+        data={
+            "step": logged.step,
+            "round": logged.round,
+            "detail": logged.detail,
+            "facts": logged.facts,
+        },
+    )
+
+
+def notification_entry(
+    kind: str, n: Notification, *, at: datetime, actor: str | None, data: dict[str, Any]
+) -> EventLog:
+    """A line about a message, on its alarm's timeline (none for a message about no
+    alarm): which message, by what channel, to whom, then `data`."""
+    return log_entry(
+        kind,
+        at=at,
+        actor=actor,
+        alarm_id=n.alarm_id,
+        data={"notification_id": n.id, "channel": n.channel, "recipient": n.recipient_name, **data},
     )
 
 

@@ -13,7 +13,7 @@ from dispatcher.rules import routes
 from dispatcher.rules.notifications import PHONE_CHANNELS, Status
 from dispatcher.rules.routes import Route
 from dispatcher.store.deliveries import locked
-from dispatcher.store.event_log import log_entry
+from dispatcher.store.event_log import notification_entry
 from dispatcher.store.models import Notification
 
 ALIYUN_PREFIX = "aliyun:"
@@ -46,15 +46,12 @@ async def fail_over(
     n.last_error = move.why[:1000]
     n.updated_at = now
     session.add(
-        log_entry(
+        notification_entry(
             "notification_failover",
+            n,
             at=now,
             actor="notifier",
-            alarm_id=n.alarm_id,
             data={
-                "notification_id": n.id,
-                "channel": n.channel,
-                "recipient": n.recipient_name,
                 "from": move.failed,
                 "to": move.to,
                 "detail": f"{move.failed} → {move.to}: {move.why}"[:300],

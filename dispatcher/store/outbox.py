@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.events import CommandType
-from dispatcher.rules.escalation import Notify
+from dispatcher.rules.escalation import Notify, Recipient
 from dispatcher.rules.notifications import Purpose, Status
+from dispatcher.rules.policy import Channel
 from dispatcher.store.db import is_postgresql
 from dispatcher.store.models import Notification
 
@@ -85,6 +86,30 @@ def notification_row(
         subject=subject,
         body=body,
     )
+
+
+def sms_rows(
+    people: Iterable[Recipient],
+    *,
+    purpose: Purpose,
+    subject: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """An SMS about no single alarm (`subject` says what) to each of `people` who can
+    get one."""
+    return [
+        notification_row(
+            Notify(person, Channel.SMS, 0, 0),
+            alarm_id=None,
+            purpose=purpose,
+            now=now,
+            subject=subject,
+            body=body,
+        )
+        for person in people
+        if person.reachable_by(Channel.SMS)
+    ]
 
 
 def command_row(

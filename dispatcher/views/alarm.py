@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.rules import alarms as rules
-from dispatcher.rules.liveness import is_online
 from dispatcher.rules.policy import AlarmKind
 from dispatcher.store import alarms as alarm_store
 from dispatcher.store.models import (
@@ -27,7 +26,7 @@ from dispatcher.store.models import (
 )
 from dispatcher.views.operators_queue import queue_item, queue_query
 from dispatcher.views.residents import provider_json, providers_of, resident_json, worker_json
-from dispatcher.views.terminals import terminal_json
+from dispatcher.views.terminals import online, terminal_json
 
 
 def notification_json(n: Notification) -> dict[str, Any]:
@@ -142,20 +141,13 @@ async def _outage_members(
         .where(OutageMember.alarm_id == alarm.id)
         .order_by(OutageMember.left_at.is_not(None), OutageMember.device_id, OutageMember.id)
     )
-    interval_s, missed = liveness
     return [
         {
             "device_id": m.device_id,
             "reason": m.reason,
             "joined_at": m.joined_at.isoformat(),
             "left_at": m.left_at.isoformat() if m.left_at else None,
-            "online": is_online(
-                connected=t.connected,
-                last_seen=t.last_seen,
-                now=now,
-                interval_s=interval_s,
-                offline_after_missed=missed,
-            ),
+            "online": online(t, now, liveness),
             "resident": {"id": r.id, "name": r.name, "address": r.address} if r else None,
         }
         for m, t, r in rows

@@ -17,18 +17,23 @@ from dispatcher.store.models import Community, Resident, Terminal
 LOW_BATTERY = 20
 
 
-def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) -> dict[str, Any]:
+def online(terminal: Terminal, now: datetime, liveness: tuple[int, int]) -> bool:
+    """`liveness`: the heartbeat interval (s) and how many missed make it offline."""
     interval_s, missed = liveness
+    return is_online(
+        connected=terminal.connected,
+        last_seen=terminal.last_seen,
+        now=now,
+        interval_s=interval_s,
+        offline_after_missed=missed,
+    )
+
+
+def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) -> dict[str, Any]:
     return {
         "device_id": terminal.device_id,
         "resident_id": terminal.resident_id,
-        "online": is_online(
-            connected=terminal.connected,
-            last_seen=terminal.last_seen,
-            now=now,
-            interval_s=interval_s,
-            offline_after_missed=missed,
-        ),
+        "online": online(terminal, now, liveness),
         "connected": terminal.connected,
         "last_seen": terminal.last_seen.isoformat() if terminal.last_seen else None,
         "battery": terminal.battery,

@@ -68,24 +68,23 @@ async def _apply(request: web.Request, report: LegReport | None) -> None:
         deps.told(Changes(alarms=[result.alarm_id]))
 
 
+async def _leg_status(request: web.Request, form: dict[str, str], leg: Leg) -> web.Response:
+    """A leg's status callback, either leg's alike."""
+    sid, call_status = form.get("CallSid", ""), form.get("CallStatus", "")
+    await _apply(request, leg_report(leg, sid, call_status, form.get("CallDuration")))
+    return web.Response(status=204)
+
+
 @signed
 async def status(request: web.Request, form: dict[str, str]) -> web.Response:
     """The operator's leg."""
-    report = leg_report(
-        Leg.OPERATOR, form.get("CallSid", ""), form.get("CallStatus", ""), form.get("CallDuration")
-    )
-    await _apply(request, report)
-    return web.Response(status=204)
+    return await _leg_status(request, form, Leg.OPERATOR)
 
 
 @signed
 async def party(request: web.Request, form: dict[str, str]) -> web.Response:
     """The other party's leg, as the <Number>'s status callback reports it."""
-    report = leg_report(
-        Leg.PARTY, form.get("CallSid", ""), form.get("CallStatus", ""), form.get("CallDuration")
-    )
-    await _apply(request, report)
-    return web.Response(status=204)
+    return await _leg_status(request, form, Leg.PARTY)
 
 
 @signed

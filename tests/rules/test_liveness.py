@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dispatcher.rules.liveness import is_online, needs_offline_alarm
+from dispatcher.rules.liveness import is_online, offline_since
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 
@@ -32,15 +32,16 @@ def needs(
     beat: bool = True,
     status_ago: float | None = None,
 ) -> bool:
-    return needs_offline_alarm(
+    """An offline alarm is due at NOW (as the engine's pass asks `offline_since`)."""
+    since = offline_since(
         connected=connected,
         last_seen=None if seen_ago is None else NOW - timedelta(seconds=seen_ago),
         last_heartbeat=NOW - timedelta(seconds=999) if beat else None,
         status_changed_at=None if status_ago is None else NOW - timedelta(seconds=status_ago),
-        now=NOW,
         interval_s=60,
         offline_after_missed=3,
     )
+    return since is not None and since <= NOW
 
 
 def test_three_missed_heartbeats_raise_an_offline_alarm() -> None:

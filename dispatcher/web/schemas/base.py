@@ -60,28 +60,27 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
-class Sent(BaseModel):
+class _FromClient(BaseModel):
+    """What a client sends: text with a NUL character is refused."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_text(cls, value: Any) -> Any:
+        return _no_nul(value)
+
+
+class Sent(_FromClient):
     """A body a client sends: an unknown field is refused (422), so that a typo such as
     `nte` for `note` is not dropped in silence; so is text with a NUL character."""
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul_text(cls, value: Any) -> Any:
-        return _no_nul(value)
 
-
-class Query(BaseModel):
+class Query(_FromClient):
     """Query parameters: unknown ones are ignored (cache busters, tracking); text with a
     NUL character is refused."""
 
     model_config = ConfigDict(extra="ignore", use_attribute_docstrings=True)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul_text(cls, value: Any) -> Any:
-        return _no_nul(value)
 
 
 class Path(BaseModel):
