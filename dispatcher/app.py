@@ -50,6 +50,7 @@ from dispatcher.web import live_hub
 from dispatcher.web.app import init_app, init_ops_app
 from dispatcher.web.state import WebDeps
 
+_STOP_REQUESTS_S = 5.0
 log = logging.getLogger("dispatcher")
 
 
@@ -362,7 +363,9 @@ class Service:
         """Serve HTTP; until the service is ready, every request is answered as
         /healthz answers: 503, naming what is missing."""
         self._http_app.middlewares.insert(0, self._until_ready)
-        runner = web.AppRunner(self._http_app, access_log=None)
+        # a request still under way at a stop gets seconds, not aiohttp's minute: every
+        # handler answers in milliseconds, and a stop must not wait on a hung client
+        runner = web.AppRunner(self._http_app, access_log=None, shutdown_timeout=_STOP_REQUESTS_S)
         await runner.setup()
         http = self.settings.http
         site = web.TCPSite(runner, http.host, http.port)
@@ -378,7 +381,11 @@ class Service:
         metrics = self.settings.metrics
         if metrics.port is not None:
             # a listener of its own, open to whoever reaches it: for a private address
-            ops = web.AppRunner(init_ops_app(self._web_deps, open_metrics=True), access_log=None)
+            ops = web.AppRunner(
+                init_ops_app(self._web_deps, open_metrics=True),
+                access_log=None,
+                shutdown_timeout=_STOP_REQUESTS_S,
+            )
             await ops.setup()
             self._stack.push_async_callback(ops.cleanup)
             await web.TCPSite(ops, metrics.host, metrics.port).start()
