@@ -206,9 +206,13 @@ class Hub:
                 for t in terminals
             )
         tick = self._tick()
-        sights = {c.sight for c in self.clients}
-        each = {sight: await self._for(sight, messages, tick) for sight in sights}
-        await asyncio.gather(*(self._deliver(c, each[c.sight]) for c in list(self.clients)))
+        # who is sent this round: one who joins meanwhile reads its snapshot after the
+        # changes above were read, so it misses nothing
+        clients = list(self.clients)
+        each = {
+            sight: await self._for(sight, messages, tick) for sight in {c.sight for c in clients}
+        }
+        await asyncio.gather(*(self._deliver(c, each[c.sight]) for c in clients))
 
     async def _for(self, sight: Sight, messages: list[_Message], tick: str) -> list[str]:
         """The messages a screen of this sight is sent: those of its part of the city
