@@ -20,6 +20,7 @@ from typing import Self
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from dispatcher import loops
 from dispatcher.after_commit import AfterCommit, Wakes
 from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock, SystemClock
@@ -30,6 +31,7 @@ from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.listener import Listener
 from dispatcher.ingest.liveness import LivenessListener
 from dispatcher.ingest.writer import BatchWriter
+from dispatcher.loops import watched
 from dispatcher.metrics import Metrics
 from dispatcher.mqtt.commands import CommandPublisher
 from dispatcher.mqtt.embedded import EmbeddedBroker
@@ -84,69 +86,7 @@ class Service:
             self.mqtt = self.mqtt.model_copy(update={"password": secrets.token_urlsafe(24)})
         self.database = create_engine(settings.database.url, echo=settings.database.echo)
         self.sessions = session_factory(self.database)
-        ingest = settings.ingest
-        # one limit for both paths: the bad input of one terminal, whatever its topic
-        repeats = RepeatLimit(
-            logged_per_window=ingest.rejections_logged,
-            window_s=ingest.rejections_window_s,
-            max_sources=ingest.liveness_topics,
-        )
-        self.heartbeats = HeartbeatBatcher(
-            self.sessions,
-            interval_s=settings.heartbeat.flush_interval_s,
-            clock=self.clock,
-            repeats=repeats,
-            logger=log.getChild("heartbeats"),
-        )
-        self.listener = Listener(
-            self.mqtt,
-            ingest,
-            writer=BatchWriter(
-                self.sessions,
-                cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
-                metrics=self.metrics,
-                logger=log.getChild("ingest"),
-                tell_contacts=settings.notifications.tell_contacts,
-                repeats=repeats,
-            ),
-            clock=self.clock,
-            heartbeats=self.heartbeats,
-            repeats=repeats,
-            metrics=self.metrics,
-            logger=log.getChild("ingest"),
-            after_commit=self._after_commit,
-        )
-        # the SIA DC-09 receiver (docs/protocol.md), beside MQTT when a port is configured
-        self.dc09: Dc09Receiver | None = None
-        if settings.dc09.port is not None:
-            self.dc09 = Dc09Receiver(
-                settings.dc09,
-                writer=BatchWriter(
-                    self.sessions,
-                    cancel_closes_emergency=settings.alarms.cancel_closes_emergency,
-                    metrics=self.metrics,
-                    logger=log.getChild("dc09"),
-                    tell_contacts=settings.notifications.tell_contacts,
-                ),
-                sessions=self.sessions,
-                clock=self.clock,
-                heartbeats=self.heartbeats,
-                repeats=repeats,
-                metrics=self.metrics,
-                logger=log.getChild("dc09"),
-                after_commit=self._after_commit,
-                max_batch=ingest.max_batch,
-                batch_window_s=ingest.batch_window_s,
-            )
-        self.liveness = LivenessListener(
-            self.mqtt,
-            ingest,
-            clock=self.clock,
-            heartbeats=self.heartbeats,
-            repeats=repeats,
-            metrics=self.metrics,
-            logger=log.getChild("liveness"),
-        )
+        self._build_ingest()
         skip_locked = not is_sqlite(self.database)
         # the loops poll in the clock's seconds: half a real second under a demo's
         # faster clock too, not a busy loop (tests of the wake-ups make it long)
@@ -236,6 +176,78 @@ class Service:
         self.metrics_port: int | None = None
         # the database answered and every part started
         self.ready = False
+        # a watched loop of this process ended with an error nothing caught (its name):
+        # `dispatcher run` stops and exits for a clean start (dispatcher.loops)
+        self.failed = asyncio.Event()
+        self.failure: str | None = None
+
+    def _build_ingest(self) -> None:
+        """The terminals' side: heartbeats, the events' listener, the liveness listener and
+        (with `dc09.port`) the SIA DC-09 receiver, all writing through batch writers."""
+        settings, ingest = self.settings, self.settings.ingest
+        # one limit for both paths: the bad input of one terminal, whatever its topic
+        repeats = RepeatLimit(
+            logged_per_window=ingest.rejections_logged,
+            window_s=ingest.rejections_window_s,
+            max_sources=ingest.liveness_topics,
+        )
+        self.heartbeats = HeartbeatBatcher(
+            self.sessions,
+            interval_s=settings.heartbeat.flush_interval_s,
+            clock=self.clock,
+            repeats=repeats,
+            logger=log.getChild("heartbeats"),
+        )
+        self.listener = Listener(
+            self.mqtt,
+            ingest,
+            writer=self._batch_writer("ingest", repeats),
+            clock=self.clock,
+            heartbeats=self.heartbeats,
+            repeats=repeats,
+            metrics=self.metrics,
+            logger=log.getChild("ingest"),
+            after_commit=self._after_commit,
+        )
+        # the SIA DC-09 receiver (docs/protocol.md), beside MQTT when a port is configured
+        self.dc09: Dc09Receiver | None = None
+        if settings.dc09.port is not None:
+            self.dc09 = Dc09Receiver(
+                settings.dc09,
+                writer=self._batch_writer("dc09", None),
+                sessions=self.sessions,
+                clock=self.clock,
+                heartbeats=self.heartbeats,
+                repeats=repeats,
+                metrics=self.metrics,
+                logger=log.getChild("dc09"),
+                after_commit=self._after_commit,
+                max_batch=ingest.max_batch,
+                batch_window_s=ingest.batch_window_s,
+            )
+        self.liveness = LivenessListener(
+            self.mqtt,
+            ingest,
+            clock=self.clock,
+            heartbeats=self.heartbeats,
+            repeats=repeats,
+            metrics=self.metrics,
+            logger=log.getChild("liveness"),
+        )
+
+    def _batch_writer(self, name: str, repeats: RepeatLimit | None) -> BatchWriter:
+        return BatchWriter(
+            self.sessions,
+            cancel_closes_emergency=self.settings.alarms.cancel_closes_emergency,
+            metrics=self.metrics,
+            logger=log.getChild(name),
+            tell_contacts=self.settings.notifications.tell_contacts,
+            repeats=repeats,
+        )
+
+    def _failed(self, task_name: str) -> None:
+        self.failure = self.failure or task_name
+        self.failed.set()
 
     @property
     def split(self) -> bool:
@@ -287,6 +299,7 @@ class Service:
         stops them in the reverse order."""
         stack = self._stack
         runner: web.AppRunner | None = None
+        stack.callback(loops.on_failure(self._failed))
         try:
             stack.push_async_callback(self.database.dispose)
             if not self.mqtt.is_embedded and (self.roles & {"ingest", "notifier"}):
@@ -339,7 +352,7 @@ class Service:
         return self
 
     async def _start_bus(self, bus: PgBus) -> None:
-        task = asyncio.create_task(bus.run(), name="pgbus")
+        task = watched(bus.run(), name="pgbus")
         wakes = self.wakes
 
         async def stop() -> None:

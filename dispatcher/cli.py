@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from dispatcher import logs, report_command
+from dispatcher import logs, loops, report_command
 from dispatcher.broker_accounts import commands as mqtt_accounts
 from dispatcher.clock import Clock, ScaledClock, SystemClock
 from dispatcher.config import (
@@ -264,10 +264,17 @@ async def _run(settings: Settings, roles: frozenset[ProcessRole]) -> int:
     try:
         async with service:
             log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
-            await stop.wait()
+            stopped = asyncio.ensure_future(stop.wait())
+            failing = asyncio.ensure_future(service.failed.wait())
+            await asyncio.wait({stopped, failing}, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (stopped, failing):
+                waiter.cancel()
             log.info("stopping")
     except ConfigurationError as exc:
         return _configuration_error(exc)
+    if service.failure is not None:
+        log.critical("stopped because %s failed; exiting for a clean start", service.failure)
+        return loops.EX_SOFTWARE
     return 0
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Self
 
 from dispatcher.clock import Clock, sleep_or_wake
+from dispatcher.loops import watched
 
 # due work we did not get is locked by another process: look again this soon (real time)
 _LOCKED_RETRY_S = 0.01
@@ -59,7 +60,7 @@ class PassLoop:
         self._wake.set()
 
     async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._loop(), name=self.name)
+        self._task = watched(self._loop(), name=self.name)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

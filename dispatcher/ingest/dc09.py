@@ -38,6 +38,7 @@ from dispatcher.config import Dc09Config
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.transaction import Reply
 from dispatcher.ingest.writer import BatchWriter, Item
+from dispatcher.loops import watched
 from dispatcher.metrics import Metrics
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.store.changes import Changes
@@ -129,8 +130,8 @@ class Dc09Receiver:
             lambda: _Datagrams(self), local_addr=(self._config.host, self.port)
         )
         self._tasks = [
-            asyncio.create_task(self._write_loop(), name="dc09-ingest"),
-            asyncio.create_task(self._refresh_loop(), name="dc09-accounts"),
+            watched(self._write_loop(), name="dc09-ingest"),
+            watched(self._refresh_loop(), name="dc09-accounts"),
         ]
         self._log.info("DC-09 receiver on %s:%d (TCP and UDP)", self._config.host, self.port)
         return self

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from devices.events import Heartbeat, Rejection, StatusChange, TerminalEvent
 from dispatcher.clock import Clock
 from dispatcher.ingest.transaction import rejection_row, repeats_row
+from dispatcher.loops import watched
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.store import terminal_rows
 
@@ -184,7 +185,7 @@ class HeartbeatBatcher:
                 self._log.exception("liveness flush failed; will retry")
 
     async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._run(), name="heartbeat-flush")
+        self._task = watched(self._run(), name="heartbeat-flush")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -39,6 +39,7 @@ from dispatcher.ingest.buffers import DropWhenFull
 from dispatcher.ingest.heartbeats import HeartbeatBatcher
 from dispatcher.ingest.transaction import BatchResult, Reply
 from dispatcher.ingest.writer import BatchWriter
+from dispatcher.loops import watched
 from dispatcher.metrics import Metrics
 from dispatcher.mqtt.connect import (
     connect_args,
@@ -125,8 +126,8 @@ class Listener:
 
     async def __aenter__(self) -> Self:
         self._tasks = [
-            asyncio.create_task(self._session.run(), name="mqtt-events"),
-            asyncio.create_task(self._process_loop(), name="mqtt-ingest"),
+            watched(self._session.run(), name="mqtt-events"),
+            watched(self._process_loop(), name="mqtt-ingest"),
         ]
         return self
 

@@ -22,6 +22,7 @@ from typing import Self
 import aiomqtt
 
 from dispatcher.config import MqttConfig
+from dispatcher.loops import watched
 from dispatcher.mqtt.connect import session
 
 
@@ -66,7 +67,7 @@ class Session:
             self._on_change(True)
 
     async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self.run(), name=f"mqtt-{self.name}")
+        self._task = watched(self.run(), name=f"mqtt-{self.name}")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.catalog import Phrase
 from dispatcher.clock import Clock
+from dispatcher.loops import watched
 from dispatcher.metrics import Metrics
 from dispatcher.notify.bundles import summarise_held
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
@@ -76,7 +77,7 @@ class HandoverRecorder:
         done = asyncio.get_running_loop().create_future()
         self._waiting.append((handed, done))
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write(), name="notifier-handover")
+            self._writer = watched(self._write(), name="notifier-handover")
         # shielded: a send cut off at shutdown leaves the write of the others to finish
         await asyncio.shield(done)
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from dispatcher.loops import watched
 from dispatcher.web import auth, health, live_hub, live_sources, proxies, responder, routes
 from dispatcher.web.state import DEPS, WebDeps
 
@@ -50,8 +51,8 @@ async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
     (on the process's LISTEN/NOTIFY connection, which the composition root runs)."""
     hub = app[live_hub.LIVE]
     tasks = [
-        asyncio.create_task(hub.run(), name="live-hub"),
-        asyncio.create_task(live_sources.Follower(hub).run(), name="live-follower"),
+        watched(hub.run(), name="live-hub"),
+        watched(live_sources.Follower(hub).run(), name="live-follower"),
     ]
     bus = app[DEPS].bus
     if bus is not None:
