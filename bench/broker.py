@@ -21,12 +21,12 @@ from pathlib import Path
 
 from dispatcher.broker_accounts.passwords import mosquitto_hash
 from dispatcher.broker_accounts.topics import mosquitto_acl
+from harness.mosquitto import deployed_conf
 from harness.ports import free_port, listening
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PUB = shutil.which("mosquitto_pub") or "/usr/bin/mosquitto_pub"
 MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"
-DEPLOY_CONF = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto.conf"
 PREFIX = "eldercare"
 # the peer's sensors (bench.peer) live beside the terminals
 PEER_PREFIX = "bench/sensors"
@@ -49,22 +49,6 @@ class Broker:
         return ["-h", self.host, "-p", str(self.port), "-u", LOAD_USER, "-P", LOAD_PASSWORD]
 
 
-def _config(workdir: Path, port: int) -> str:
-    conf = DEPLOY_CONF.read_text()
-    terminals_listener = conf.index("listener 8883 0.0.0.0")
-    conf = conf[:terminals_listener] + conf[conf.index("\n\n", terminals_listener) + 2 :]
-    for old in ("listener 1883 127.0.0.1", "/var/lib/mosquitto/", "/etc/mosquitto/dispatcher/"):
-        if old not in conf:
-            raise RuntimeError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
-    conf = conf.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1")
-    conf = conf.replace("/var/lib/mosquitto/", f"{workdir}/")
-    conf = conf.replace("/etc/mosquitto/dispatcher/", f"{workdir}/")
-    # a line per connect and disconnect is noise at a city's scale
-    conf = conf.replace("log_type notice\nlog_type information\n", "")
-    # started as root, Mosquitto drops to user mosquitto, who cannot write the temp dir
-    return conf + "\nuser root\n"
-
-
 def _accounts(workdir: Path) -> None:
     (workdir / "passwd-dispatcher").write_text(
         f"{DISPATCHER_USER}:{mosquitto_hash(DISPATCHER_PASSWORD)}\n"
@@ -84,7 +68,15 @@ def own_mosquitto(workdir: Path) -> Iterator[Broker]:
     """Start it; stop it on the way out. Its log is `workdir/mosquitto.log`."""
     port = free_port()
     path = workdir / "mosquitto.conf"
-    path.write_text(_config(workdir, port))
+    path.write_text(
+        deployed_conf(
+            workdir,
+            dispatcher_listener=f"listener {port} 127.0.0.1",
+            accounts=workdir,
+            terminals=None,
+            quiet=True,
+        )
+    )
     _accounts(workdir)
     log_path = workdir / "mosquitto.log"
     with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor

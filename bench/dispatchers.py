@@ -15,7 +15,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.broker import DISPATCHER_PASSWORD, DISPATCHER_USER, PREFIX, Broker, stop
+from harness.dispatcher_process import DispatcherProcess
 from harness.ports import free_port
 
 ACCOUNT_SID = "AC" + "0" * 32
@@ -52,24 +52,17 @@ BENCH_POLICY = {
 }
 
 
-@dataclass
-class Dispatcher:
-    index: int
-    proc: subprocess.Popen[bytes]
-    http_port: int
-    log: Path
-    profiler: subprocess.Popen[bytes] | None = None
-    profile_path: Path | None = None
-    rss: list[tuple[float, int]] = field(default_factory=list)
-    # with Setup.split: the engine and notifier process beside this ingest and web one
-    back: Dispatcher | None = None
+class Dispatcher(DispatcherProcess):
+    """A dispatcher process of the bench, perhaps under py-spy, perhaps with its `back`
+    (with Setup.split: the engine and notifier process beside this ingest and web one)."""
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.http_port}{path}"
+    def __init__(self, index: int, *, env: dict[str, str], log: Path, http_port: int, cwd: Path):
+        super().__init__(env=env, log=log, http_port=http_port, cwd=cwd)
+        self.index = index
+        self.profiler: subprocess.Popen[bytes] | None = None
+        self.profile_path: Path | None = None
+        self.rss: list[tuple[float, int]] = []
+        self.back: Dispatcher | None = None
 
 
 @dataclass(frozen=True)
@@ -127,19 +120,18 @@ def start(setup: Setup, count: int, label: str) -> list[Dispatcher]:
     started = []
     for index in range(1, count + 1):
         port = free_port()
-        log = setup.workdir / f"dispatcher-{label}-{index}.log"
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "dispatcher.cli", "run"],
-                cwd=setup.workdir,
-                env=environment(setup, index, port, shared=count > 1),
-                stdout=out,
-                stderr=out,
-            )
-        started.append(Dispatcher(index, proc, port, log))
+        d = Dispatcher(
+            index,
+            env=environment(setup, index, port, shared=count > 1),
+            log=setup.workdir / f"dispatcher-{label}-{index}.log",
+            http_port=port,
+            cwd=setup.workdir,
+        )
+        d.start()
+        started.append(d)
     try:
         for d in started:
-            wait_healthy(d)
+            d.wait_healthy()
             if setup.profile_dir is not None:
                 profile(d, setup.profile_dir, label, setup.profile_rate)
         if setup.split:
@@ -158,34 +150,15 @@ def start_back(setup: Setup, d: Dispatcher, label: str, *, shared: bool) -> None
     notifier to sign claims with the id), other roles, its own /healthz and /metrics."""
     port = free_port()
     env = environment(setup, d.index, port, shared) | {"DISPATCHER_RUN__ROLES": "engine,notifier"}
-    log = setup.workdir / f"dispatcher-{label}-{d.index}-engine.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dispatcher.cli", "run"],
-            cwd=setup.workdir,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
-    d.back = Dispatcher(d.index, proc, port, log)
-    wait_healthy(d.back)
-
-
-def wait_healthy(d: Dispatcher, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if d.proc.poll() is not None:
-            raise RuntimeError(f"dispatcher {d.index} exited:\n{d.log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(d.url("/healthz"), timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(
-        f"dispatcher {d.index} not healthy in {within:g} s:\n{d.log.read_text()[-3000:]}"
+    d.back = Dispatcher(
+        d.index,
+        env=env,
+        log=setup.workdir / f"dispatcher-{label}-{d.index}-engine.log",
+        http_port=port,
+        cwd=setup.workdir,
     )
+    d.back.start()
+    d.back.wait_healthy()
 
 
 def profile(d: Dispatcher, folder: Path, label: str, rate: int) -> None:
@@ -219,10 +192,11 @@ def stop_all(dispatchers: list[Dispatcher]) -> None:
                 d.profiler.kill()
     procs = [p.proc for d in dispatchers for p in (d, d.back) if p is not None]
     for proc in procs:
-        if proc.poll() is None:
-            proc.terminate()
+        if proc is not None and proc.poll() is None:
+            proc.terminate()  # all at once, then each waited for
     for proc in procs:
-        stop(proc, timeout=30)
+        if proc is not None:
+            stop(proc, timeout=30)
 
 
 def metrics(d: Dispatcher) -> dict[str, float]:

@@ -29,7 +29,6 @@ import logging
 import math
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from devices.events import AckResult, EventType, TerminalEvent
 from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog, Notification
+from harness.dispatcher_process import DispatcherProcess
 from harness.mosquitto import OwnMosquitto, issue_credentials
 from harness.ports import free_port
 from harness.postgres import OwnPostgres
@@ -130,65 +130,18 @@ class FaultReport:
 # ---- the dispatcher processes ------------------------------------------------------------
 
 
-class Dispatcher:
-    """One `dispatcher run` process."""
-
-    def __init__(self, index: int, env: dict[str, str], config: Path, workdir: Path) -> None:
-        self.index = index
-        self.http_port = free_port()
-        self.env = {
+def _dispatcher(index: int, env: dict[str, str], config: Path, workdir: Path) -> DispatcherProcess:
+    port = free_port()
+    return DispatcherProcess(
+        env={
             **env,
-            "DISPATCHER_HTTP__PORT": str(self.http_port),
+            "DISPATCHER_HTTP__PORT": str(port),
             "DISPATCHER_MQTT__CLIENT_ID": f"dispatcher.{index}",
-        }
-        self.config = config
-        self.log_path = workdir / f"dispatcher-{index}.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        with self.log_path.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "dispatcher.cli", "--config", str(self.config), "run"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.starts += 1
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        """An orderly stop: what it received is committed and acked, sends are recorded."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
-
-    async def answers(self, client: aiohttp.ClientSession) -> bool:
-        """Up and serving /healthz, whatever it says (503 while it waits)."""
-        if self.proc is None or self.proc.poll() is not None:
-            return False
-        try:
-            async with client.get(f"http://127.0.0.1:{self.http_port}/healthz"):
-                return True
-        except aiohttp.ClientError:
-            return False
-
-    async def healthy(self, client: aiohttp.ClientSession) -> bool:
-        if self.proc is None or self.proc.poll() is not None:
-            return False
-        try:
-            async with client.get(f"http://127.0.0.1:{self.http_port}/healthz") as response:
-                return response.status == 200
-        except aiohttp.ClientError:
-            return False
+        },
+        log=workdir / f"dispatcher-{index}.log",
+        http_port=port,
+        config=config,
+    )
 
 
 def _config(path: Path) -> None:
@@ -236,7 +189,7 @@ class _Services:
     pg: OwnPostgres
     broker: OwnMosquitto
     db_url: str
-    dispatchers: list[Dispatcher]
+    dispatchers: list[DispatcherProcess]
     standin: TwilioStandIn
     passwords: dict[str, str]
 
@@ -285,7 +238,7 @@ async def _services(plan: FaultPlan, workdir: Path) -> AsyncIterator[_Services]:
         log.info("Mosquitto up with the accounts; starting the dispatchers")
         async with TwilioStandIn(step_s=0.05) as standin:
             dispatchers = [
-                Dispatcher(i, env, config, workdir) for i in range(1, plan.dispatchers + 1)
+                _dispatcher(i, env, config, workdir) for i in range(1, plan.dispatchers + 1)
             ]
             public = f"http://127.0.0.1:{dispatchers[0].http_port}"  # Twilio calls back one
             for d in dispatchers:

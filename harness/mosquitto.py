@@ -26,6 +26,45 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 DEPLOY_CONF = Path(__file__).resolve().parents[1] / "deploy" / "mosquitto.conf"
 
 
+def deployed_conf(
+    workdir: Path,
+    *,
+    dispatcher_listener: str,
+    accounts: Path,
+    terminals: tuple[int, Certificates] | None,
+    quiet: bool = False,
+) -> str:
+    """`deploy/mosquitto.conf` as a test or a benchmark runs it: the dispatchers'
+    listener as given, the terminals' TLS listener on a free port of 127.0.0.1 with a
+    test certificate (or, None, left out), persistence and accounts in `workdir` and
+    `accounts`; `quiet`: no line per connection (noise at a city's scale). Started as
+    root, as the tests and benchmarks are: Mosquitto would drop to user mosquitto, who
+    cannot read pytest's 0700 directories."""
+    conf = DEPLOY_CONF.read_text()
+    swaps = [
+        ("listener 1883 127.0.0.1", dispatcher_listener),
+        ("/var/lib/mosquitto/", f"{workdir}/"),
+        ("/etc/mosquitto/dispatcher/", f"{accounts}/"),
+    ]
+    if terminals is None:
+        start = conf.index("listener 8883 0.0.0.0")
+        conf = conf[:start] + conf[conf.index("\n\n", start) + 2 :]
+    else:
+        port, certs = terminals
+        swaps += [
+            ("listener 8883 0.0.0.0", f"listener {port} 127.0.0.1"),
+            ("/etc/mosquitto/certs/server.crt", str(certs.cert)),
+            ("/etc/mosquitto/certs/server.key", str(certs.key)),
+        ]
+    for old, new in swaps:
+        if old not in conf:
+            raise AssertionError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
+        conf = conf.replace(old, new)
+    if quiet:
+        conf = conf.replace("log_type notice\nlog_type information\n", "")
+    return conf + "\nuser root\n"
+
+
 class OwnMosquitto:
     """`dispatcher_tls` also puts the test's certificate on the dispatchers' listener."""
 
@@ -38,20 +77,12 @@ class OwnMosquitto:
         dispatcher_listener = f"listener {self.dispatcher_port} 127.0.0.1"
         if dispatcher_tls:
             dispatcher_listener += f"\ncertfile {self.certs.cert}\nkeyfile {self.certs.key}"
-        conf = DEPLOY_CONF.read_text()
-        for old, new in (
-            ("listener 1883 127.0.0.1", dispatcher_listener),
-            ("listener 8883 0.0.0.0", f"listener {self.terminal_port} 127.0.0.1"),
-            ("/var/lib/mosquitto/", f"{workdir}/"),
-            ("/etc/mosquitto/dispatcher/", f"{self.accounts}/"),
-            ("/etc/mosquitto/certs/server.crt", str(self.certs.cert)),
-            ("/etc/mosquitto/certs/server.key", str(self.certs.key)),
-        ):
-            if old not in conf:
-                raise AssertionError(f"{DEPLOY_CONF} changed: no {old!r} to replace")
-            conf = conf.replace(old, new)
-        # run as root, Mosquitto drops to user mosquitto, who cannot read pytest's 0700 dirs
-        conf += "\nuser root\n"
+        conf = deployed_conf(
+            workdir,
+            dispatcher_listener=dispatcher_listener,
+            accounts=self.accounts,
+            terminals=(self.terminal_port, self.certs),
+        )
         self.conf = workdir / "mosquitto.conf"
         self.conf.write_text(conf)
 

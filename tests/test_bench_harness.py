@@ -20,6 +20,7 @@ from bench.report import Report
 from dispatcher.config import Settings
 from dispatcher.notify.twilio import TwilioGateway
 from dispatcher.rules.policy import Channel
+from harness.mosquitto import deployed_conf
 
 
 def _setup(tmp_path: Path) -> dispatchers.Setup:
@@ -51,7 +52,13 @@ def test_the_dispatchers_environment_is_a_valid_configuration(
 
 
 def test_the_broker_configuration_is_the_deployed_one_on_a_free_port(tmp_path: Path) -> None:
-    conf = broker._config(tmp_path, 40001)
+    conf = deployed_conf(
+        tmp_path,
+        dispatcher_listener="listener 40001 127.0.0.1",
+        accounts=tmp_path,
+        terminals=None,
+        quiet=True,
+    )
     assert "listener 40001 127.0.0.1" in conf
     assert "8883" not in conf  # the terminals' TLS listener is left out
     assert f"password_file {tmp_path}/passwd-dispatcher" in conf
