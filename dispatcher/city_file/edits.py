@@ -57,7 +57,7 @@ async def set_checkin(
     """Set a resident's window, pause and reason (`fields`: those given, already
     checked); a changed window gets its deadline at the engine's next pass. None when
     there is no such resident."""
-    resident = await session.get(Resident, resident_id, with_for_update=True)
+    resident = await session.get(Resident, resident_id, with_for_update={"key_share": True})
     if resident is None:
         return None
     if "window" in fields and fields["window"] != resident.checkin_window:

@@ -77,8 +77,9 @@ async def run_checkins(
         .limit(limit)
     )
     if skip_locked:
-        fresh = fresh.with_for_update(skip_locked=True)
-        due = due.with_for_update(skip_locked=True)
+        # NO KEY UPDATE: an alarm opened about a resident checks its key with KEY SHARE
+        fresh = fresh.with_for_update(skip_locked=True, key_share=True)
+        due = due.with_for_update(skip_locked=True, key_share=True)
     for resident in await session.scalars(fresh.limit(limit)):
         window = _window(resident)
         if window is not None:

@@ -197,8 +197,9 @@ async def run_due(
         .limit(limit)
     )
     if skip_locked:
-        # several engines share the due alarms; each row goes to one of them
-        query = query.with_for_update(skip_locked=True)
+        # several engines share the due alarms; each row goes to one of them. NO KEY
+        # UPDATE, as everywhere an alarm is locked (ingest/transaction._open_alarms)
+        query = query.with_for_update(skip_locked=True, key_share=True)
     result = PassResult()
     alarms = list(await session.scalars(query))
     supervisors = await load_supervisors(session=session) if alarms else ()
@@ -260,7 +261,7 @@ async def run_ack_overdue(
         .limit(limit)
     )
     if skip_locked:
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, key_share=True)
     count = 0
     alarms = list(await session.scalars(query))
     if not alarms:

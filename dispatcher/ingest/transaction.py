@@ -370,7 +370,10 @@ async def _open_alarms(session: AsyncSession, device_ids: set[str]) -> dict[str,
         select(Alarm)
         .where(Alarm.device_id.in_(device_ids), Alarm.status != rules.Status.RESOLVED.value)
         .order_by(Alarm.id.desc())
-        .with_for_update()
+        # NO KEY UPDATE: an alarm's key never changes, and the foreign-key checks of rows
+        # written about it (notifications, outage members) take KEY SHARE, which FOR
+        # UPDATE would block: a deadlock with the notifier, seen under load
+        .with_for_update(key_share=True)
     )
     found: dict[str, list[Alarm]] = {}
     for alarm in rows:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.rules import escalation as esc
@@ -299,29 +299,29 @@ async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetim
             .execution_options(populate_existing=True)
         )
     )
-    # a status callback can beat our own write of the SID: never undo what it recorded.
-    # A compare-and-set, since SQLite reads outside the write transaction.
-    by_status: dict[Status, list[int]] = {}
-    for n in rows:
-        by_status.setdefault(rules.after_handover(n.channel), []).append(n.id)
-    for status, ids in by_status.items():
-        await session.execute(
-            update(Notification)
-            .where(Notification.id.in_(ids), Notification.status == Status.SENDING)
-            .values(status=status)
-            .execution_options(synchronize_session=False)
-        )
+    # a status callback can beat our own write of the SID: never undo what it recorded
+    # (a compare-and-set in SQL: SQLite reads outside the write transaction). One UPDATE
+    # a row: a second one of a row this transaction wrote would check its alarm's key
+    # again (PostgreSQL's foreign-key trigger does, for rows of its own transaction),
+    # and wait for whoever holds the alarm FOR UPDATE: a deadlock seen under load
     table = cast(Table, Notification.__table__)
     await session.execute(
         update(table)
         .where(table.c.id == bindparam("b_id"))
         .values(
+            status=case(
+                (table.c.status == Status.SENDING, bindparam("b_status")),
+                else_=table.c.status,
+            ),
             sent_at=func.coalesce(table.c.sent_at, now),
             updated_at=now,
             provider_sid=bindparam("b_sid"),
             last_error=None,
         ),
-        [{"b_id": n.id, "b_sid": sids[n.id]} for n in rows],
+        [
+            {"b_id": n.id, "b_sid": sids[n.id], "b_status": rules.after_handover(n.channel)}
+            for n in rows
+        ],
     )
     session.add_all(
         _entry(n, now, "notification_sent", "notifier", sid=sids[n.id])

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from dispatcher.ingest import transaction
 from dispatcher.phones import replies
 from dispatcher.rules.notifications import Purpose
 from dispatcher.store import deliveries as notifications
@@ -199,5 +200,93 @@ async def test_recovery_holds_no_alarm_while_it_waits_for_the_next(pg_url: str) 
             assert not task.done()
             await holder.rollback()
         assert await asyncio.wait_for(task, 10) == 2
+    finally:
+        await engine.dispose()
+
+
+async def _alarm_with_a_send(sessions: Sessions) -> tuple[int, int]:
+    await seed_city(sessions)
+    async with sessions.begin() as session:
+        alarm = Alarm(
+            device_id="T-0001",
+            resident_id="r-0001",
+            kind="emergency",
+            type="sos",
+            status="open",
+            priority=1,
+            created_at=NOW,
+        )
+        session.add(alarm)
+        await session.flush()
+        row = base_row(
+            alarm_id=alarm.id,
+            purpose=Purpose.STEP,
+            recipient_key="worker:w-night",
+            recipient_name="刘军",
+            phone="+8613800000002",
+            language="zh-CN",
+            channel="sms",
+            now=NOW,
+            step=1,
+        )
+        row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
+        await add(session, [row])
+        alarm_id = alarm.id
+    async with sessions() as session:
+        nid = await session.scalar(text("SELECT id FROM notifications"))
+    assert isinstance(nid, int)
+    return alarm_id, nid
+
+
+async def test_recording_a_handover_never_waits_for_the_alarm(pg_url: str) -> None:
+    """The notifier records what the provider took without touching the alarm, even
+    while someone holds it FOR UPDATE: a second UPDATE of a row written in the same
+    transaction made PostgreSQL check its alarm's key again (KEY SHARE), which waited
+    for ingest's lock on the alarm while ingest waited for the notifier (a deadlock of
+    three, in the fault test on a busy machine)."""
+    engine = create_engine(pg_url)
+    sessions = session_factory(engine)
+    try:
+        alarm_id, nid = await _alarm_with_a_send(sessions)
+        async with sessions() as holder:
+            await holder.execute(select(Alarm.id).where(Alarm.id == alarm_id).with_for_update())
+            async with asyncio.timeout(5), sessions.begin() as session:
+                await notifications.mark_sent(
+                    session=session,
+                    handed=[notifications.Handed(nid, "SM" + "0" * 32)],
+                    now=NOW,
+                )
+            await holder.rollback()
+        async with sessions() as session:
+            status = await session.scalar(text("SELECT status FROM notifications"))
+        assert status == "sent"
+    finally:
+        await engine.dispose()
+
+
+async def test_ingest_locks_open_alarms_for_no_key_update(pg_url: str) -> None:
+    """What ingest holds while it writes a batch lets rows about the alarm be written
+    by others (their foreign-key checks take KEY SHARE)."""
+    engine = create_engine(pg_url)
+    sessions = session_factory(engine)
+    try:
+        alarm_id, _ = await _alarm_with_a_send(sessions)
+        async with sessions() as ingest:
+            held = await transaction._open_alarms(ingest, {"T-0001"})
+            assert [a.id for a in held["T-0001"]] == [alarm_id]
+            async with asyncio.timeout(5), sessions.begin() as session:
+                row = base_row(
+                    alarm_id=alarm_id,
+                    purpose=Purpose.STEP,
+                    recipient_key="contact:1",
+                    recipient_name="王芳",
+                    phone="+8613900000001",
+                    language="zh-CN",
+                    channel="sms",
+                    now=NOW,
+                    step=2,
+                )
+                await add(session, [row])
+            await ingest.rollback()
     finally:
         await engine.dispose()
