@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from devices.events import AckResult, EventType
@@ -72,8 +72,11 @@ async def run_power_cut(
     *,
     say: Callable[[str], None] = lambda _: None,
     logger: logging.Logger | None = None,
+    stay_until: Callable[[], Awaitable[bool]] | None = None,
 ) -> PowerCutReport:
-    """Run it; `say` hears each phase as it starts."""
+    """Run it; `say` hears each phase as it starts. With `stay_until` the terminals stay,
+    once back, until it is true (or `linger_s` has passed), not a fixed time: a test's
+    terminals leave once the service has seen them back, however busy the machine."""
     log = logger or logging.getLogger("simulators.power_cut")
     rng = random.Random(plan.seed)
     report = PowerCutReport(terminals=len(plan.device_ids))
@@ -131,5 +134,11 @@ async def run_power_cut(
                 await sim.heartbeat()
 
         await asyncio.gather(*(restore(d) for d in plan.device_ids))
-        await asyncio.sleep(plan.linger_s)
+        if stay_until is None:
+            await asyncio.sleep(plan.linger_s)
+        else:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(plan.linger_s):
+                    while not await stay_until():  # noqa: ASYNC110 (the service's database)
+                        await asyncio.sleep(0.05)
     return report

@@ -41,9 +41,16 @@ def phone_settings(
     settings_for: Callable[..., Settings], db_url: str
 ) -> Callable[..., tuple[Settings, int]]:
     def make(
-        standin: TwilioStandIn, *, port: int | None = None, **overrides: Any
+        standin: TwilioStandIn,
+        *,
+        port: int | None = None,
+        twilio_timeout_s: float = 5.0,
+        **overrides: Any,
     ) -> tuple[Settings, int]:
-        """`port`: the service's, when something must know its address first."""
+        """`port`: the service's, when something must know its address first.
+        `twilio_timeout_s`: how long the gateway waits for the stand-in, which answers at
+        once but may take a second on a busy machine (a retry then waits on the test's
+        manual clock, which nobody advances): shorter only to test the timeout."""
         port = port or free_port()
         settings = settings_for(
             db_url,
@@ -56,7 +63,7 @@ def phone_settings(
                     "account_sid": standin.account_sid,
                     "auth_token": standin.auth_token,
                     "from_number": OUR_NUMBER,
-                    "timeout_s": 1.0,
+                    "timeout_s": twilio_timeout_s,
                 },
                 **overrides.pop("notifications", {}),
             },
@@ -69,10 +76,14 @@ def phone_settings(
 
 @pytest.fixture
 async def phone_city(
-    phone_settings: Callable[..., tuple[Settings, int]],
+    phone_settings: Callable[..., tuple[Settings, int]], request: pytest.FixtureRequest
 ) -> AsyncIterator[PhoneCity]:
+    """A small city on the Twilio stand-in; `@pytest.mark.twilio_timeout_s(S)` sets the
+    gateway's timeout (a test of the timeout itself)."""
+    marker = request.node.get_closest_marker("twilio_timeout_s")
+    timeout_s = float(marker.args[0]) if marker is not None else 5.0
     async with TwilioStandIn(step_s=0.005) as standin:
-        settings, port = phone_settings(standin)
+        settings, port = phone_settings(standin, twilio_timeout_s=timeout_s)
         standin.sms_url = f"http://127.0.0.1:{port}/twilio/sms"
         clock = ManualClock(AT_3AM)
         async with running(settings, clock=clock, http=True) as service:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import select, update
 
 from dispatcher.clock import ManualClock
@@ -48,6 +49,7 @@ async def test_twilio_500_is_retried_with_backoff_until_it_recovers(phone_city: 
     await wait_for(lambda: _all(pc, NIGHT_WORKER, "delivered", "sent", attempts=2))
 
 
+@pytest.mark.twilio_timeout_s(1.0)
 async def test_a_stalled_twilio_times_out_and_is_retried(phone_city: PhoneCity) -> None:
     pc = phone_city
     await press(pc, pc.city.terminals[0], "sos-slow")
