@@ -57,46 +57,57 @@ async def _decline(session: AsyncSession, nid: int) -> object:
     )
 
 
+async def _sending(
+    sessions: Sessions, *, terminal: str = "T-0001", channel: str = "voice"
+) -> tuple[int, int]:
+    """An open emergency of `terminal`'s resident at its first step, and a message of it
+    being sent (claimed, not yet handed over): (alarm id, notification id)."""
+    async with sessions.begin() as session:
+        alarm = Alarm(
+            device_id=terminal,
+            resident_id=f"r-{terminal[2:]}",
+            kind="emergency",
+            type="sos",
+            status="open",
+            priority=1,
+            created_at=NOW,
+            escalation_started=True,
+            step=1,
+            round=0,
+            next_step_at=NOW + timedelta(seconds=120),
+            escalation_exhausted=False,
+        )
+        session.add(alarm)
+        await session.flush()
+        row = base_row(
+            alarm_id=alarm.id,
+            purpose=Purpose.STEP,
+            recipient_key="worker:w-night",
+            recipient_name="刘军",
+            phone="+8613800000002",
+            language="zh-CN",
+            channel=channel,
+            now=NOW,
+            step=1,
+        )
+        row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
+        await add(session, [row])
+        alarm_id = alarm.id
+    async with sessions() as session:
+        nid = await session.scalar(
+            text("SELECT id FROM notifications WHERE alarm_id = :a"), {"a": alarm_id}
+        )
+    assert isinstance(nid, int)
+    return alarm_id, nid
+
+
 @pytest.mark.parametrize("writer", [_fail, _retry, _recover, _report, _decline])
 async def test_writers_of_notifications_lock_the_alarm_first(pg_url: str, writer: Writer) -> None:
     engine = create_engine(pg_url)
     sessions = session_factory(engine)
     try:
         await seed_city(sessions)
-        async with sessions.begin() as session:
-            alarm = Alarm(
-                device_id="T-0001",
-                resident_id="r-0001",
-                kind="emergency",
-                type="sos",
-                status="open",
-                priority=1,
-                created_at=NOW,
-                escalation_started=True,
-                step=1,
-                round=0,
-                next_step_at=NOW + timedelta(seconds=120),
-                escalation_exhausted=False,
-            )
-            session.add(alarm)
-            await session.flush()
-            row = base_row(
-                alarm_id=alarm.id,
-                purpose=Purpose.STEP,
-                recipient_key="worker:w-night",
-                recipient_name="刘军",
-                phone="+8613800000002",
-                language="zh-CN",
-                channel="voice",
-                now=NOW,
-                step=1,
-            )
-            row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
-            await add(session, [row])
-            alarm_id = alarm.id
-        async with sessions() as session:
-            nid = await session.scalar(text("SELECT id FROM notifications"))
-        assert isinstance(nid, int)
+        alarm_id, nid = await _sending(sessions)
 
         async with sessions() as holder:  # an operator's action, mid-transaction
             await holder.execute(select(Alarm.id).where(Alarm.id == alarm_id).with_for_update())
@@ -139,34 +150,7 @@ async def test_recovery_holds_no_alarm_while_it_waits_for_the_next(pg_url: str) 
     sessions = session_factory(engine)
     try:
         await seed_city(sessions)
-        alarm_ids: list[int] = []
-        async with sessions.begin() as session:
-            for resident, device in (("r-0001", "T-0001"), ("r-0002", "T-0002")):
-                alarm = Alarm(
-                    device_id=device,
-                    resident_id=resident,
-                    kind="emergency",
-                    type="sos",
-                    status="open",
-                    priority=1,
-                    created_at=NOW,
-                )
-                session.add(alarm)
-                await session.flush()
-                row = base_row(
-                    alarm_id=alarm.id,
-                    purpose=Purpose.STEP,
-                    recipient_key="worker:w-night",
-                    recipient_name="刘军",
-                    phone="+8613800000002",
-                    language="zh-CN",
-                    channel="voice",
-                    now=NOW,
-                    step=1,
-                )
-                row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
-                await add(session, [row])
-                alarm_ids.append(alarm.id)
+        alarm_ids = [(await _sending(sessions, terminal=t))[0] for t in ("T-0001", "T-0002")]
         first, second = sorted(alarm_ids)
 
         async with sessions() as holder:  # the second alarm, held by someone else
@@ -204,40 +188,6 @@ async def test_recovery_holds_no_alarm_while_it_waits_for_the_next(pg_url: str) 
         await engine.dispose()
 
 
-async def _alarm_with_a_send(sessions: Sessions) -> tuple[int, int]:
-    await seed_city(sessions)
-    async with sessions.begin() as session:
-        alarm = Alarm(
-            device_id="T-0001",
-            resident_id="r-0001",
-            kind="emergency",
-            type="sos",
-            status="open",
-            priority=1,
-            created_at=NOW,
-        )
-        session.add(alarm)
-        await session.flush()
-        row = base_row(
-            alarm_id=alarm.id,
-            purpose=Purpose.STEP,
-            recipient_key="worker:w-night",
-            recipient_name="刘军",
-            phone="+8613800000002",
-            language="zh-CN",
-            channel="sms",
-            now=NOW,
-            step=1,
-        )
-        row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
-        await add(session, [row])
-        alarm_id = alarm.id
-    async with sessions() as session:
-        nid = await session.scalar(text("SELECT id FROM notifications"))
-    assert isinstance(nid, int)
-    return alarm_id, nid
-
-
 async def test_recording_a_handover_never_waits_for_the_alarm(pg_url: str) -> None:
     """The notifier records what the provider took without touching the alarm, even
     while someone holds it FOR UPDATE: a second UPDATE of a row written in the same
@@ -247,7 +197,8 @@ async def test_recording_a_handover_never_waits_for_the_alarm(pg_url: str) -> No
     engine = create_engine(pg_url)
     sessions = session_factory(engine)
     try:
-        alarm_id, nid = await _alarm_with_a_send(sessions)
+        await seed_city(sessions)
+        alarm_id, nid = await _sending(sessions, channel="sms")
         async with sessions() as holder:
             await holder.execute(select(Alarm.id).where(Alarm.id == alarm_id).with_for_update())
             async with asyncio.timeout(5), sessions.begin() as session:
@@ -270,7 +221,8 @@ async def test_ingest_locks_open_alarms_for_no_key_update(pg_url: str) -> None:
     engine = create_engine(pg_url)
     sessions = session_factory(engine)
     try:
-        alarm_id, _ = await _alarm_with_a_send(sessions)
+        await seed_city(sessions)
+        alarm_id, _ = await _sending(sessions, channel="sms")
         async with sessions() as ingest:
             held = await transaction._open_alarms(ingest, {"T-0001"})
             assert [a.id for a in held["T-0001"]] == [alarm_id]
