@@ -37,6 +37,11 @@ class Role(StrEnum):
         order = [Role.WALLBOARD, Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN]
         return order.index(self) >= order.index(other)
 
+    def may(self, least: Role, *, wallboard: bool) -> bool:
+        """Whether this role may open a page or call an operation that needs `least`; the
+        wallboard's account only where `wallboard` says, whatever `least` is."""
+        return wallboard if self is Role.WALLBOARD else self.at_least(least)
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:

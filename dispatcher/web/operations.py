@@ -74,11 +74,6 @@ class Operation:
     other_answers: Mapping[int, str] = field(default_factory=dict)
     """Answers without a body, by status: what they mean (101 for a WebSocket)."""
 
-    def allows(self, role: Role) -> bool:
-        if role is Role.WALLBOARD:
-            return self.wallboard
-        return self.role is None or role.at_least(self.role)
-
     def serve(self) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         """The aiohttp handler: checks role, query and body, calls ours, checks its answer."""
         ok = TypeAdapter(self.ok) if self.ok is not None and self.content == JSON else None
@@ -87,8 +82,9 @@ class Operation:
             body = _OBJECT if self.body_rules else TypeAdapter(self.body)
 
         async def serve(request: web.Request) -> web.StreamResponse:
-            if not self.public and not self.allows(principal(request).role):
-                return json_error(403, f"needs the {(self.role or Role.OPERATOR).value} role")
+            least = self.role or Role.OPERATOR
+            if not self.public and not principal(request).role.may(least, wallboard=self.wallboard):
+                return json_error(403, f"needs the {least.value} role")
             found: dict[type, object] = {}
             request[_GIVEN] = found
             if self.path_params is not None:

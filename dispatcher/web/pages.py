@@ -41,9 +41,6 @@ class Page:
     example: str  # a real path, for tests
     wallboard: bool = False  # the wallboard's screen (role wallboard) may open it
 
-    def allows(self, role: Role) -> bool:
-        return self.wallboard if role is Role.WALLBOARD else role.at_least(self.role)
-
 
 PAGES: Final = (
     Page("/queue", Role.OPERATOR, ("queue.js",), "queue.title", "/queue"),
@@ -237,7 +234,7 @@ def page_handler(page: Page) -> Handler:
         if found is None:
             raise web.HTTPFound(f"/login?next={quote(request.path_qs, safe='')}")
         who, token = found
-        if not page.allows(who.role):
+        if not who.role.may(page.role, wallboard=page.wallboard):
             role = i18n.text(request, f"role.{page.role.value}")
             message = html.escape(i18n.text(request, "forbidden.text", role=role))
             title = html.escape(i18n.text(request, "forbidden.title"))
