@@ -124,6 +124,7 @@ class Service:
             # responder links start with the address people's phones reach us at
             link_base=settings.notifications.public_url or settings.http.public_origin,
             max_attempts=settings.notifications.max_attempts,
+            in_doubt_s=settings.notifications.in_doubt_s,
             poll_s=poll_s,
             owner=settings.mqtt.client_id,
             stale_after_s=settings.notifications.claim_stale_s,

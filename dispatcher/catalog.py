@@ -531,6 +531,10 @@ _CATALOG: Final[dict[str, tuple[str, str]]] = {
     "log.notification_failed": ("通知失败", "Notification failed"),
     "log.notification_status": ("送达状态", "Delivery status"),
     "log.notification_failover": ("改由下一通道重发", "Sent again by the next provider"),
+    "log.notification_in_doubt": (
+        "服务商未及时应答，可能已发出：等待回执，未回执再重发",
+        "No answer from the provider, it may have gone: its report awaited before sending again",
+    ),
     "log.declined": ("对方拒绝", "Declined"),
     "log.arrived": ("已到达现场", "At the door"),
     "log.service_dispatched": ("派单给服务商", "Sent to a provider"),

@@ -264,6 +264,9 @@ class NotificationsConfig(_Section):
     routes: list[RouteConfig] = Field(default_factory=list)
     # no report from a provider this long after the send: the next matching route, once
     failover_s: float = Field(default=120.0, gt=0)
+    # a provider that did not answer a send in time may have sent it: its report is
+    # awaited this long before the message goes again (a report means it went)
+    in_doubt_s: float = Field(default=30.0, gt=0)
     aliyun: AliyunConfig = Field(default_factory=AliyunConfig)
     # relatives who were told of an emergency hear who took it and how it ended
     tell_contacts: bool = True

@@ -29,7 +29,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.exceptions import DaraException
 from darabonba.runtime import RuntimeOptions
 
-from dispatcher.notify.errors import PermanentFailure, TemporaryFailure
+from dispatcher.notify.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +178,8 @@ class AliyunGateway:
                 response = await send()
         except DaraException as exc:
             raise classify(str(exc.code or ""), str(exc.message or exc), what) from exc
-        except TimeoutError as exc:
-            raise TemporaryFailure(
+        except TimeoutError as exc:  # Alibaba Cloud may have taken it after all
+            raise UnknownOutcome(
                 f"{what}: no answer from Alibaba Cloud in {self._timeout_s} s"
             ) from exc
         except (aiohttp.ClientError, OSError) as exc:

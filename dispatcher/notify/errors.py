@@ -22,14 +22,18 @@ class PermanentFailure(NotificationError):  # noqa: N818 - the notifier's word f
 
 
 class TemporaryFailure(NotificationError):  # noqa: N818
-    """The send failed or its outcome is unknown (timeout): retry later.
-
-    After a timeout the provider may have sent it anyway, so a retry can duplicate
-    the message; for an alarm a duplicate is better than a silence.
-    """
+    """The send did not happen (the provider refused for now, or was not reached): retry
+    later with backoff."""
 
     def __init__(self, message: str, *, code: int | None = None, status: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+
+
+class UnknownOutcome(TemporaryFailure):
+    """The request may have reached the provider (no answer in time, an answer we could
+    not read): it may have sent the message. Its status report will say so (the report
+    address names the notification), so the notifier waits for one before it sends
+    again: never the same message twice."""

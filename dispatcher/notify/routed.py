@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from dispatcher.notify.channels import UNCONFIGURED, Channel, Outgoing
-from dispatcher.notify.errors import NotificationError
+from dispatcher.notify.errors import NotificationError, UnknownOutcome
 from dispatcher.rules import routes
 from dispatcher.rules.routes import Route
 
@@ -34,6 +34,10 @@ class RoutedChannel:
         channel = self._providers.get(self.provider(message), UNCONFIGURED)
         try:
             return await channel.send(message)
+        except UnknownOutcome:
+            # it may have gone, and the next route now could send it twice: the notifier
+            # waits for its report, and without one sends it again by this route
+            raise
         except Exception as exc:
             move = routes.on_error(
                 mark=message.failover,

@@ -20,7 +20,7 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from dispatcher.notify.errors import PermanentFailure, TemporaryFailure
+from dispatcher.notify.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
 
 log = logging.getLogger(__name__)
 
@@ -165,12 +165,12 @@ class TwilioGateway:
                 resource = await create()
         except (TwilioRestException, TwilioServiceException) as exc:
             raise classify(exc) from exc
-        except TimeoutError as exc:
-            raise TemporaryFailure(f"{what}: no answer from Twilio in {self._timeout_s} s") from exc
+        except TimeoutError as exc:  # Twilio may have created it after all
+            raise UnknownOutcome(f"{what}: no answer from Twilio in {self._timeout_s} s") from exc
         except aiohttp.ClientError as exc:
             raise TemporaryFailure(f"{what}: {type(exc).__name__}: {exc}") from exc
-        except ValueError as exc:  # a 2xx whose body is not JSON: outcome unknown
-            raise TemporaryFailure(f"{what}: unreadable answer from Twilio: {exc}") from exc
+        except ValueError as exc:  # a 2xx whose body is not JSON: created, or not
+            raise UnknownOutcome(f"{what}: unreadable answer from Twilio: {exc}") from exc
         sid = getattr(resource, "sid", None)
         if not isinstance(sid, str):
             raise TemporaryFailure(f"{what}: Twilio's answer has no sid")

@@ -21,7 +21,7 @@ from dispatcher.loops import watched
 from dispatcher.metrics import Metrics
 from dispatcher.notify.bundles import summarise_held
 from dispatcher.notify.channels import UNCONFIGURED, Outgoing, Registry
-from dispatcher.notify.errors import PermanentFailure
+from dispatcher.notify.errors import PermanentFailure, UnknownOutcome
 from dispatcher.notify.routed import FailedOver
 from dispatcher.passloop import PassLoop
 from dispatcher.rules.messages import (
@@ -223,6 +223,7 @@ class Notifier(PassLoop):
         max_segments: int = 2,
         failover: Failover | None = None,
         link_base: str = "",
+        in_doubt_s: float = 30.0,
     ) -> None:
         # orderly stop: sends in flight finish and are recorded, so a restart does not
         # take them for interrupted (an SMS or call cut off is failed, not repeated)
@@ -235,6 +236,7 @@ class Notifier(PassLoop):
         self._metrics = metrics
         self._skip_locked = skip_locked
         self._max_attempts = max_attempts
+        self._in_doubt_s = in_doubt_s
         self._limit = asyncio.Semaphore(_CONCURRENCY)
         # told when a failure moved an escalation: the engine should look now
         self._after_commit = after_commit or (lambda changes: None)
@@ -342,11 +344,17 @@ class Notifier(PassLoop):
                 await self._write_failure(message.notification_id, str(exc))
                 return
             except Exception as exc:
-                self._metrics.notifications.labels(message.channel, "retry").inc()
+                doubt = isinstance(exc, UnknownOutcome)
+                self._metrics.notifications.labels(
+                    message.channel, "in_doubt" if doubt else "retry"
+                ).inc()
                 self._log.warning(
-                    "notification %d to %s failed, will retry: %r",
+                    "notification %d to %s %s: %r",
                     message.notification_id,
                     message.recipient_name,
+                    f"may have gone; its report awaited {self._in_doubt_s:g} s before a retry"
+                    if doubt
+                    else "failed, will retry",
                     exc,
                 )
                 async with self._sessions.begin() as session:
@@ -356,6 +364,7 @@ class Notifier(PassLoop):
                         error=repr(exc),
                         now=self._clock.now(),
                         max_attempts=self._max_attempts,
+                        in_doubt_s=self._in_doubt_s if doubt else None,
                     )
                 if gave_up:
                     self._moved()

@@ -76,6 +76,21 @@ async def record_status(
     n.provider_status = report.provider_status
     n.provider_sid = n.provider_sid or sid
     n.updated_at = now
+    if notification_rules.confirmed_by_report(Status(n.status), doubted=n.doubted_at is not None):
+        # its send was in doubt (no answer in time): it went, so it does not go again
+        n.status = notification_rules.after_handover(n.channel)
+        n.sent_at = n.sent_at or now
+        n.doubted_at = None
+        n.last_error = None
+        session.add(
+            notification_entry(
+                "notification_sent",
+                n,
+                at=now,
+                actor=provider,
+                data={"recipient_key": n.recipient_key, "sid": n.provider_sid, "confirmed": True},
+            )
+        )
     moved = False
     if report.failed:
         moved = await mark_failed(

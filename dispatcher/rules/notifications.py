@@ -298,11 +298,24 @@ def backoff_s(attempts: int) -> float:
     return float(min(2**attempts, 60))
 
 
-def retry_at(attempts: int, max_attempts: int, now: datetime) -> datetime | None:
-    """When to try again after a temporary failure; None when it has failed for good."""
+def retry_at(
+    attempts: int, max_attempts: int, now: datetime, *, in_doubt_s: float | None = None
+) -> datetime | None:
+    """When to try again after a temporary failure; None when it has failed for good.
+    A send in doubt (`in_doubt_s`: the provider did not answer, and may have sent it)
+    waits at least that long, for the provider's report that would make it needless."""
     if attempts >= max_attempts:
         return None
-    return now + timedelta(seconds=backoff_s(attempts))
+    wait = backoff_s(attempts)
+    if in_doubt_s is not None:
+        wait = max(wait, in_doubt_s)
+    return now + timedelta(seconds=wait)
+
+
+def confirmed_by_report(status: Status, *, doubted: bool) -> bool:
+    """A provider's report of a message waiting to go again because its send was in
+    doubt: the provider had taken it, so it is sent, not sent again."""
+    return doubted and status is Status.PENDING
 
 
 def interrupted(

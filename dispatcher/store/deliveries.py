@@ -317,6 +317,7 @@ async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetim
             updated_at=now,
             provider_sid=bindparam("b_sid"),
             last_error=None,
+            doubted_at=None,
         ),
         [
             {"b_id": n.id, "b_sid": sids[n.id], "b_status": rules.after_handover(n.channel)}
@@ -335,15 +336,23 @@ async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetim
 
 
 async def mark_retry(
-    *, session: AsyncSession, notification_id: int, error: str, now: datetime, max_attempts: int
+    *,
+    session: AsyncSession,
+    notification_id: int,
+    error: str,
+    now: datetime,
+    max_attempts: int,
+    in_doubt_s: float | None = None,
 ) -> bool:
-    """Back to pending with a backoff; True when it has failed for good instead."""
+    """Back to pending with a backoff; True when it has failed for good instead. With
+    `in_doubt_s` the send's outcome is unknown: it waits that long for the provider's
+    report (which marks it sent: `phones.replies.record_status`) before it goes again."""
     n = await locked(session=session, notification_id=notification_id)
     if n is None:
         return False
     n.last_error = error[:1000]
     n.updated_at = now
-    again = rules.retry_at(n.attempts, max_attempts, now)
+    again = rules.retry_at(n.attempts, max_attempts, now, in_doubt_s=in_doubt_s)
     if again is None:
         await mark_failed(
             session=session, n=n, error=f"gave up after {n.attempts} attempts: {error}", now=now
@@ -351,6 +360,9 @@ async def mark_retry(
         return True
     n.status = Status.PENDING
     n.next_attempt_at = again
+    if in_doubt_s is not None:
+        n.doubted_at = now
+        session.add(_entry(n, now, "notification_in_doubt", "notifier", error=error[:300]))
     return False
 
 

@@ -43,6 +43,7 @@ async def fail_over(
     # finds no row to move
     n.provider_sid = None
     n.provider_status = None
+    n.doubted_at = None
     n.last_error = move.why[:1000]
     n.updated_at = now
     session.add(

@@ -406,6 +406,10 @@ class Notification(Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     provider_status: Mapped[str | None] = mapped_column(String(24))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # when a send's outcome became unknown (its provider did not answer in time): back to
+    # pending until `notifications.in_doubt_s` later, and a report of the provider meanwhile
+    # means it went (`phones.replies.record_status`); cleared by any later handover
+    doubted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # "aliyun>twilio" once its provider failed and it went by the next route (only once)
     failover: Mapped[str | None] = mapped_column(String(40))
 

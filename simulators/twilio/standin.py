@@ -232,9 +232,11 @@ class TwilioStandIn:
         """The next `n` create requests fail with `status` and Twilio's error JSON."""
         self.state.add_faults([Fault(status=status) for _ in range(n)])
 
-    def delay_next(self, n: int = 1, seconds: float = 1.0) -> None:
-        """The next `n` create requests stall for `seconds`, then succeed (if still wanted)."""
-        self.state.add_faults([Fault(delay_s=seconds) for _ in range(n)])
+    def delay_next(self, n: int = 1, seconds: float = 1.0, then_status: int | None = None) -> None:
+        """The next `n` create requests stall for `seconds`, then succeed (the message is
+        created, the caller gone or not, as Twilio's would be), or answer `then_status`
+        and create nothing."""
+        self.state.add_faults([Fault(status=then_status, delay_s=seconds) for _ in range(n)])
 
     @property
     def sms_url(self) -> str | None:

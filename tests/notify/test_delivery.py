@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
-from dispatcher.store.models import Contact, Notification
+from dispatcher.store.models import Contact, EventLog, Notification
 from harness.city import seed_city
 from harness.mqtt import event, raw_peer, wait_for
 from harness.service import running
@@ -49,21 +49,83 @@ async def test_twilio_500_is_retried_with_backoff_until_it_recovers(phone_city: 
     await wait_for(lambda: _all(pc, NIGHT_WORKER, "delivered", "sent", attempts=2))
 
 
-@pytest.mark.twilio_timeout_s(1.0)
-async def test_a_stalled_twilio_times_out_and_is_retried(phone_city: PhoneCity) -> None:
-    pc = phone_city
-    await press(pc, pc.city.terminals[0], "sos-slow")
-    pc.standin.delay_next(2, seconds=3.0)  # the gateway gives up after 1 s
-    pc.clock.advance(60)
-    await wait_for(lambda: _all(pc, NIGHT_WORKER, "pending", attempts=1), within=10)
+async def last_errors(pc: PhoneCity, phone: str) -> list[str | None]:
     async with pc.service.sessions() as session:
-        errors = list(
+        return list(
             await session.scalars(
-                select(Notification.last_error).where(Notification.phone == NIGHT_WORKER)
+                select(Notification.last_error).where(Notification.phone == phone)
             )
         )
-    assert all(e and "no answer from Twilio" in e for e in errors), errors
-    pc.clock.advance(2)
+
+
+async def in_doubt(pc: PhoneCity, phone: str) -> bool:
+    async with pc.service.sessions() as session:
+        found = list(
+            await session.scalars(
+                select(Notification.doubted_at).where(
+                    Notification.phone == phone, Notification.status == "pending"
+                )
+            )
+        )
+    return len(found) == 2 and all(d is not None for d in found)
+
+
+@pytest.mark.twilio_timeout_s(1.0)
+async def test_a_stalled_twilio_that_sent_it_anyway_is_not_sent_twice(
+    phone_city: PhoneCity,
+) -> None:
+    """Twilio answers after our 1 s (the message and the call made all the same): the
+    sends are in doubt, Twilio's reports say they went, and nothing goes again."""
+    pc = phone_city
+    await press(pc, pc.city.terminals[0], "sos-slow")
+    pc.standin.delay_next(2, seconds=3.0)
+    pc.clock.advance(60)
+    await wait_for(lambda: in_doubt(pc, NIGHT_WORKER), within=10)
+    assert all(e and "no answer from Twilio" in e for e in await last_errors(pc, NIGHT_WORKER))
+    # the stand-in creates both once its stall ends, and reports on them
+    await wait_for(lambda: api_statuses(pc, NIGHT_WORKER) == [201, 201], within=10)
+    await wait_for(lambda: _all(pc, NIGHT_WORKER, "delivered", "sent", attempts=1), within=10)
+    pc.clock.advance(120)  # past the wait for a report, and every backoff
+    await pc.service.notifier.run_once()
+    assert api_statuses(pc, NIGHT_WORKER) == [201, 201]
+    assert await last_errors(pc, NIGHT_WORKER) == [None, None]
+    async with pc.service.sessions() as session:
+        ids = set(
+            await session.scalars(select(Notification.id).where(Notification.phone == NIGHT_WORKER))
+        )
+        lines = [
+            (kind, data)
+            for kind, data in await session.execute(
+                select(EventLog.kind, EventLog.data).where(
+                    EventLog.kind.in_(["notification_in_doubt", "notification_sent"])
+                )
+            )
+            if data.get("notification_id") in ids
+        ]
+    # the timeline: each in doubt, then sent, as Twilio's report confirmed
+    assert sorted(k for k, _ in lines) == ["notification_in_doubt"] * 2 + ["notification_sent"] * 2
+    assert all(d.get("confirmed") for k, d in lines if k == "notification_sent")
+
+
+@pytest.mark.twilio_timeout_s(1.0)
+async def test_a_stalled_twilio_that_made_nothing_is_sent_again_after_the_wait(
+    phone_city: PhoneCity,
+) -> None:
+    """Twilio answers late with an error: nothing was made, no report comes, and after
+    `in_doubt_s` (30 s) the message and the call go again, once."""
+    pc = phone_city
+    await press(pc, pc.city.terminals[0], "sos-slow-503")
+    pc.standin.delay_next(2, seconds=2.0, then_status=503)
+    pc.clock.advance(60)
+    await wait_for(lambda: in_doubt(pc, NIGHT_WORKER), within=10)
+    await wait_for(lambda: api_statuses(pc, NIGHT_WORKER) == [503, 503], within=10)
+    pc.clock.advance(20)  # past the 2 s backoff, not the 30 s wait for a report
+    await pc.service.notifier.run_once()
+    assert api_statuses(pc, NIGHT_WORKER) == [503, 503]
+    pc.clock.advance(11)
+    await wait_for(
+        lambda: sorted(api_statuses(pc, NIGHT_WORKER)) == [201, 201, 503, 503], within=10
+    )
     await wait_for(lambda: _all(pc, NIGHT_WORKER, "delivered", "sent", attempts=2), within=10)
 
 

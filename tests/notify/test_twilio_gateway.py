@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from dispatcher.notify.errors import PermanentFailure, TemporaryFailure
+from dispatcher.notify.errors import PermanentFailure, TemporaryFailure, UnknownOutcome
 from dispatcher.notify.twilio import TwilioGateway
 from simulators.twilio.standin import TEST_AUTH_TOKEN, TwilioStandIn
 from tests.simulators.twilio_receiver import ASK, THANKS, Receiver
@@ -178,7 +178,7 @@ async def test_server_trouble_is_a_temporary_failure(
     assert (await gateway.send_sms(DAUGHTER, ALARM_TEXT, None)).startswith("SM")
 
 
-async def test_a_stalled_answer_is_a_temporary_failure(
+async def test_a_stalled_answer_is_an_unknown_outcome(
     standin: TwilioStandIn, receiver: Receiver
 ) -> None:
     standin.delay_next(1, seconds=3.0)
@@ -187,7 +187,7 @@ async def test_a_stalled_answer_is_a_temporary_failure(
     )
     async with gateway:
         started = time.monotonic()
-        with pytest.raises(TemporaryFailure):
+        with pytest.raises(UnknownOutcome):  # Twilio may make the call all the same
             await gateway.place_call(DAUGHTER, receiver.url("/twiml"), None)
         assert time.monotonic() - started < 1.5
         # the next request is not stalled

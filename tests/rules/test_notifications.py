@@ -21,6 +21,7 @@ from dispatcher.rules.notifications import (
     Status,
     after_handover,
     after_interruption,
+    confirmed_by_report,
     gate,
     interrupted,
     provider_report,
@@ -208,6 +209,20 @@ def test_retries_back_off_then_give_up() -> None:
     assert [w.total_seconds() for w in waits] == [2, 4, 8, 16, 32, 60, 60]
     assert retry_at(8, 8, NOW) is None
     assert retry_at(9, 8, NOW) is None
+
+
+def test_a_send_in_doubt_waits_for_its_report_at_least_in_doubt_s() -> None:
+    waits = [(retry_at(n, 8, NOW, in_doubt_s=30) or NOW) - NOW for n in range(1, 8)]
+    assert [w.total_seconds() for w in waits] == [30, 30, 30, 30, 32, 60, 60]
+    assert retry_at(8, 8, NOW, in_doubt_s=30) is None  # given up, doubt or not
+
+
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("doubted", [True, False])
+def test_only_a_report_of_a_send_in_doubt_makes_it_sent(status: Status, doubted: bool) -> None:
+    # pending and in doubt: the provider had it. Pending otherwise was never handed over
+    # (a refusal): a report can only be stale; any other status is past handing over
+    assert confirmed_by_report(status, doubted=doubted) is (doubted and status is Status.PENDING)
 
 
 @pytest.mark.parametrize(
