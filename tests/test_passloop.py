@@ -1,16 +1,17 @@
 """The loop the engine and the notifier share (`dispatcher.passloop`): its start-up work
 (the notifier's recovery of interrupted sends) is tried again until it is done, and a
-failure of it never ends the loop or the process; no pass runs before it is done."""
+failure of it never ends the loop or the process; no pass runs before it is done. A pass
+that fails is tried again in real time, even on a clock that stands still."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
-from dispatcher.clock import SystemClock
+from dispatcher.clock import ManualClock, SystemClock
 from dispatcher.passloop import PassLoop
 from harness.mqtt import wait_for
 
@@ -65,3 +66,40 @@ async def test_a_stop_while_start_up_work_keeps_failing_ends_the_loop() -> None:
     async with asyncio.timeout(5):
         await loop.__aexit__(None, None, None)
     assert loop.passes == 0
+
+
+class FailsOnce(PassLoop):
+    name = "fails-once"
+
+    def __init__(self, clock: ManualClock) -> None:
+        super().__init__(
+            clock=clock, logger=logging.getLogger("test.passloop"), poll_s=0.5, grace_s=5
+        )
+        self.tries = 0
+        self.done = 0
+
+    async def run_once(self) -> int:
+        self.tries += 1
+        if self.tries == 2:
+            raise RuntimeError("database is locked")  # as SQLite says under load
+        self.done += 1
+        return 1
+
+    async def next_due(self) -> datetime | None:
+        return None
+
+
+async def test_a_failed_pass_is_tried_again_though_the_clock_stands_still() -> None:
+    """A test's clock moves only when told. A pass that failed after the clock's last
+    move (a check-in due: SQLite locked under load) was tried again only at the clock's
+    next move, and the missed check-in it should have opened waited for ever."""
+    clock = ManualClock(datetime(2026, 10, 20, 7, 0, tzinfo=UTC))
+    loop = FailsOnce(clock)
+    await loop.__aenter__()
+    try:
+        await wait_for(lambda: loop.tries == 1)
+        clock.advance(30)  # the work comes due; the pass for it fails
+        await wait_for(lambda: loop.done == 2, within=5)
+        assert loop.tries == 3
+    finally:
+        await loop.__aexit__(None, None, None)

@@ -5,12 +5,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatcher.city_file.load import LoadReport, load_city
 from dispatcher.city_file.rows import CityDataError
+from dispatcher.rules import checkins as checkin_rules
 from dispatcher.store.models import Community, Resident
 
 
@@ -52,17 +55,19 @@ def errors_json(exc: CityDataError) -> list[dict[str, Any]]:
 
 
 async def set_checkin(
-    *, session: AsyncSession, resident_id: str, fields: dict[str, Any]
+    *, session: AsyncSession, resident_id: str, fields: dict[str, Any], now: datetime, tz: ZoneInfo
 ) -> Resident | None:
     """Set a resident's window, pause and reason (`fields`: those given, already
-    checked); a changed window gets its deadline at the engine's next pass. None when
-    there is no such resident."""
+    checked). A changed window's first deadline is the first end of it after `now`, the
+    change's own time: left to the engine's next pass, a change at 06:59 noticed after
+    07:00 would wait for tomorrow's end. None when there is no such resident."""
     resident = await session.get(Resident, resident_id, with_for_update={"key_share": True})
     if resident is None:
         return None
     if "window" in fields and fields["window"] != resident.checkin_window:
         resident.checkin_window = fields["window"]
-        resident.checkin_due_at = None
+        window = checkin_rules.readable_window(resident.checkin_window)
+        resident.checkin_due_at = checkin_rules.next_end(window, tz, now) if window else None
     if "paused_until" in fields:
         resident.checkin_paused_until = fields["paused_until"]
     if "reason" in fields:

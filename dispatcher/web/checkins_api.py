@@ -61,7 +61,11 @@ async def put_checkin(request: web.Request) -> Reply:
     now = deps.clock.now()
     async with sessions_of(request).begin() as session:
         resident = await set_checkin(
-            session=session, resident_id=resident_id, fields=sent.model_dump(exclude_unset=True)
+            session=session,
+            resident_id=resident_id,
+            fields=sent.model_dump(exclude_unset=True),
+            now=now,
+            tz=deps.settings.city.tz,
         )
         if resident is None:
             return json_error(404, f"no resident {resident_id}")
@@ -86,5 +90,5 @@ async def put_checkin(request: web.Request) -> Reply:
     request.app.logger.info(
         "check-in of resident %s set by %s: %s", resident_id, principal(request).username, logged
     )
-    deps.told(Changes(terminals=True))  # the engine sets a new window's deadline at once
+    deps.told(Changes(terminals=True))  # the engine looks at the new deadline
     return body

@@ -38,7 +38,13 @@ async def missed(service: Service) -> list[Alarm]:
 
 async def set_window(service: Service, resident_id: str, **fields: object) -> None:
     async with service.sessions.begin() as session:
-        assert await set_checkin(session=session, resident_id=resident_id, fields=fields)
+        assert await set_checkin(
+            session=session,
+            resident_id=resident_id,
+            fields=fields,
+            now=service.clock.now(),
+            tz=service.settings.city.tz,
+        )
 
 
 async def due_at(service: Service, resident_id: str) -> datetime | None:
@@ -146,3 +152,21 @@ async def _summaries(service: Service) -> list[Notification]:
                 select(Notification).where(Notification.purpose == "checkin_summary")
             )
         )
+
+
+async def test_a_window_set_just_before_its_end_counts_today(
+    db_url: str, settings_for: Callable[..., Settings]
+) -> None:
+    """A window's first deadline is taken at the change, not at the engine's next pass:
+    a window 06:00-07:00 set at 06:59:30 while the engine is busy until after 07:00 is
+    missed today, not first tomorrow (seen under load: the missed check-in never came)."""
+    clock = ManualClock(at(1, 6, 59, 30))
+    async with running(settings_for(db_url), clock=clock) as service:
+        city = await seed_city(service.sessions)
+        one = city.residents[0]
+        async with service.engine._one_pass:  # the engine busy: none of its passes runs
+            await set_window(service, one, window="06:00-07:00")
+            clock.set(at(1, 7, 0, 30))
+        [alarm] = await wait_for(lambda: missed(service))
+        assert (alarm.resident_id, alarm.created_at) == (one, at(1, 7, 0, 30))
+        assert await due_at(service, one) == at(2, 7)
