@@ -93,7 +93,7 @@ $script</head>
 <nav>$nav</nav>
 <span id="live-state" class="live-state">$down</span>
 <button id="sound" class="sound" type="button" hidden>$sound</button>
-<span class="who">$who</span>
+$who
 <a class="lang" href="/lang/$other_lang?next=$here">$other_name</a>
 <form method="post" action="/logout" class="logout"><input type="hidden" name="csrf" value="$csrf">
 <button type="submit">$logout</button></form>
@@ -169,6 +169,19 @@ async def _area(request: web.Request, who: users.Principal) -> str | None:
     return name or who.scope.name
 
 
+def _who(username: str, role: str, area: str | None) -> str:
+    """Who is logged in, and as what; for a scoped user, over which part of the city in
+    the role's place (a street's supervisor sees at a glance why another street's alarm
+    is not on the queue; the pages they have say the role). All of it on hover."""
+    title = " · ".join(part for part in (username, role, area) if part)
+    after = (
+        f'<small class="area">{html.escape(area)}</small>'
+        if area
+        else f"<small>{html.escape(role)}</small>"
+    )
+    return f'<span class="who" title="{html.escape(title)}">{html.escape(username)}{after}</span>'
+
+
 async def shell(
     request: web.Request,
     who: users.Principal,
@@ -214,7 +227,7 @@ async def shell(
         nav=nav,
         down=html.escape(t["live.down"]),
         sound=html.escape(t["sound.enable"]),
-        who=f"{html.escape(who.username)}<small>{html.escape(t['role.' + who.role.value])}</small>",
+        who=_who(who.username, t["role." + who.role.value], area),
         other_lang=_other_lang(lang),
         here=quote(request.path_qs, safe=""),
         other_name=html.escape(t["nav.lang"]),

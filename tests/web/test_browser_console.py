@@ -47,6 +47,8 @@ SettingsFor = Callable[..., Settings]
 SCREEN: ViewportSize = {"width": 1366, "height": 768}
 USERS = {"op1": Role.OPERATOR, "sup1": Role.SUPERVISOR, "adm1": Role.ADMIN}
 WALL = "wall1"  # the wallboard's account: its header has the wall alone
+# a street's administrator: the longest header, its street named beside its role
+STREET_ADMIN = "adm-weibei"
 # 2026-12-07 04:36 UTC is 12:36 in the city (Asia/Shanghai)
 OPENED = datetime(2026, 12, 7, 4, 36, tzinfo=UTC)
 # (kind, type, device, closed after minutes or None)
@@ -176,6 +178,7 @@ async def a_day_with_every_kind(service: Service) -> None:
     for name, role in USERS.items():
         await add_user(service, name, role)
     await add_user(service, WALL, Role.WALLBOARD)
+    await add_user(service, STREET_ADMIN, Role.ADMIN, scope="street:纬北路街道")
     async with api_client(service, "adm1") as api:  # an audited edit, of two fields
         body = {"paused_until": "2026-12-20", "reason": "住院"}
         async with api.put("/api/residents/r-0002/checkin", json=body) as response:
@@ -258,8 +261,10 @@ async def header_lines(page: Page) -> dict[str, int]:
         """() => {
           const top = document.querySelector('header.top');
           const nav = top.querySelector('nav');
+          const who = top.querySelector('.who');  // cut with an ellipsis when crowded
           const parts = {overflow: top.scrollWidth > top.clientWidth
-                           || nav.scrollWidth > nav.clientWidth ? 1 : 0,
+                           || nav.scrollWidth > nav.clientWidth
+                           || who.scrollWidth > who.clientWidth ? 1 : 0,
                          height: Math.round(top.getBoundingClientRect().height)};
           const lineOf = (node) => {
             const range = document.createRange(); range.selectNodeContents(node);
@@ -281,9 +286,14 @@ async def header_lines(page: Page) -> dict[str, int]:
 async def test_the_header_is_one_line_for_every_role(
     service: Service, browser: Browser, lang: str
 ) -> None:
-    for username in [*USERS, WALL]:
+    for username in [*USERS, WALL, STREET_ADMIN]:
         start = "/wall" if username == WALL else "/queue"
         page = await log_in(browser, service, username, lang, start=start)
+        area = page.locator("header.top .who .area")
+        if username == STREET_ADMIN:
+            await expect(area).to_have_text("纬北路街道")
+        else:
+            await expect(area).to_have_count(0)  # the whole city: nothing to say
         # the sound button showing, and a queue of two digits on its link
         await page.evaluate(
             """() => {
@@ -294,11 +304,12 @@ async def test_the_header_is_one_line_for_every_role(
         )
         await expect(page.locator("#sound")).to_be_visible()
         parts = await header_lines(page)
+        # before the checks: a failure's screenshot shows what overflowed
+        await page.screenshot(path=ARTIFACTS / f"console-header-{username}-{lang}.png")
         assert parts.pop("overflow") == 0, parts
         assert parts.pop("height") <= 64, parts  # one line of buttons (two would be 100)
         assert parts, "no header found"
         assert all(lines == 1 for lines in parts.values()), parts
-        await page.screenshot(path=ARTIFACTS / f"console-header-{username}-{lang}.png")
         await page.context.close()
 
 

@@ -217,6 +217,7 @@ async def test_a_street_supervisor_sees_their_street_in_the_browser(
             await expect(summary).to_have_count(2)  # the street, then its one community
             await expect(summary.first).to_contain_text(area_row)
             await expect(page.locator("#summary h2")).to_contain_text("玉华街道")
+            await expect(page.locator("header.top .who .area")).to_have_text("玉华街道")
             await expect(page.locator("#report tbody tr")).to_have_count(7)
             await expect(page.locator("#report")).not_to_contain_text("康桥")
             options = await page.locator("#f-community option").all_inner_texts()
