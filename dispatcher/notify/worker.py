@@ -55,9 +55,8 @@ class Failover:
     after_s: float
 
 
-_BATCH = 50  # claimed and not yet handed over, at most
-_CLAIM_AT_LEAST = 10  # a claim's transaction for fewer would cost more than it brings
-_CONCURRENCY = 20  # requests to providers at once
+_BATCH = 50
+_CONCURRENCY = 20
 _SHUTDOWN_GRACE_S = 15.0
 _STALE_CHECK = timedelta(seconds=60)
 
@@ -296,41 +295,26 @@ class Notifier(PassLoop):
                 await summarise_held(
                     session=session, now=self._clock.now(), throttle=self._throttle
                 )
-        # claimed as sends finish, not in waves: a wave waited for its slowest send and
-        # its handover record before the next claim, and the provider sat idle meanwhile
-        in_flight: set[asyncio.Future[None]] = set()
-        more = True
         while True:
-            room = _BATCH - len(in_flight)
-            if more and room >= _CLAIM_AT_LEAST and not self._stopping:
-                async with self._sessions.begin() as session:
-                    claimed = await store.claim(
-                        session=session,
-                        now=self._clock.now(),
-                        limit=room,
-                        skip_locked=self._skip_locked,
-                        owner=self._owner,
-                        throttle=self._throttle,
-                    )
-                for row in claimed.outgoing:
-                    message = outgoing(
-                        row, max_segments=self._max_segments, link_base=self._link_base
-                    )
-                    in_flight.add(asyncio.ensure_future(self._send(message)))
-                for notification_id, reason in claimed.refused:
-                    await self._write_failure(notification_id, reason)
-                attempted += len(claimed.outgoing)
-                more = claimed.handled >= room
-            if not in_flight:
+            async with self._sessions.begin() as session:
+                claimed = await store.claim(
+                    session=session,
+                    now=self._clock.now(),
+                    limit=_BATCH,
+                    skip_locked=self._skip_locked,
+                    owner=self._owner,
+                    throttle=self._throttle,
+                )
+            for notification_id, reason in claimed.refused:
+                await self._write_failure(notification_id, reason)
+            messages = [
+                outgoing(m, max_segments=self._max_segments, link_base=self._link_base)
+                for m in claimed.outgoing
+            ]
+            await asyncio.gather(*(self._send(m) for m in messages))
+            attempted += len(claimed.outgoing)
+            if claimed.handled < _BATCH or self._stopping:
                 return attempted
-            # the last ones (nothing more due, or a stop): the pass ends when they do
-            last = not more or self._stopping
-            wait = asyncio.ALL_COMPLETED if last else asyncio.FIRST_COMPLETED
-            done, in_flight = await asyncio.wait(in_flight, return_when=wait)
-            failed = [exc for task in done if (exc := task.exception()) is not None]
-            if failed:  # a handover record not written: the rest finish, then the pass fails
-                await asyncio.gather(*in_flight, return_exceptions=True)
-                raise failed[0]
 
     async def _send(self, message: Outgoing) -> None:
         channel = self._registry.get(message.channel, UNCONFIGURED)
