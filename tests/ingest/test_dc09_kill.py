@@ -5,9 +5,11 @@ the dispatcher that comes back stores it once and answers ACK."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,48 +21,56 @@ from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog, Terminal
 from harness.city import seed_city
 from harness.mqtt import wait_for
-from harness.ports import free_port
 from simulators.dc09 import Dc09Terminal
 from tests.ingest.test_puback_after_commit import _dsn, _Process
 
 KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 
 
+def config_of(pg_url: str, tmp_path: Path, dc09_port: int) -> dict[str, Any]:
+    return {
+        "database": {"url": pg_url},
+        "mqtt": {
+            "url": "mqtt://127.0.0.1:1883",
+            "topic_prefix": f"t{uuid.uuid4().hex[:8]}",
+            "client_id": f"dispatcher.{uuid.uuid4().hex[:8]}",
+            "credentials_key_file": str(tmp_path / "mqtt-credentials.key"),
+        },
+        # any free port, taken by the process itself: a port found free beforehand can
+        # be taken by another process's connection before the dispatcher binds it
+        "http": {"host": "127.0.0.1", "port": 0},
+        "heartbeat": {"offline_alarms": False},
+        "dc09": {"host": "127.0.0.1", "port": dc09_port},
+    }
+
+
 @pytest.fixture
-def dc09_process(pg_url: str, tmp_path: Path) -> Iterator[tuple[_Process, int]]:
-    port = free_port()
+def dc09_process(pg_url: str, tmp_path: Path) -> Iterator[tuple[_Process, Path, dict[str, Any]]]:
     config = tmp_path / "config.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "database": {"url": pg_url},
-                "mqtt": {
-                    "url": "mqtt://127.0.0.1:1883",
-                    "topic_prefix": f"t{uuid.uuid4().hex[:8]}",
-                    "client_id": f"dispatcher.{uuid.uuid4().hex[:8]}",
-                    "credentials_key_file": str(tmp_path / "mqtt-credentials.key"),
-                },
-                "http": {"host": "127.0.0.1", "port": free_port()},
-                "heartbeat": {"offline_alarms": False},
-                "dc09": {"host": "127.0.0.1", "port": port},
-            }
-        )
-    )
+    settings = config_of(pg_url, tmp_path, 0)
+    config.write_text(yaml.safe_dump(settings))
     process = _Process(config, tmp_path / "dispatcher.log")
     try:
-        yield process, port
+        yield process, config, settings
     finally:
         process.kill()
 
 
-def receiving(process: _Process) -> bool:
-    return process.log.read_text(errors="replace").count("DC-09 receiver on") > 0
+def receiver_port(process: _Process) -> int | None:
+    """The DC-09 receiver's port from the log; fails at once if the process ended."""
+    text = process.log.read_text(errors="replace")
+    found = re.findall(r"DC-09 receiver on 127\.0\.0\.1:(\d+)", text)
+    if found:
+        return int(found[-1])
+    if process.proc is not None and process.proc.poll() is not None:
+        pytest.fail(f"the dispatcher exited ({process.proc.returncode}):\n{text[-3000:]}")
+    return None
 
 
 async def test_a_dc09_sos_killed_before_its_commit_is_repeated_and_stored_once(
-    pg_url: str, dc09_process: tuple[_Process, int]
+    pg_url: str, dc09_process: tuple[_Process, Path, dict[str, Any]]
 ) -> None:
-    process, port = dc09_process
+    process, config, settings = dc09_process
     engine = create_engine(pg_url)
     try:
         sessions = session_factory(engine)
@@ -73,7 +83,10 @@ async def test_a_dc09_sos_killed_before_its_commit_is_repeated_and_stored_once(
                 .values(protocol="dc09", dc09_account="1A2B", dc09_key=KEY.hex())
             )
         process.start()
-        await wait_for(lambda: receiving(process), within=60)
+        port = await wait_for(lambda: receiver_port(process), within=60)
+        # the restart listens where the terminal sends: the port the first start took
+        settings["dc09"]["port"] = port
+        config.write_text(yaml.safe_dump(settings))
 
         blocker = await asyncpg.connect(_dsn(pg_url))
         watcher = await asyncpg.connect(_dsn(pg_url))

@@ -23,7 +23,6 @@ from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog
 from harness.city import seed_city
 from harness.mqtt import event, raw_peer, wait_for
-from harness.ports import free_port
 from harness.service import running
 
 MOSQUITTO = ("127.0.0.1", 1883)
@@ -68,7 +67,9 @@ def dispatcher_process(pg_url: str, topic_prefix: str, tmp_path: Path) -> Iterat
                     "client_id": f"dispatcher.{uuid.uuid4().hex[:8]}",
                     "credentials_key_file": str(tmp_path / "mqtt-credentials.key"),
                 },
-                "http": {"host": "127.0.0.1", "port": free_port()},
+                # any free port, taken by the process itself (one found free beforehand
+                # can be another's by the time it binds)
+                "http": {"host": "127.0.0.1", "port": 0},
                 "heartbeat": {"offline_alarms": False},
             }
         )
