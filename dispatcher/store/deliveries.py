@@ -350,6 +350,15 @@ async def mark_retry(
     n = await locked(session=session, notification_id=notification_id)
     if n is None:
         return False
+    if in_doubt_s is not None and (n.status != Status.SENDING or n.provider_sid):
+        # the provider's report came before this (a slow answer, a quick report): it went
+        if n.status == Status.SENDING:
+            n.status = rules.after_handover(n.channel)
+        n.updated_at = now
+        session.add(
+            _entry(n, now, "notification_sent", "notifier", sid=n.provider_sid, confirmed=True)
+        )
+        return False
     n.last_error = error[:1000]
     n.updated_at = now
     again = rules.retry_at(n.attempts, max_attempts, now, in_doubt_s=in_doubt_s)
