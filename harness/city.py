@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatcher.store.models import Community, Contact, Resident, Terminal, Worker
+from dispatcher.rules.notifications import Purpose
+from dispatcher.store.models import Alarm, Community, Contact, Resident, Terminal, Worker
+from dispatcher.store.outbox import base_row
 
 DAY = {"days": "mon-sun", "start": "08:00", "end": "20:00"}
 NIGHT = {"days": "mon-sun", "start": "20:00", "end": "08:00"}
@@ -82,3 +86,37 @@ async def seed_city(
             city.terminals.append(tid)
             city.residents.append(rid)
     return city
+
+
+def emergency_at_step_one(now: datetime, terminal: str = "T-0001") -> Alarm:
+    """An open SOS of `terminal`'s resident (of `seed_city`), at its first step since
+    `now`, the next one in 120 s."""
+    return Alarm(
+        device_id=terminal,
+        resident_id=f"r-{terminal[2:]}",
+        kind="emergency",
+        type="sos",
+        status="open",
+        priority=1,
+        created_at=now,
+        escalation_started=True,
+        step=1,
+        round=0,
+        next_step_at=now + timedelta(seconds=120),
+        escalation_exhausted=False,
+    )
+
+
+def night_worker_message(alarm_id: int, channel: str, now: datetime) -> dict[str, Any]:
+    """Step 1's outbox row to `seed_city`'s night worker 刘军, by `channel`."""
+    return base_row(
+        alarm_id=alarm_id,
+        purpose=Purpose.STEP,
+        recipient_key="worker:w-night",
+        recipient_name="刘军",
+        phone="+8613800000002",
+        language="zh-CN",
+        channel=channel,
+        now=now,
+        step=1,
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -21,7 +21,7 @@ from dispatcher.store import deliveries as notifications
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm
 from dispatcher.store.outbox import add, base_row
-from harness.city import seed_city
+from harness.city import emergency_at_step_one, night_worker_message, seed_city
 from harness.mqtt import wait_for
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -63,33 +63,10 @@ async def _sending(
     """An open emergency of `terminal`'s resident at its first step, and a message of it
     being sent (claimed, not yet handed over): (alarm id, notification id)."""
     async with sessions.begin() as session:
-        alarm = Alarm(
-            device_id=terminal,
-            resident_id=f"r-{terminal[2:]}",
-            kind="emergency",
-            type="sos",
-            status="open",
-            priority=1,
-            created_at=NOW,
-            escalation_started=True,
-            step=1,
-            round=0,
-            next_step_at=NOW + timedelta(seconds=120),
-            escalation_exhausted=False,
-        )
+        alarm = emergency_at_step_one(NOW, terminal)
         session.add(alarm)
         await session.flush()
-        row = base_row(
-            alarm_id=alarm.id,
-            purpose=Purpose.STEP,
-            recipient_key="worker:w-night",
-            recipient_name="刘军",
-            phone="+8613800000002",
-            language="zh-CN",
-            channel=channel,
-            now=NOW,
-            step=1,
-        )
+        row = night_worker_message(alarm.id, channel, NOW)
         row |= {"status": "sending", "claimed_by": "dispatcher.1", "claimed_at": NOW}
         await add(session, [row])
         alarm_id = alarm.id

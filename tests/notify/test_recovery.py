@@ -14,7 +14,7 @@ from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.deliveries import recover_interrupted
 from dispatcher.store.models import Alarm, Notification
 from dispatcher.store.outbox import add, base_row
-from harness.city import seed_city
+from harness.city import emergency_at_step_one, night_worker_message, seed_city
 
 NOW = datetime(2026, 11, 26, 19, 0, tzinfo=UTC)
 
@@ -25,36 +25,10 @@ async def test_interrupted_sends_are_failed_or_repeated_by_channel(db_url: str) 
     try:
         await seed_city(sessions)
         async with sessions.begin() as session:
-            alarm = Alarm(
-                device_id="T-0001",
-                resident_id="r-0001",
-                kind="emergency",
-                type="sos",
-                status="open",
-                priority=1,
-                created_at=NOW,
-                escalation_started=True,
-                step=1,
-                round=0,
-                next_step_at=NOW + timedelta(seconds=120),
-                escalation_exhausted=False,
-            )
+            alarm = emergency_at_step_one(NOW)
             session.add(alarm)
             await session.flush()
-            rows = [
-                base_row(
-                    alarm_id=alarm.id,
-                    purpose=Purpose.STEP,
-                    recipient_key="worker:w-night",
-                    recipient_name="刘军",
-                    phone="+8613800000002",
-                    language="zh-CN",
-                    channel=channel,
-                    now=NOW,
-                    step=1,
-                )
-                for channel in ("sms", "voice")
-            ]
+            rows = [night_worker_message(alarm.id, channel, NOW) for channel in ("sms", "voice")]
             rows.append(
                 base_row(
                     alarm_id=alarm.id,
