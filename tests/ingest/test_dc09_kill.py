@@ -27,7 +27,8 @@ from tests.ingest.test_puback_after_commit import _dsn, _Process
 KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 
 
-def config_of(pg_url: str, tmp_path: Path, dc09_port: int) -> dict[str, Any]:
+def config_of(pg_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Every port 0, taken by the process itself (DC-09's read from its log)."""
     return {
         "database": {"url": pg_url},
         "mqtt": {
@@ -40,14 +41,14 @@ def config_of(pg_url: str, tmp_path: Path, dc09_port: int) -> dict[str, Any]:
         # be taken by another process's connection before the dispatcher binds it
         "http": {"host": "127.0.0.1", "port": 0},
         "heartbeat": {"offline_alarms": False},
-        "dc09": {"host": "127.0.0.1", "port": dc09_port},
+        "dc09": {"host": "127.0.0.1", "port": 0},
     }
 
 
 @pytest.fixture
 def dc09_process(pg_url: str, tmp_path: Path) -> Iterator[tuple[_Process, Path, dict[str, Any]]]:
     config = tmp_path / "config.yaml"
-    settings = config_of(pg_url, tmp_path, 0)
+    settings = config_of(pg_url, tmp_path)
     config.write_text(yaml.safe_dump(settings))
     process = _Process(config, tmp_path / "dispatcher.log")
     try:
