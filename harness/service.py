@@ -67,6 +67,16 @@ async def timeline_kinds(service: Service, alarm_id: int) -> list[str]:
         return list(rows)
 
 
+async def first_step_fired(service: Service, alarm_id: int) -> bool:
+    """Whether the engine has taken up the alarm (its step 0 fired). Wait for it before
+    moving a test's clock: the next step's wait counts from the firing, so a clock moved
+    before it only moves that step later."""
+    async with service.sessions() as session:
+        return bool(
+            await session.scalar(select(Alarm.escalation_started).where(Alarm.id == alarm_id))
+        )
+
+
 async def only_alarm(service: Service) -> Alarm:
     async with service.sessions() as session:
         alarms = list(await session.scalars(select(Alarm)))

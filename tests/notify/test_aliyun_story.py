@@ -22,7 +22,7 @@ from dispatcher.store.models import Alarm, Contact, EventLog, Notification
 from harness.city import SmallCity, seed_city
 from harness.mqtt import event, raw_peer, wait_for
 from harness.ports import free_port
-from harness.service import running
+from harness.service import first_step_fired, running
 from simulators.aliyun.standin import TEST_KEY_ID, TEST_KEY_SECRET, AliyunStandIn
 from simulators.twilio.standin import TwilioStandIn
 from tests.notify.conftest import AT_3AM, NIGHT_WORKER, contact_phone
@@ -129,6 +129,7 @@ async def press(two: TwoProviders, event_id: str) -> int:
 
     found = await wait_for(opened)
     assert isinstance(found, int)
+    await wait_for(lambda: first_step_fired(two.service, found))
     return found
 
 

@@ -18,7 +18,7 @@ from dispatcher.config import Settings
 from dispatcher.store.models import Alarm, EventLog, Resident, Terminal
 from harness.city import seed_city
 from harness.mqtt import wait_for
-from harness.service import running
+from harness.service import first_step_fired, running
 from simulators.cli import main as simulate
 from simulators.dc09 import Dc09Terminal
 from simulators.twilio.standin import TwilioStandIn
@@ -96,6 +96,7 @@ async def test_a_dc09_sos_is_acked_after_commit_and_texts_the_worker(dc09_city: 
         answer = await t._exchange(raw)
         assert dc09.read_answer(answer, KEY)[0] is dc09.Answer.ACK
         assert len(await events_of(pc, device)) == 1
+    await wait_for(lambda: first_step_fired(pc.service, alarm.id))
     pc.clock.advance(60)
     await wait_for(lambda: NIGHT_WORKER in numbers_texted(pc))
 

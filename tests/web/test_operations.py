@@ -24,7 +24,7 @@ from dispatcher.logs import JsonFormatter, mask_phones
 from dispatcher.users.accounts import Role
 from harness.city import seed_city
 from harness.mqtt import event, raw_peer, wait_for
-from harness.service import add_user, api_client, running
+from harness.service import add_user, api_client, first_step_fired, running
 
 SettingsFor = Callable[..., Settings]
 MOSQUITTO = ("127.0.0.1", 1883)
@@ -75,6 +75,7 @@ async def test_a_night_as_the_metrics_and_the_log_tell_it(
         async with api_client(service, "op1") as api:
             async with api.get("/api/alarms?status=open") as response:
                 (alarm,) = await response.json()
+            await wait_for(lambda: first_step_fired(service, alarm["id"]))
 
             # 90 s: step 1 went to the night worker by SMS (the log channel); then taken
             clock.advance(61)
