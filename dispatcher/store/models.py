@@ -238,19 +238,25 @@ class OutageMember(Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# what a terminal sent that was accepted: the event log's lines ingest looks repeats
+# up among (an event of protocol v1, a DC-09 report)
+ACCEPTED_KINDS_SQL = "kind IN ('device_event', 'device_report')"
+
+
 class EventLog(Base):
     """Append-only: every terminal event, rejection and alarm action, in order."""
 
     __tablename__ = "event_log"
     __table_args__ = (
-        # the dedup of protocol v1: each (device_id, event_id) is logged once as accepted
+        # the dedup of protocol v1 and DC-09: each (device_id, event_id) is logged once
+        # as accepted; ingest's lookup has this very condition, so that it can use it
         Index(
             "uq_event_log_device_event",
             "device_id",
             "event_id",
             unique=True,
-            postgresql_where=text("kind = 'device_event'"),
-            sqlite_where=text("kind = 'device_event'"),
+            postgresql_where=text(ACCEPTED_KINDS_SQL),
+            sqlite_where=text(ACCEPTED_KINDS_SQL),
         ),
         Index("ix_event_log_alarm", "alarm_id", "id"),
     )
