@@ -29,7 +29,7 @@ from dispatcher.rules.service import ServiceState
 from dispatcher.store import outbox
 from dispatcher.store.alarms import get_alarm
 from dispatcher.store.db import is_postgresql
-from dispatcher.store.deliveries import locked, mark_failed, move_on_if_step_dead
+from dispatcher.store.deliveries import confirm_sent, locked, mark_failed, move_on_if_step_dead
 from dispatcher.store.event_log import log_entry, notification_entry
 from dispatcher.store.models import (
     Alarm,
@@ -78,19 +78,7 @@ async def record_status(
     n.updated_at = now
     if notification_rules.confirmed_by_report(Status(n.status), doubted=n.doubted_at is not None):
         # its send was in doubt (no answer in time): it went, so it does not go again
-        n.status = notification_rules.after_handover(n.channel)
-        n.sent_at = n.sent_at or now
-        n.doubted_at = None
-        n.last_error = None
-        session.add(
-            notification_entry(
-                "notification_sent",
-                n,
-                at=now,
-                actor=provider,
-                data={"recipient_key": n.recipient_key, "sid": n.provider_sid, "confirmed": True},
-            )
-        )
+        confirm_sent(session=session, n=n, now=now, actor=provider)
     moved = False
     if report.failed:
         moved = await mark_failed(

@@ -335,6 +335,20 @@ async def mark_sent(*, session: AsyncSession, handed: list[Handed], now: datetim
     await request_closed.at_handover(session=session, handed=rows, now=now)
 
 
+def confirm_sent(*, session: AsyncSession, n: Notification, now: datetime, actor: str) -> None:
+    """A send in doubt (no answer in time) that its provider's report shows went: sent,
+    as `mark_sent` leaves a row (a status the report wrote since is kept), and a line of
+    the timeline that says it was confirmed. Whichever came first, the timeout or the
+    report, the second to come calls this."""
+    if n.status in (Status.SENDING, Status.PENDING):
+        n.status = rules.after_handover(n.channel)
+    n.sent_at = n.sent_at or now
+    n.doubted_at = None
+    n.last_error = None
+    n.updated_at = now
+    session.add(_entry(n, now, "notification_sent", actor, sid=n.provider_sid, confirmed=True))
+
+
 async def mark_retry(
     *,
     session: AsyncSession,
@@ -352,12 +366,7 @@ async def mark_retry(
         return False
     if in_doubt_s is not None and (n.status != Status.SENDING or n.provider_sid):
         # the provider's report came before this (a slow answer, a quick report): it went
-        if n.status == Status.SENDING:
-            n.status = rules.after_handover(n.channel)
-        n.updated_at = now
-        session.add(
-            _entry(n, now, "notification_sent", "notifier", sid=n.provider_sid, confirmed=True)
-        )
+        confirm_sent(session=session, n=n, now=now, actor="notifier")
         return False
     n.last_error = error[:1000]
     n.updated_at = now
