@@ -7,10 +7,12 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, or_, select
+from sqlalchemy import Select, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
 from dispatcher.rules.liveness import is_online
+from dispatcher.store.db import is_postgresql
 from dispatcher.store.models import Community, Resident, Terminal
 
 # at or below this (percent) a terminal is shown as needing a battery change
@@ -119,26 +121,43 @@ async def terminal_items(
     return [_terminal_item(t, r, c, now, liveness) for t, r, c in rows]
 
 
-async def problem_terminals(
-    *, session: AsyncSession, now: datetime, liveness: tuple[int, int]
-) -> dict[str, tuple[bool, int | None]]:
-    """(online, battery) of each terminal that needs attention now."""
-    rows = await session.execute(
-        select(Terminal.device_id, Terminal.connected, Terminal.last_seen, Terminal.battery).where(
-            _problem(liveness, now)
-        )
-    )
+# separators of `trouble_digest`: control characters no device id holds
+_RECORD, _FIELD = "\x1e", "\x1f"
+
+
+async def trouble_digest(*, session: AsyncSession, now: datetime, liveness: tuple[int, int]) -> str:
+    """The terminals that need attention now with their state (online, battery), as one
+    string the database makes: in a power cut a city of 100,000 has 100,000 of them, and
+    fetched as rows they held the event loop ~0.3 s at each look (every press waited);
+    as one string they cost the process a few milliseconds, and an unchanged set is
+    told by one comparison. `parse_trouble` reads it."""
     interval_s, missed = liveness
-    return {
-        device_id: (
-            is_online(
-                connected=connected,
-                last_seen=last_seen,
-                now=now,
-                interval_s=interval_s,
-                offline_after_missed=missed,
-            ),
-            battery,
-        )
-        for device_id, connected, last_seen, battery in rows
-    }
+    stale = now - timedelta(seconds=interval_s * missed)
+    # rules.liveness.is_online, in SQL: connected, and last seen within the missed periods
+    state = case(
+        (and_(Terminal.connected.is_(True), Terminal.last_seen > stale), literal("1")),
+        else_=literal("0"),
+    )
+    line = (
+        Terminal.device_id
+        + literal(_FIELD)
+        + state
+        + literal(_FIELD)
+        + func.coalesce(cast(Terminal.battery, String), literal(""))
+    )
+    joined: ColumnElement[str] = func.aggregate_strings(line, _RECORD)
+    if is_postgresql(session):
+        # the same set in the same order, so that an unchanged one compares equal (SQLite
+        # 3.40 has no ORDER BY in an aggregate: there a look parses each time)
+        joined = joined.aggregate_order_by(Terminal.device_id)
+    found = await session.scalar(select(joined).where(_problem(liveness, now)))
+    return found or ""
+
+
+def parse_trouble(digest: str) -> dict[str, tuple[bool, int | None]]:
+    """(online, battery) of each terminal in a `trouble_digest`."""
+    trouble: dict[str, tuple[bool, int | None]] = {}
+    for record in digest.split(_RECORD) if digest else ():
+        device_id, state, battery = record.split(_FIELD)
+        trouble[device_id] = (state == "1", int(battery) if battery else None)
+    return trouble

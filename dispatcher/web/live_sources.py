@@ -77,6 +77,7 @@ class Follower:
         self._terminals_every = terminals_every
         self._alarms: dict[int, int] | None = None
         self._trouble: dict[str, tuple[bool, int | None]] | None = None
+        self._digest: str | None = None  # the trouble set as last read (`trouble_digest`)
         self.looks = 0
 
     async def look(self) -> None:
@@ -84,13 +85,15 @@ class Follower:
         hb = deps.settings.heartbeat
         async with deps.sessions() as session:
             revs = await operators_queue.revisions(session=session)
-            trouble = None
+            trouble, digest = None, None
             if self.looks % self._terminals_every == 0:
-                trouble = await terminal_store.problem_terminals(
+                digest = await terminal_store.trouble_digest(
                     session=session,
                     now=deps.clock.now(),
                     liveness=(hb.interval_s, hb.offline_after_missed),
                 )
+                if digest != self._digest:
+                    trouble = terminal_store.parse_trouble(digest)
         if self._alarms is not None:
             changed = {i for i, rev in revs.items() if self._alarms.get(i) != rev}
             self._hub.touch(changed | (self._alarms.keys() - revs.keys()), local=False)
@@ -100,7 +103,7 @@ class Follower:
                 old = self._trouble
                 changed_t = {d for d, state in trouble.items() if old.get(d) != state}
                 self._hub.touch_terminals(changed_t | (old.keys() - trouble.keys()), local=False)
-            self._trouble = trouble
+            self._trouble, self._digest = trouble, digest
         # a user disabled (`dispatcher user disable`, another process): their screens
         # close within a look, on either database, with no announcement needed
         await self._hub.end_lapsed_sessions()
