@@ -11,6 +11,7 @@ nominal length, so that it never ends before it starts.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,6 +50,7 @@ class Window:
         return (end - start) % (24 * 60)
 
 
+@functools.lru_cache(maxsize=1024)  # a city has a few windows, read for every resident
 def readable_window(text: str | None) -> Window | None:
     """A stored window, or None when there is none or it cannot be read (the city file
     and the API check windows; a bad one must not stop the engine's pass)."""
@@ -76,6 +78,7 @@ def _at(day: date, wall: time, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few windows, on the same days, for everyone
 def bounds(window: Window, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The window of local `day` as UTC instants [start, end)."""
     start = _at(day, window.start, tz)
