@@ -37,6 +37,10 @@ _BATCH = 100
 _TERMINALS_EVERY = timedelta(seconds=0.4)
 # down terminals are grouped per community in one decision: read them all at once
 _DOWN_LIMIT = 20000
+# check-in batches in one loop pass; more wait for the next pass, right after the
+# escalation steps: a city file of 60,000 new windows (600 batches, ~10 s) must not
+# hold a press's first step
+_CHECKIN_BATCHES = 5
 _GRACE_S = 10.0
 
 
@@ -65,6 +69,7 @@ class Engine(PassLoop):
         self._skip_locked = skip_locked
         self._terminals_at: datetime | None = None  # the last look at terminals, check-ins
         self._terminals_woken = False
+        self._checkins_left = False  # a loop pass stopped at _CHECKIN_BATCHES
         self.terminal_looks = 0  # passes that looked at terminals and check-ins
         self.fired = 0
         self.queued = 0
@@ -77,7 +82,7 @@ class Engine(PassLoop):
     async def run_once(self) -> int:
         """Do everything due now; returns how many alarms moved."""
         async with self._one_pass:
-            return await self._pass(terminals=True)
+            return await self._pass(terminals=True, checkin_batches=None)
 
     async def loop_pass(self) -> int:
         """The loop's pass: the escalation steps due, and terminals and check-ins when
@@ -90,7 +95,10 @@ class Engine(PassLoop):
             or (self._down_due is not None and self._down_due <= now)
         )
         async with self._one_pass:
-            return await self._pass(terminals=terminals)
+            moved = await self._pass(terminals=terminals, checkin_batches=_CHECKIN_BATCHES)
+        if self._checkins_left:
+            super().wake()  # the rest of the check-ins, in a pass of their own at once
+        return moved
 
     def wake(self) -> None:
         """Look at everything at once: terminals and check-ins too (a power report, a
@@ -102,14 +110,17 @@ class Engine(PassLoop):
         """New alarms: their first steps at once; terminals and check-ins in their time."""
         super().wake()
 
-    async def _pass(self, *, terminals: bool) -> int:
+    async def _pass(self, *, terminals: bool, checkin_batches: int | None) -> int:
+        touched: list[int] = []
         if terminals:
             self._terminals_woken = False
             self._terminals_at = self._clock.now()
             self.terminal_looks += 1
-            touched = await self._terminals_and_checkins()
-            if touched:
-                self._after_commit(Changes(alarms=touched))
+            touched += await self._terminals()
+        if terminals or self._checkins_left:
+            touched += await self._checkins(checkin_batches)
+        if touched:
+            self._after_commit(Changes(alarms=touched))
         moved = 0
         while True:
             # each batch reads the clock: waits, log times and lag count from the firing,
@@ -146,9 +157,9 @@ class Engine(PassLoop):
             self._after_commit(Changes(outbox=True))
         return moved
 
-    async def _terminals_and_checkins(self) -> list[int]:
+    async def _terminals(self) -> list[int]:
         settings = self._settings
-        hb, tz = settings.heartbeat, settings.city.tz
+        hb = settings.heartbeat
         async with self._sessions.begin() as session:
             down = await check_down_terminals(
                 session=session,
@@ -159,7 +170,16 @@ class Engine(PassLoop):
             )
         self._down_due = down.next_due
         self._report(AlarmKind.DEVICE, down.opened, down.closed)
-        touched = [*down.opened, *down.changed]
+        return [*down.opened, *down.changed]
+
+    async def _checkins(self, batches: int | None) -> list[int]:
+        """Missed check-ins and new windows' deadlines, `batches` of them at most (None:
+        all that are due); then the morning lists."""
+        settings = self._settings
+        tz = settings.city.tz
+        touched: list[int] = []
+        done = 0
+        self._checkins_left = False
         while True:
             async with self._sessions.begin() as session:
                 missed = await checkins.run_checkins(
@@ -171,8 +191,12 @@ class Engine(PassLoop):
                 )
             self._report(AlarmKind.CHECKIN, missed.opened, [])
             touched += [*missed.opened, *missed.attached]
+            done += 1
             if not missed.more(_BATCH):
                 break
+            if batches is not None and done >= batches:
+                self._checkins_left = True
+                return touched  # the morning lists after the deadlines, as in one pass
         async with self._sessions.begin() as session:
             summaries = await checkins.send_summaries(
                 session=session,
