@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import signal
@@ -263,6 +264,7 @@ async def _run(settings: Settings, roles: frozenset[ProcessRole]) -> int:
         return _configuration_error(exc)
     try:
         async with service:
+            _settle_garbage_collector()
             log.info("running %s; Ctrl-C to stop", ",".join(r for r in ROLES if r in roles))
             stopped = asyncio.ensure_future(stop.wait())
             failing = asyncio.ensure_future(service.failed.wait())
@@ -276,6 +278,15 @@ async def _run(settings: Settings, roles: frozenset[ProcessRole]) -> int:
         log.critical("stopped because %s failed; exiting for a clean start", service.failure)
         return loops.EX_SOFTWARE
     return 0
+
+
+def _settle_garbage_collector() -> None:
+    """Started: the ~200,000 objects of the libraries and the app live until the end, and
+    each full collection walked them all, ~120 ms that held the event loop (every press
+    waiting for its ack) several times a minute under load. Frozen, a full collection
+    walks what the work makes: ~7 ms (bench/README.md, "The garbage collector")."""
+    gc.collect()  # the start's garbage is not kept forever
+    gc.freeze()
 
 
 def _configuration_error(exc: BaseException | str) -> int:
