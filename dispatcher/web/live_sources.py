@@ -76,8 +76,9 @@ class Follower:
         self._poll_s = POLL_S if poll_s is None else poll_s
         self._terminals_every = terminals_every
         self._alarms: dict[int, int] | None = None
-        self._trouble: dict[str, tuple[bool, int | None]] | None = None
-        self._digest: str | None = None  # the trouble set as last read (`trouble_digest`)
+        # the terminals that need attention as last read (`trouble_digest`), and its records
+        self._digest: str | None = None
+        self._trouble: frozenset[str] | None = None
         self.looks = 0
 
     async def look(self) -> None:
@@ -93,16 +94,16 @@ class Follower:
                     liveness=(hb.interval_s, hb.offline_after_missed),
                 )
                 if digest != self._digest:
-                    trouble = terminal_store.parse_trouble(digest)
+                    trouble = terminal_store.trouble_records(digest)
         if self._alarms is not None:
             changed = {i for i, rev in revs.items() if self._alarms.get(i) != rev}
             self._hub.touch(changed | (self._alarms.keys() - revs.keys()), local=False)
         self._alarms = revs
         if trouble is not None:
             if self._trouble is not None:
-                old = self._trouble
-                changed_t = {d for d, state in trouble.items() if old.get(d) != state}
-                self._hub.touch_terminals(changed_t | (old.keys() - trouble.keys()), local=False)
+                self._hub.touch_terminals(
+                    terminal_store.changed_terminals(self._trouble, trouble), local=False
+                )
             self._trouble, self._digest = trouble, digest
         # a user disabled (`dispatcher user disable`, another process): their screens
         # close within a look, on either database, with no announcement needed
