@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import column, event, false, table, text, update
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -67,11 +68,22 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_size"] = 10
-        kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        event.listen(engine.sync_engine, "checkout", _closed_is_gone)
     return engine
+
+
+def _closed_is_gone(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (a restart, an administrator) is replaced
+    before use: the pool tries another (SQLAlchemy's pessimistic disconnect handling).
+    asyncpg notices the close when it comes, so this costs no round trip, where
+    `pool_pre_ping` cost three at every checkout (BEGIN, a ping, ROLLBACK: 5% of a
+    burst's time; bench/README.md)."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the database closed this connection")
 
 
 def private_file(path: Path) -> None:
