@@ -133,6 +133,7 @@ class Service:
         self.bus: PgBus | None = None
         if is_postgresql(self.database):
             self.bus = PgBus(settings.database.url, logger=log.getChild("pgbus"))
+        self._database_ready = asyncio.Event()
         deps = WebDeps(
             settings=settings,
             sessions=self.sessions,
@@ -143,6 +144,7 @@ class Service:
             bus=self.bus,
             bridge=self._bridge(),
             answer_sms=self._answer_sms,
+            database_ready=self._database_ready,
         )
         self._web_deps = deps
         self.web_app = init_app(deps)
@@ -311,6 +313,7 @@ class Service:
             await wait_for_database(
                 self.database, run_migrations=self._run_migrations, logger=log.getChild("start")
             )
+            self._database_ready.set()
             roles = self.roles
             if self.bus is not None:
                 await self._start_bus(self.bus)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -46,13 +46,22 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         headers.setdefault("Cache-Control", "no-store")
 
 
+async def _once_ready(ready: asyncio.Event | None, run: Callable[[], Awaitable[None]]) -> None:
+    """Start reading once the database is migrated: at a first start a new SQLite file
+    takes seconds, and the follower warned that a table was missing meanwhile."""
+    if ready is not None:
+        await ready.wait()
+    await run()
+
+
 async def _live_feeds(app: web.Application) -> AsyncIterator[None]:
     """The hub's publisher, the follower, and on PostgreSQL the other processes' notices
     (on the process's LISTEN/NOTIFY connection, which the composition root runs)."""
     hub = app[live_hub.LIVE]
+    ready = app[DEPS].database_ready
     tasks = [
-        watched(hub.run(), name="live-hub"),
-        watched(live_sources.Follower(hub).run(), name="live-follower"),
+        watched(_once_ready(ready, hub.run), name="live-hub"),
+        watched(_once_ready(ready, live_sources.Follower(hub).run), name="live-follower"),
     ]
     bus = app[DEPS].bus
     if bus is not None:

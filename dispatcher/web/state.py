@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,9 @@ class WebDeps:
     bridge: CallBridge | None = None
     # answers an SMS reply by an SMS of its own (Alibaba Cloud: phone, phrase, language)
     answer_sms: Callable[[str, Phrase, str], Awaitable[object]] | None = None
+    # set once the database answers and is migrated (None: it is already); HTTP serves
+    # /healthz before that, and what reads the database in the background waits for it
+    database_ready: asyncio.Event | None = None
 
     def told(self, changes: Changes) -> None:
         if self.after_commit is not None:

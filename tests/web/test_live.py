@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -260,3 +262,22 @@ async def test_a_socket_lives_only_as_long_as_its_session(
                 clock.advance(w.app[DEPS].settings.http.token_ttl_s)
                 for ws in (op3, op4):
                     assert await closed(ws) == aiohttp.WSCloseCode.POLICY_VIOLATION
+
+
+async def test_a_first_start_on_a_new_database_file_warns_of_nothing(
+    tmp_path: Path, settings_for: SettingsFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The live feeds read the database once it is migrated: on a new SQLite file the
+    follower used to look during the migration and warn that a table was missing."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
+    with caplog.at_level(logging.INFO):
+        async with (
+            running(settings_for(url), http=True) as service,
+            aiohttp.ClientSession() as client,
+            client.get(f"http://127.0.0.1:{service.http_port}/healthz") as health,
+        ):
+            assert health.status == 200
+    migrated = [r for r in caplog.records if r.name.startswith("alembic")]
+    assert migrated  # the file was new: it was migrated at this start
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == []
