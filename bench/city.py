@@ -33,12 +33,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import tempfile
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench import city_scenarios as s
@@ -46,7 +44,7 @@ from bench.broker import own_mosquitto, stop
 from bench.city_run import Run, seed
 from bench.dispatchers import Setup
 from bench.engine_bench import fresh_database
-from bench.observe import SinkLog, start_sink
+from bench.observe import SinkLog, kept_or_temporary, start_sink
 from bench.profile_summary import summarise
 from harness.ports import free_port
 
@@ -142,18 +140,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def workdir(keep: Path | None) -> Iterator[Path]:
-    if keep is not None:
-        keep.mkdir(parents=True, exist_ok=True)
-        yield keep.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-city-") as folder:
-        yield Path(folder)
-
-
 async def main(args: argparse.Namespace) -> bool:
-    with workdir(args.keep) as folder, own_mosquitto(folder) as broker:
+    with kept_or_temporary(args.keep, "bench-city-") as folder, own_mosquitto(folder) as broker:
         sink_port = free_port()
         sink, sink_log = start_sink(folder, sink_port, "run")
         try:

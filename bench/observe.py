@@ -5,17 +5,30 @@ notification sink, the publishers' logs. Every time is wall-clock ns of this mac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from bench.broker import MOSQUITTO_SUB, PREFIX, Broker, stop
+
+
+@contextlib.contextmanager
+def kept_or_temporary(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """The run's work folder: `keep` (made if needed, left behind) or a temporary one."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        yield Path(folder)
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -29,7 +29,6 @@ import math
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,16 @@ from bench.city_run import Publisher, Run, publish, seed, sos_stream
 from bench.city_scenarios import contact_phones, wait_for
 from bench.dispatchers import Setup
 from bench.engine_bench import fresh_database
-from bench.observe import AckCollector, SinkLog, ms, percentile, rate, read_sent, start_sink
+from bench.observe import (
+    AckCollector,
+    SinkLog,
+    kept_or_temporary,
+    ms,
+    percentile,
+    rate,
+    read_sent,
+    start_sink,
+)
 from bench.report import Report
 from harness.ports import free_port
 
@@ -254,10 +262,9 @@ async def main(args: argparse.Namespace) -> bool:
     n = args.alarms
     sensors = {m: [f"{m[0]}{i}" for i in range(n)] for m in args.modes}
     with (
-        tempfile.TemporaryDirectory(prefix="bench-peer-") as folder,
-        own_mosquitto(Path(folder)) as broker,
+        kept_or_temporary(args.keep, "bench-peer-") as workdir,
+        own_mosquitto(workdir) as broker,
     ):
-        workdir = Path(folder)
         sink_port = free_port()
         sink, sink_path = start_sink(workdir, sink_port, "dispatcher")
         peer = Peer(exe, workdir, broker, [s for names in sensors.values() for s in names])
@@ -305,6 +312,9 @@ def cli() -> None:
     ap.add_argument("--calm-rate", type=float, default=20.0, help="messages/s in calm mode")
     ap.add_argument("--apart", action="store_true", help="one after the other, not side by side")
     ap.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the dispatcher into DIR")
+    ap.add_argument(
+        "--keep", type=Path, metavar="DIR", help="keep the work folder (logs, acks, sinks) in DIR"
+    )
     args = ap.parse_args()
     if not asyncio.run(main(args)):
         raise SystemExit("some checks failed (marked !!)")
