@@ -277,6 +277,7 @@ async def main(args: argparse.Namespace) -> bool:
                     broker,
                     sink_port,
                     profile_dir=args.profile.resolve() if args.profile else None,
+                    split=args.split,
                 )
                 run = Run(setup, city, SinkLog(sink_path), Report())
                 all_sensors = [s for names in sensors.values() for s in names]
@@ -311,6 +312,11 @@ def cli() -> None:
     ap.add_argument("--modes", nargs="+", choices=["burst", "calm"], default=["burst", "calm"])
     ap.add_argument("--calm-rate", type=float, default=20.0, help="messages/s in calm mode")
     ap.add_argument("--apart", action="store_true", help="one after the other, not side by side")
+    ap.add_argument(
+        "--split",
+        action="store_true",
+        help="the dispatcher as two processes (ingest,web and engine,notifier), as a city runs it",
+    )
     ap.add_argument("--profile", type=Path, metavar="DIR", help="py-spy the dispatcher into DIR")
     ap.add_argument(
         "--keep", type=Path, metavar="DIR", help="keep the work folder (logs, acks, sinks) in DIR"
