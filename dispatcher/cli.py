@@ -284,7 +284,7 @@ def _settle_garbage_collector() -> None:
     """Started: the ~200,000 objects of the libraries and the app live until the end, and
     each full collection walked them all, ~120 ms that held the event loop (every press
     waiting for its ack) several times a minute under load. Frozen, a full collection
-    walks what the work makes: ~7 ms (bench/README.md, "The garbage collector")."""
+    walks what the work makes: 3-10 ms (bench/README.md, "What held the event loop")."""
     gc.collect()  # the start's garbage is not kept forever
     gc.freeze()
 

@@ -78,7 +78,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def _closed_is_gone(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """A pooled connection the server closed (a restart, an administrator) is replaced
-    before use: the pool tries another (SQLAlchemy's pessimistic disconnect handling).
+    before use: the pool connects it again (SQLAlchemy's pessimistic disconnect handling).
     asyncpg notices the close when it comes, so this costs no round trip, where
     `pool_pre_ping` cost three at every checkout (BEGIN, a ping, ROLLBACK: 5% of a
     burst's time; bench/README.md)."""

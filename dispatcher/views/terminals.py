@@ -167,7 +167,8 @@ def changed_terminals(before: frozenset[str], after: frozenset[str]) -> set[str]
 
 
 def parse_trouble(digest: str) -> dict[str, tuple[bool, int | None]]:
-    """(online, battery) of each terminal in a `trouble_digest`."""
+    """(online, battery) of each terminal in a `trouble_digest`: the digest read back,
+    as tests/web/test_live_terminals.py holds it against the liveness rule."""
     trouble: dict[str, tuple[bool, int | None]] = {}
     for record in trouble_records(digest):
         device_id, state, battery = record.split(_FIELD)
