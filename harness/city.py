@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatcher.rules.notifications import Purpose
+from dispatcher.rules.policy import AlarmKind
+from dispatcher.store.alarms import open_alarm
 from dispatcher.store.models import Alarm, Community, Contact, Resident, Terminal, Worker
 from dispatcher.store.outbox import base_row
 
@@ -86,6 +88,20 @@ async def seed_city(
             city.terminals.append(tid)
             city.residents.append(rid)
     return city
+
+
+def new_sos(now: datetime, terminal: str = "T-0001") -> Alarm:
+    """An SOS of `terminal`'s resident (of `seed_city`) just opened at `now`, as ingest
+    opens one: its first step due at once."""
+    return open_alarm(
+        kind=AlarmKind.EMERGENCY,
+        type_="sos",
+        priority=1,
+        device_id=terminal,
+        resident_id=f"r-{terminal[2:]}",
+        community_id="kangqiao",
+        now=now,
+    )
 
 
 def emergency_at_step_one(now: datetime, terminal: str = "T-0001") -> Alarm:

@@ -19,11 +19,9 @@ from dispatcher.config import Settings
 from dispatcher.engine import runner
 from dispatcher.engine.runner import Engine
 from dispatcher.metrics import Metrics
-from dispatcher.rules.policy import AlarmKind
-from dispatcher.store.alarms import open_alarm
 from dispatcher.store.db import is_postgresql
 from dispatcher.store.models import Alarm, Resident
-from harness.city import seed_city
+from harness.city import new_sos, seed_city
 
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
@@ -46,17 +44,7 @@ async def _new_windows_and_a_press(sessions: Sessions) -> None:
         await session.execute(
             update(Resident).values(checkin_window="07:00-10:00", checkin_due_at=None)
         )
-        session.add(
-            open_alarm(
-                kind=AlarmKind.EMERGENCY,
-                type_="sos",
-                priority=1,
-                device_id="T-0001",
-                resident_id="r-0001",
-                community_id="kangqiao",
-                now=NOW,
-            )
-        )
+        session.add(new_sos(NOW))
 
 
 @pytest.fixture

@@ -10,11 +10,9 @@ from datetime import date
 from sqlalchemy import select
 
 from dispatcher.config import Settings
-from dispatcher.rules.policy import AlarmKind
-from dispatcher.store.alarms import open_alarm
 from dispatcher.store.models import Notification, Resident
 from dispatcher.users.accounts import Role
-from harness.city import seed_city
+from harness.city import new_sos, seed_city
 from tests.web.helpers import bearer, web_only
 
 SettingsFor = Callable[..., Settings]
@@ -85,15 +83,7 @@ async def test_relatives_are_told_only_when_the_city_wants_it(
                 await seed_city(w.sessions, residents=1)
                 await w.add_user("op1", Role.OPERATOR)
             async with w.sessions.begin() as session:
-                alarm = open_alarm(
-                    kind=AlarmKind.EMERGENCY,
-                    type_="sos",
-                    priority=1,
-                    device_id="T-0001",
-                    resident_id="r-0001",
-                    community_id="kangqiao",
-                    now=w.clock.now(),
-                )
+                alarm = new_sos(w.clock.now())
                 session.add(alarm)
             headers = {"Authorization": f"Bearer {await bearer(w.client, 'op1')}"}
             async with w.client.post(f"/api/alarms/{alarm.id}/ack", headers=headers) as response:

@@ -13,11 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from dispatcher.config import Settings
-from dispatcher.rules.policy import AlarmKind
-from dispatcher.store.alarms import open_alarm
 from dispatcher.store.models import AuditEntry
 from dispatcher.users.accounts import Role
-from harness.city import seed_city
+from harness.city import new_sos, seed_city
 from tests.web.helpers import bearer, web_only
 
 SettingsFor = Callable[..., Settings]
@@ -70,17 +68,7 @@ async def test_a_pause_reason_is_read_as_medical_notes_are(
         assert sorted(await reads()) == [("sup1", "r-0001"), ("sup1", "r-0002")]
         # an operator while r-0001 has an alarm: that one's, audited
         async with w.sessions.begin() as session:
-            session.add(
-                open_alarm(
-                    kind=AlarmKind.EMERGENCY,
-                    type_="sos",
-                    priority=1,
-                    device_id="T-0001",
-                    resident_id="r-0001",
-                    community_id="kangqiao",
-                    now=w.clock.now(),
-                )
-            )
+            session.add(new_sos(w.clock.now()))
         lines = await listed(op)
         assert lines["r-0001"]["pause_reason"] == REASON
         assert (lines["r-0002"]["pause_reason"], lines["r-0002"]["pause_reason_withheld"]) == (

@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from dispatcher.config import Settings
-from dispatcher.rules.policy import AlarmKind
-from dispatcher.store.alarms import open_alarm
 from dispatcher.store.models import EventLog
 from dispatcher.users.accounts import Role
-from harness.city import seed_city
+from harness.city import new_sos, seed_city
 from tests.web.helpers import WebOnly, bearer, web_only
 
 SettingsFor = Callable[..., Settings]
@@ -25,18 +23,7 @@ ALARMS = 12
 async def _open(w: WebOnly) -> list[int]:
     now = datetime.now(UTC)
     async with w.sessions.begin() as session:
-        opened = [
-            open_alarm(
-                kind=AlarmKind.EMERGENCY,
-                type_="sos",
-                priority=1,
-                device_id="T-0001",
-                resident_id="r-0001",
-                community_id="kangqiao",
-                now=now,
-            )
-            for _ in range(ALARMS)
-        ]
+        opened = [new_sos(now) for _ in range(ALARMS)]
         session.add_all(opened)
         await session.flush()
         return [a.id for a in opened]
