@@ -47,9 +47,14 @@ def terminal_json(terminal: Terminal, now: datetime, liveness: tuple[int, int]) 
     }
 
 
-def _problem(liveness: tuple[int, int], now: datetime) -> Any:
+def _stale(liveness: tuple[int, int], now: datetime) -> datetime:
+    """Last seen at or before this, a terminal has missed its heartbeats: offline."""
     interval_s, missed = liveness
-    stale = now - timedelta(seconds=interval_s * missed)
+    return now - timedelta(seconds=interval_s * missed)
+
+
+def _problem(liveness: tuple[int, int], now: datetime) -> Any:
+    stale = _stale(liveness, now)
     return or_(
         Terminal.connected.is_(False),
         Terminal.last_seen.is_(None),
@@ -131,8 +136,7 @@ async def trouble_digest(*, session: AsyncSession, now: datetime, liveness: tupl
     fetched as rows they held the event loop ~0.3 s at each look (every press waited);
     as one string they cost the process a few milliseconds, and an unchanged set is
     told by one comparison. `parse_trouble` reads it."""
-    interval_s, missed = liveness
-    stale = now - timedelta(seconds=interval_s * missed)
+    stale = _stale(liveness, now)
     # rules.liveness.is_online, in SQL: connected, and last seen within the missed periods
     state = case(
         (and_(Terminal.connected.is_(True), Terminal.last_seen > stale), literal("1")),
