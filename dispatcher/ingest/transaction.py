@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, text, tuple_, update
+from sqlalchemy import ARRAY, Select, String, and_, bindparam, func, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devices.events import AckResult, EventType, Rejection, TerminalEvent, TerminalReport
@@ -23,7 +23,7 @@ from dispatcher.rules.rejections import NO_DEVICE, Repeats
 from dispatcher.store import terminal_rows
 from dispatcher.store.alarms import close_alarm, open_alarm, opened_entry
 from dispatcher.store.changes import Changes, Closed, Opened
-from dispatcher.store.db import take_write_lock
+from dispatcher.store.db import is_postgresql, take_write_lock
 from dispatcher.store.event_log import log_entry, raw_text
 from dispatcher.store.models import ACCEPTED_KINDS_SQL, Alarm, EventLog, Resident, Terminal
 
@@ -132,12 +132,27 @@ def event_data(event: TerminalEvent) -> dict[str, Any]:
     return data
 
 
-def logged_already(keys: Sequence[tuple[str, str]]) -> Select[str | None, str | None]:
+def logged_already(
+    keys: Sequence[tuple[str, str]], *, postgresql: bool
+) -> Select[str | None, str | None]:
     """Which of these (device_id, event_id) were accepted before: by the partial unique
     index, whose condition the query repeats as text (bound values would hide it from
-    the planner, and the whole event log, a year of a city, would be read each batch)."""
-    return select(EventLog.device_id, EventLog.event_id).where(
-        text(ACCEPTED_KINDS_SQL), tuple_(EventLog.device_id, EventLog.event_id).in_(keys)
+    the planner, and the whole event log, a year of a city, would be read each batch).
+
+    On PostgreSQL the keys go as two arrays joined to the index: one statement for any
+    batch, prepared once. The row-value IN list that SQLite takes is, on PostgreSQL, a
+    statement of its own for each size of batch and an OR of 200 arms to plan (17 ms a
+    batch of 200, against ~1 ms of execution: most of ingest's time in PostgreSQL)."""
+    query = select(EventLog.device_id, EventLog.event_id).where(text(ACCEPTED_KINDS_SQL))
+    if not postgresql:
+        return query.where(tuple_(EventLog.device_id, EventLog.event_id).in_(keys))
+    wanted = func.unnest(
+        bindparam("devices", [d for d, _ in keys], type_=ARRAY(String)),
+        bindparam("events", [e for _, e in keys], type_=ARRAY(String)),
+    ).table_valued("device_id", "event_id").render_derived(name="wanted")
+    return query.join(
+        wanted,
+        and_(EventLog.device_id == wanted.c.device_id, EventLog.event_id == wanted.c.event_id),
     )
 
 
@@ -184,7 +199,8 @@ async def record_batch(
         for device_id, event_id in await session.execute(
             logged_already(
                 [(e.device_id, e.event_id) for e in events]
-                + [(r.device_id, r.event_id) for r in reports]
+                + [(r.device_id, r.event_id) for r in reports],
+                postgresql=is_postgresql(session),
             )
         )
     }
