@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatcher.city_file.load import LoadReport, load_city, load_file
+from dispatcher.city_file.load import LoadReport, load_city, load_file, stale_after
 from dispatcher.city_file.rows import CityDataError
 from dispatcher.city_file.tables import TableCounts
+from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Community, Contact, Provider, Resident, Terminal, Worker
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -428,3 +429,46 @@ async def test_a_generated_city_of_2000_residents(sessions: Sessions, tmp_path: 
     assert third.contacts == counts(updated=1, unchanged=3999)
     assert third.residents == counts(unchanged=2000)
     assert (await contacts_of(sessions, "r-01234"))[1][2] == "+8613512345678"
+
+
+@pytest.mark.parametrize(
+    ("changed", "rows_before", "stale"),
+    [
+        (51, -1.0, True),  # never counted: a first load of more than autovacuum's 50
+        (50, -1.0, False),
+        (150, 1000.0, False),  # 50 + a tenth of 1,000
+        (151, 1000.0, True),
+        (1, 100_000.0, False),  # a dashboard's edit of one resident
+    ],
+)
+def test_a_load_reads_the_statistics_of_the_tables_it_changed_much(
+    changed: int, rows_before: float, stale: bool
+) -> None:
+    report = LoadReport(residents=counts(created=changed))
+    assert stale_after(report, {"residents": rows_before}) == (["residents"] if stale else [])
+    # SQLite: no rows known, nothing to analyze
+    assert stale_after(report, {}) == []
+
+
+async def test_after_a_city_load_postgresql_plans_for_the_tables_as_loaded(pg_url: str) -> None:
+    """A first load's tables had no statistics: until autovacuum came by (never, where
+    it is off) the planner took them for empty and the engine's lookup of 100 residents'
+    contacts scanned every contact. The load counts them itself."""
+    engine = create_engine(pg_url)
+    try:
+        sessions = session_factory(engine)
+        await load(sessions, city_document(300))
+        async with sessions() as session:
+            known: dict[str, float] = dict(
+                (
+                    await session.execute(
+                        text(
+                            "SELECT relname, reltuples FROM pg_class WHERE relname IN "
+                            "('residents', 'contacts', 'terminals')"
+                        )
+                    )
+                ).all()
+            )
+    finally:
+        await engine.dispose()
+    assert known == {"residents": 300, "contacts": 600, "terminals": 300}
