@@ -146,10 +146,14 @@ def logged_already(
     query = select(EventLog.device_id, EventLog.event_id).where(text(ACCEPTED_KINDS_SQL))
     if not postgresql:
         return query.where(tuple_(EventLog.device_id, EventLog.event_id).in_(keys))
-    wanted = func.unnest(
-        bindparam("devices", [d for d, _ in keys], type_=ARRAY(String)),
-        bindparam("events", [e for _, e in keys], type_=ARRAY(String)),
-    ).table_valued("device_id", "event_id").render_derived(name="wanted")
+    wanted = (
+        func.unnest(
+            bindparam("devices", [d for d, _ in keys], type_=ARRAY(String)),
+            bindparam("events", [e for _, e in keys], type_=ARRAY(String)),
+        )
+        .table_valued("device_id", "event_id")
+        .render_derived(name="wanted")
+    )
     return query.join(
         wanted,
         and_(EventLog.device_id == wanted.c.device_id, EventLog.event_id == wanted.c.event_id),
