@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from dispatcher.store import outbox
 from dispatcher.store.alarms import open_alarm, opened_entry
 from dispatcher.store.db import is_postgresql
 from dispatcher.store.event_log import alarm_entry
-from dispatcher.store.models import Alarm, DailyJob, Resident, Terminal
+from dispatcher.store.models import CHECKIN_UNSET_SQL, Alarm, DailyJob, Resident, Terminal
 from dispatcher.views.checkins import ResidentToday, today
 
 log = logging.getLogger("dispatcher.engine.checkins")
@@ -61,15 +61,19 @@ def _window(resident: Resident) -> rules.Window | None:
     return window
 
 
+def windows_without_deadline() -> Select[Resident]:
+    """Residents whose window has no deadline yet (new or changed): the condition of
+    their partial index, as text, so that the planner knows it for that index."""
+    return select(Resident).where(text(CHECKIN_UNSET_SQL))
+
+
 async def run_checkins(
     *, session: AsyncSession, now: datetime, tz: ZoneInfo, limit: int, skip_locked: bool
 ) -> CheckinResult:
     """Set the deadline of new windows; decide for each resident whose window has
     ended: a missed check-in opens an alarm (kind checkin, type missed_checkin)."""
     result = CheckinResult()
-    fresh = select(Resident).where(
-        Resident.checkin_window.is_not(None), Resident.checkin_due_at.is_(None)
-    )
+    fresh = windows_without_deadline()
     due = (
         select(Resident)
         .where(Resident.checkin_due_at <= now)

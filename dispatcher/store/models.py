@@ -66,8 +66,23 @@ class Provider(Base):
     phone: Mapped[str] = mapped_column(String(32))
 
 
+# a window without its deadline: new, or changed (the engine gives it its first one)
+CHECKIN_UNSET_SQL = "checkin_window IS NOT NULL AND checkin_due_at IS NULL"
+
+
 class Resident(Base):
     __tablename__ = "residents"
+    __table_args__ = (
+        # the engine asks at each look at terminals for windows without a deadline:
+        # almost always none, which without this index it learnt by reading every
+        # resident (26 ms in a city of 100,000, 2.5 times a second while busy)
+        Index(
+            "ix_residents_checkin_unset",
+            "id",
+            postgresql_where=text(CHECKIN_UNSET_SQL),
+            sqlite_where=text(CHECKIN_UNSET_SQL),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)

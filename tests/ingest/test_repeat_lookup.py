@@ -6,43 +6,17 @@ each database for the statement ingest sends, its values bound as they are at ru
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from dispatcher.ingest.transaction import logged_already
-from dispatcher.store.db import create_engine, is_postgresql, is_sqlite
+from dispatcher.store.db import is_postgresql
+from harness.plans import kept_plan
 
 KEYS = [("T-0001", "sos-1"), ("T-0002", "sos-2")]
 
 
-def _literal(value: object) -> str:
-    if isinstance(value, list):  # PostgreSQL's arrays of keys
-        return "'{" + ",".join(f'"{v}"' for v in value) + "}'"
-    return f"'{value}'"
-
-
 async def test_repeats_are_looked_up_by_the_index(db_url: str) -> None:
-    engine = create_engine(db_url)
-    try:
-        async with engine.connect() as conn:
-            compiled = logged_already(KEYS, postgresql=is_postgresql(db_url)).compile(
-                dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-            )
-            values = [compiled.params[name] for name in compiled.positiontup or ()]
-            if is_sqlite(db_url):
-                rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(values))
-                plan = " ".join(str(r[-1]) for r in rows)
-            else:
-                # the plan PostgreSQL keeps for a statement run many times: no values
-                # known, so only what the query itself says can pick the partial index
-                await conn.execute(text("SET plan_cache_mode = force_generic_plan"))
-                await conn.execute(text("SET enable_seqscan = off"))
-                await conn.exec_driver_sql(f"PREPARE lookup AS {compiled}")
-                args = ", ".join(_literal(v) for v in values)
-                rows = await conn.exec_driver_sql(f"EXPLAIN EXECUTE lookup({args})")
-                plan = " ".join(str(r[0]) for r in rows)
-    finally:
-        await engine.dispose()
+    plan = await kept_plan(db_url, logged_already(KEYS, postgresql=is_postgresql(db_url)))
     assert "uq_event_log_device_event" in plan, plan
 
 
