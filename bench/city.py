@@ -163,13 +163,16 @@ async def main(args: argparse.Namespace) -> bool:
                     split=args.split,
                 )
                 run = Run(setup, city, SinkLog(sink_log))
-                for name in [n for n in SCENARIOS if n in args.scenarios]:
-                    try:
-                        await SCENARIOS[name](run, args)
-                    except Exception as exc:
-                        traceback.print_exc()
-                        run.report.broken.append(f"{name}: {type(exc).__name__}: {exc}")
-                    await run.quiesce()
+                settled = await run.settle()
+                print(f"check-in deadlines of the new city set in {settled:.0f} s")
+                with run.cpu:
+                    for name in [n for n in SCENARIOS if n in args.scenarios]:
+                        try:
+                            await SCENARIOS[name](run, args)
+                        except Exception as exc:
+                            traceback.print_exc()
+                            run.report.broken.append(f"{name}: {type(exc).__name__}: {exc}")
+                        await run.quiesce()
         finally:
             stop(sink)
     print("\n" + run.report.table())

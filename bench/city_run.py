@@ -3,6 +3,7 @@ notification sink, the dispatchers' set-up, the load's processes, the report."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import subprocess
@@ -16,10 +17,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from bench import dispatchers
 from bench.broker import LOAD_PASSWORD, LOAD_USER, MOSQUITTO_PUB, PREFIX, Broker, stop
+from bench.cpu import CPU_HEAD, CpuWatch
 from bench.dispatchers import Dispatcher, Setup
 from bench.observe import SinkLog
 from bench.report import Report
@@ -27,7 +29,7 @@ from devices import protocol_v1 as p
 from dispatcher.city_file.load import load_city
 from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.store.db import create_engine, migrate, session_factory
-from dispatcher.store.models import Alarm, Notification
+from dispatcher.store.models import Alarm, Notification, Resident
 from simulators.city import generate_city
 
 SEED = 20261129
@@ -64,6 +66,8 @@ class Run:
     city: City
     sink: SinkLog
     report: Report = field(default_factory=Report)
+    # opened for the whole run by `bench.city`; scenarios read their windows of it
+    cpu: CpuWatch = field(default_factory=CpuWatch)
     _next_terminal: int = 0
 
     @property
@@ -84,6 +88,13 @@ class Run:
         taken = self.city.terminals[self._next_terminal : self._next_terminal + n]
         self._next_terminal += n
         return taken
+
+    def cpu_row(self, scenario: str, from_ns: int, to_ns: int, count: int, unit: str) -> None:
+        """What each kind of process spent on a unit of the scenario's load, over its
+        window (the first message sent to the last answer), and how busy the cores were."""
+        usage = self.cpu.usage(from_ns, to_ns)
+        if usage is not None:
+            self.report.add(scenario, f"CPU a {unit}: {CPU_HEAD}", usage.per(count, unit))
 
     @contextlib.contextmanager
     def dispatchers(self, count: int, label: str) -> Iterator[list[Dispatcher]]:
@@ -113,6 +124,27 @@ class Run:
             )
             return int(await session.scalar(query) or 0)
 
+    async def settle(self, timeout_s: float = 600.0) -> float:
+        """Once, after the city is loaded: a dispatcher until every resident's check-in
+        window has its first deadline (60,000 of them in the full city, ~15 s of the
+        engine and PostgreSQL), as a city's first start does once after its city file.
+        Without it the first scenario measures that beside its own load. Seconds taken."""
+        started = time.monotonic()
+        fresh = select(func.count()).where(
+            Resident.checkin_window.is_not(None), Resident.checkin_due_at.is_(None)
+        )
+        with self.dispatchers(1, "settle"):
+            async with self.database() as sessions:
+                while time.monotonic() - started < timeout_s:
+                    async with sessions() as session:
+                        if not await session.scalar(fresh):
+                            break
+                    await asyncio.sleep(0.5)
+                else:
+                    raise TimeoutError(f"check-in deadlines not all set in {timeout_s:g} s")
+        await self.quiesce()
+        return time.monotonic() - started
+
     async def quiesce(self) -> None:
         """Between scenarios, with no dispatcher running: every alarm resolved, every
         pending notification cancelled, so that the next scenario's presses each open
@@ -135,6 +167,12 @@ class Run:
                 .where(Notification.status == "pending")
                 .values(status="cancelled", updated_at=now)
             )
+        # what a city's PostgreSQL does by itself (autovacuum, on by default), which the
+        # machine's may not: the planner's statistics of the tables the scenario grew
+        # (the event log, alarms, notifications), so that the next one is not planned
+        # for the tables as they were before it
+        async with self.database() as sessions, sessions.begin() as session:
+            await session.execute(text("ANALYZE"))
 
 
 # ---- the load ---------------------------------------------------------------------------
