@@ -14,10 +14,12 @@ def _literal(value: object) -> str:
     return f"'{value}'"
 
 
-async def kept_plan(db_url: str, statement: ClauseElement) -> str:
+async def kept_plan(db_url: str, statement: ClauseElement, *, scans: bool = False) -> str:
     """SQLite's query plan; on PostgreSQL the generic plan of the prepared statement (no
     values known, as when a pooled connection has run it a few times), sequential scans
-    discouraged so that an index that can serve it shows in it."""
+    discouraged so that an index that can serve it shows in it. `scans`: for tables the
+    test filled and analyzed, the plan PostgreSQL makes for these values, every path
+    open."""
     engine = create_engine(db_url)
     try:
         async with engine.connect() as conn:
@@ -29,8 +31,10 @@ async def kept_plan(db_url: str, statement: ClauseElement) -> str:
             if is_sqlite(db_url):
                 rows = await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", tuple(values))
                 return " ".join(str(r[-1]) for r in rows)
-            await conn.execute(text("SET plan_cache_mode = force_generic_plan"))
-            await conn.execute(text("SET enable_seqscan = off"))
+            mode = "force_custom_plan" if scans else "force_generic_plan"
+            await conn.execute(text(f"SET plan_cache_mode = {mode}"))
+            if not scans:
+                await conn.execute(text("SET enable_seqscan = off"))
             await conn.exec_driver_sql(f"PREPARE kept AS {compiled}")
             args = ", ".join(_literal(v) for v in values)
             rows = await conn.exec_driver_sql(

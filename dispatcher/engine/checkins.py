@@ -63,8 +63,11 @@ def _window(resident: Resident) -> rules.Window | None:
 
 def windows_without_deadline() -> Select[Resident]:
     """Residents whose window has no deadline yet (new or changed): the condition of
-    their partial index, as text, so that the planner knows it for that index."""
-    return select(Resident).where(text(CHECKIN_UNSET_SQL))
+    their partial index, as text, so that the planner knows it for that index. In the
+    index's order: without it PostgreSQL, counting residents without a deadline and
+    residents with a window apart, expects a quarter of the city to match and reads
+    the deadlines' index instead, 40,000 entries at 100,000 residents, to find none."""
+    return select(Resident).where(text(CHECKIN_UNSET_SQL)).order_by(Resident.id)
 
 
 async def run_checkins(
