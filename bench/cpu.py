@@ -112,6 +112,7 @@ class CpuWatch:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+            self._sample(first=False)  # the watch's end is a window's end too
 
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from bench import broker, dispatchers, sink
+from bench import broker, cpu, dispatchers, sink
 from bench.observe import SinkLog
 from bench.profile_summary import summarise
 from bench.report import Report
@@ -125,3 +126,29 @@ def test_a_failed_check_is_reported_and_a_missed_target_is_not_a_failure() -> No
     table = report.table()
     assert "MISSED" in table
     assert "!! steady: 3 of 5 presses acked" in table
+
+
+def test_processes_are_told_apart_by_what_they_run() -> None:
+    assert cpu.kind_of("postgres", "postgres: bench_ab12 idle") == "PostgreSQL"
+    assert cpu.kind_of("mosquitto", "mosquitto -c /tmp/x/mosquitto.conf") == "broker"
+    assert cpu.kind_of("mosquitto_pub", "mosquitto_pub -l -t x") == "load"
+    assert cpu.kind_of("python", "/v/bin/python -m dispatcher.cli run") == "dispatcher"
+    assert cpu.kind_of("python", "/v/bin/python -m bench.sink --port 1") == "sink"
+    assert cpu.kind_of("python", "/v/bin/python -m bench.publisher plan.json") == "load"
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads /proc")
+def test_the_cpu_a_window_used_is_counted_for_its_kind() -> None:
+    """This test's own work is load; a window without any sample in it says nothing."""
+    with cpu.CpuWatch(every_s=0.05) as watch:
+        started = time.time_ns()
+        spent = time.process_time()
+        while time.process_time() - spent < 0.3:  # work, not a wait: what is counted
+            sum(range(1000))
+        ended = time.time_ns()
+    usage = watch.usage(started, ended)
+    assert usage is not None
+    assert usage.seconds["load"] >= 0.2
+    assert 0 < usage.busy <= 1
+    assert usage.per(3, "unit").endswith("µs a unit; busy " + f"{usage.busy:.0%}")
+    assert watch.usage(ended + 10**12, ended + 2 * 10**12) is None
