@@ -252,6 +252,10 @@ class Week:
         if what == "press":
             await self.peer.publish(device, "event", event(uuid.uuid4().hex, detail))
             assert (await self.peer.next_ack())[1]["result"] == "accepted"
+            # a press is a sign of life too, written by the liveness batcher after the
+            # ack: a look at who is offline must not come between (the wallboard's
+            # count read 4 by the API and 3 on the page a moment later, under load)
+            await wait_for(lambda: self._seen_at(device, now))
         elif what == "take":
             await self.post(f"/api/alarms/{await self.newest_alarm(device)}/ack")
         elif what == "close":
@@ -288,6 +292,9 @@ class Week:
             await wait_for(lambda: self._offline(set(device.split()), open_=False))
         else:
             raise AssertionError(what)
+
+    async def _seen_at(self, device: str, now: datetime) -> bool:
+        return await self.last_seen(device) == now
 
     async def _offline(self, devices: set[str], *, open_: bool) -> bool:
         return devices <= await self.offline_alarms(open_=open_)
