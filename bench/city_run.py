@@ -29,7 +29,7 @@ from devices import protocol_v1 as p
 from dispatcher.city_file.load import load_city
 from dispatcher.rules.alarms import Outcome, Status
 from dispatcher.store.db import create_engine, migrate, session_factory
-from dispatcher.store.models import Alarm, Notification, Resident
+from dispatcher.store.models import CHECKIN_UNSET_SQL, Alarm, Notification, Resident
 from simulators.city import generate_city
 
 SEED = 20261129
@@ -130,9 +130,7 @@ class Run:
         engine and PostgreSQL), as a city's first start does once after its city file.
         Without it the first scenario measures that beside its own load. Seconds taken."""
         started = time.monotonic()
-        fresh = select(func.count()).where(
-            Resident.checkin_window.is_not(None), Resident.checkin_due_at.is_(None)
-        )
+        fresh = select(func.count()).select_from(Resident).where(text(CHECKIN_UNSET_SQL))
         with self.dispatchers(1, "settle"):
             async with self.database() as sessions:
                 while time.monotonic() - started < timeout_s:

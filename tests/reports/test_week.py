@@ -284,10 +284,8 @@ class Week:
             for one in device.split():
                 await self.peer.publish(one, "heartbeat", beat)
 
-            async def written() -> bool:
-                return all([await self.last_seen(one) == now for one in device.split()])
-
-            await wait_for(written)
+            for one in device.split():
+                await wait_for(lambda one=one: self._seen_at(one, now))
         elif what == "back":
             await wait_for(lambda: self._offline(set(device.split()), open_=False))
         else:
