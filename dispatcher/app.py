@@ -43,7 +43,11 @@ from dispatcher.pgbus import PgBus
 from dispatcher.phones.bridge import CallBridge, LogBridge, TwilioBridge
 from dispatcher.rules.rejections import RepeatLimit
 from dispatcher.rules.throttle import Throttle
-from dispatcher.startup import check_broker_settings, wait_for_database
+from dispatcher.startup import (
+    check_broker_settings,
+    wait_for_database,
+    warn_of_database_settings,
+)
 from dispatcher.store.changes import Changes
 from dispatcher.store.db import create_engine, is_postgresql, is_sqlite, session_factory
 from dispatcher.wakes import WakeBus
@@ -313,6 +317,7 @@ class Service:
             await wait_for_database(
                 self.database, run_migrations=self._run_migrations, logger=log.getChild("start")
             )
+            await warn_of_database_settings(self.database, logger=log.getChild("start"))
             self._database_ready.set()
             roles = self.roles
             if self.bus is not None:

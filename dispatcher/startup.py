@@ -119,6 +119,30 @@ async def wait_for_database(
         return
 
 
+def autovacuum_warning(setting: str) -> str | None:
+    """What to tell an administrator whose PostgreSQL runs with `autovacuum` (the
+    server's setting) off; None when it is on."""
+    if setting.strip().lower() in ("on", "true", "yes", "1"):
+        return None
+    return (
+        "PostgreSQL runs with autovacuum off: the planner's statistics of the event "
+        "log, the alarms and the outbox go stale as they grow, and lookups slow down; "
+        "set autovacuum = on in postgresql.conf"
+    )
+
+
+async def warn_of_database_settings(engine: AsyncEngine, *, logger: logging.Logger) -> None:
+    """Settings of the database server that a city should not run with, each a warning
+    at start (the service runs anyway)."""
+    if is_sqlite(engine):
+        return
+    async with engine.connect() as conn:
+        setting = await conn.scalar(text("SHOW autovacuum"))
+    warning = autovacuum_warning(str(setting))
+    if warning is not None:
+        logger.warning("%s", warning)
+
+
 def check_broker_settings(mqtt: MqttConfig) -> None:
     """What the broker sessions will need, checked before they retry forever: the URL's
     form and, for mqtts://, the CA file."""

@@ -16,8 +16,8 @@ def _literal(value: object) -> str:
 
 async def kept_plan(db_url: str, statement: ClauseElement, *, scans: bool = False) -> str:
     """SQLite's query plan; on PostgreSQL the generic plan of the prepared statement (no
-    values known, as when a pooled connection has run it a few times), sequential scans
-    discouraged so that an index that can serve it shows in it. `scans`: for tables the
+    values known: an index in it serves any values), sequential scans discouraged so
+    that an index that can serve it shows in it. `scans`: for tables the
     test filled and analyzed, the plan PostgreSQL makes for these values, every path
     open."""
     engine = create_engine(db_url)

@@ -68,6 +68,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_size"] = 10
+        # plan every statement for the tables as they are now: a pooled connection keeps
+        # the statements it prepared all day, and PostgreSQL may keep one generic plan for
+        # each (and for the foreign-key checks of every INSERT) costed with the sizes of
+        # its fifth run, until the next ANALYZE. A new city's outbox planned empty was read
+        # by sequential scans through its first burst (tests/store/test_plan_cache.py)
+        kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
