@@ -160,16 +160,28 @@ async def claim(
     """Take due rows for sending (status `sending`, signed by `owner`, committed by the
     caller first). Only notification rows are locked here (and skipped when another
     process has them)."""
-    query = (
-        select(Notification, Alarm, Resident)
-        .outerjoin(Alarm, Alarm.id == Notification.alarm_id)
-        .outerjoin(Resident, Resident.id == Alarm.resident_id)
+    # the messages first, their alarms and residents after: joined before the limit,
+    # a planner that expected few pending rows (statistics of a quieter hour) joined
+    # every one of a burst's 30,000 to take 50 (0.5 s a claim; bench/README.md)
+    due = (
+        select(Notification.id)
         .where(pending(), Notification.next_attempt_at <= now)
         .order_by(Notification.id)
         .limit(limit)
     )
     if skip_locked:
-        query = query.with_for_update(of=Notification, skip_locked=True)
+        due = due.with_for_update(skip_locked=True)
+    query = (
+        select(Notification, Alarm, Resident)
+        .outerjoin(Alarm, Alarm.id == Notification.alarm_id)
+        .outerjoin(Resident, Resident.id == Alarm.resident_id)
+        .where(Notification.id.in_(due.scalar_subquery()))
+        .order_by(Notification.id)
+    )
+    if skip_locked:
+        # locked by the subquery already (no wait): read as locked, not as the
+        # statement's snapshot had them
+        query = query.with_for_update(of=Notification)
     rows = list(await session.execute(query))
     if rows and is_sqlite(session):
         # SQLite has no row locks: what the gate decides on (the alarm closed or not, the
