@@ -14,6 +14,7 @@ from dispatcher.store import alarms as alarm_store
 from dispatcher.store.models import Alarm, Community, EventLog, Resident
 
 QUEUE_LIMIT = 500
+_READ_SHARE = 5000
 _UNRESOLVED = (rules.Status.OPEN.value, rules.Status.ACKNOWLEDGED.value)
 
 
@@ -74,10 +75,14 @@ async def lines(*, session: AsyncSession, limit: int = QUEUE_LIMIT) -> list[dict
 
 async def queue_items(*, session: AsyncSession, alarm_ids: Collection[int]) -> list[dict[str, Any]]:
     """Queue lines of the given alarms, resolved ones included (so screens drop them)."""
-    if not alarm_ids:
-        return []
-    rows = await session.execute(queue_query().where(Alarm.id.in_(sorted(alarm_ids))))
-    return [queue_item(*row) for row in rows]
+    ids = sorted(alarm_ids)
+    items: list[dict[str, Any]] = []
+    # in shares: a storm touches tens of thousands, and asyncpg takes 32,767 values
+    for start in range(0, len(ids), _READ_SHARE):
+        share = ids[start : start + _READ_SHARE]
+        rows = await session.execute(queue_query().where(Alarm.id.in_(share)))
+        items.extend(queue_item(*row) for row in rows)
+    return items
 
 
 async def revisions(*, session: AsyncSession) -> dict[int, int]:

@@ -4,10 +4,14 @@
   process's `dispatcher.pgbus.PgBus`, so an alarm taken on one process, or a press
   ingested by another, reaches every screen at once. Only ids travel; each process
   reads the state itself from the shared database.
-- `Follower` (both databases): once a second, the revision of every unresolved alarm
-  and the set of terminals in trouble, compared with the last look. It catches what
-  has no hook (the engine's steps, delivery reports) and whatever a lost NOTIFY missed,
-  as the engine's own poll catches alarms of other processes.
+- `Follower` (both databases): once a second, the event log's new lines (the alarms
+  they name changed; `dispatcher.views.log_cursor`) and the set of terminals in
+  trouble, compared with the last look. It catches what has no hook (the engine's
+  steps, delivery reports) and whatever a lost NOTIFY missed, as the engine's own poll
+  catches alarms of other processes. Once a minute it also compares the revision of
+  every unresolved alarm with the last such sweep: what the log's cursor could miss (a
+  transaction open past its holes' minute, a database restored under it) waits a
+  minute at most.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy.exc import DBAPIError
 
 from dispatcher.pgbus import PgBus
-from dispatcher.views import operators_queue
+from dispatcher.views import log_cursor, operators_queue
 from dispatcher.views import terminals as terminal_store
+from dispatcher.views.log_cursor import LogCursor
 from dispatcher.web.live_hub import Hub
 
 log = logging.getLogger("dispatcher.web.live")
@@ -29,6 +36,7 @@ log = logging.getLogger("dispatcher.web.live")
 CHANNEL: Final = "dispatcher_live"
 _MAX_PAYLOAD: Final = 7000  # NOTIFY payloads must stay under 8000 bytes
 POLL_S = 1.0  # how often the follower looks (tests of NOTIFY slow it down)
+SWEEP_EVERY = 60  # looks between two comparisons of every unresolved alarm's revision
 
 
 def _payloads(origin: str, alarm_ids: set[int], device_ids: set[str]) -> list[str]:
@@ -71,10 +79,22 @@ class LiveNotices:
 
 
 class Follower:
-    def __init__(self, hub: Hub, *, poll_s: float | None = None, terminals_every: int = 5) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        poll_s: float | None = None,
+        terminals_every: int = 5,
+        sweep_every: int = SWEEP_EVERY,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._hub = hub
         self._poll_s = POLL_S if poll_s is None else poll_s
         self._terminals_every = terminals_every
+        self._sweep_every = sweep_every
+        self._monotonic = monotonic
+        self._cursor = LogCursor()
+        # the revision of every unresolved alarm at the last sweep
         self._alarms: dict[int, int] | None = None
         # the terminals that need attention as last read (`trouble_digest`), and its records
         self._digest: str | None = None
@@ -85,7 +105,20 @@ class Follower:
         deps = self._hub.deps
         hb = deps.settings.heartbeat
         async with deps.sessions() as session:
-            revs = await operators_queue.revisions(session=session)
+            revs, news = None, {}
+            cursor = self._cursor
+            if cursor.top is None:
+                cursor.start(await log_cursor.highest_line(session=session))
+            else:
+                lines = await log_cursor.lines_after(
+                    session=session, top=cursor.top, holes=cursor.gaps.keys()
+                )
+                news = cursor.advance(lines, now=self._monotonic())
+            if self.looks % self._sweep_every == 0:
+                revs = await operators_queue.revisions(session=session)
+                highest = await log_cursor.highest_line(session=session) or 0
+                if cursor.top is not None and highest < cursor.top:  # a database restored
+                    cursor.start(highest)
             trouble, digest = None, None
             if self.looks % self._terminals_every == 0:
                 digest = await terminal_store.trouble_digest(
@@ -95,10 +128,17 @@ class Follower:
                 )
                 if digest != self._digest:
                     trouble = terminal_store.trouble_records(digest)
+        changed = set(news)
         if self._alarms is not None:
-            changed = {i for i, rev in revs.items() if self._alarms.get(i) != rev}
-            self._hub.touch(changed | (self._alarms.keys() - revs.keys()), local=False)
-        self._alarms = revs
+            self._alarms.update(news)  # told now: the sweep tells only what was missed
+        if revs is not None:
+            if self._alarms is not None:
+                changed |= {i for i, rev in revs.items() if self._alarms.get(i) != rev}
+                # closed (or missed): a screen drops it on reading it resolved
+                changed |= self._alarms.keys() - revs.keys()
+            self._alarms = revs
+        if changed:
+            self._hub.touch(changed, local=False)
         if trouble is not None:
             if self._trouble is not None:
                 self._hub.touch_terminals(
