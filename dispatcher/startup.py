@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from alembic.util.exc import CommandError
 from sqlalchemy import text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dispatcher.config import MqttConfig
@@ -136,8 +136,12 @@ async def warn_of_database_settings(engine: AsyncEngine, *, logger: logging.Logg
     at start (the service runs anyway)."""
     if is_sqlite(engine):
         return
-    async with engine.connect() as conn:
-        setting = await conn.scalar(text("SHOW autovacuum"))
+    try:
+        async with engine.connect() as conn:
+            setting = await conn.scalar(text("SHOW autovacuum"))
+    except (OSError, DBAPIError) as exc:  # gone again since it answered: start anyway
+        logger.warning("could not read the database server's settings (%s)", exc)
+        return
     warning = autovacuum_warning(str(setting))
     if warning is not None:
         logger.warning("%s", warning)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from dispatcher.startup import autovacuum_warning, warn_of_database_settings
 from dispatcher.store.db import create_engine, is_sqlite
+from harness.ports import free_port
 
 LOG = logging.getLogger("test.start")
 
@@ -42,3 +43,18 @@ async def test_the_server_setting_is_read_at_start(
         await engine.dispose()
     said = [r.getMessage() for r in caplog.records if r.name == LOG.name]
     assert said == ([] if expected is None else [expected])
+
+
+async def test_a_database_gone_again_does_not_stop_the_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """It answered a moment ago (wait_for_database); now it does not: a line, no raise."""
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/gone")
+    try:
+        with caplog.at_level(logging.WARNING, logger=LOG.name):
+            await warn_of_database_settings(engine, logger=LOG)
+    finally:
+        await engine.dispose()
+    said = [r.getMessage() for r in caplog.records if r.name == LOG.name]
+    assert len(said) == 1
+    assert said[0].startswith("could not read the database server's settings")
