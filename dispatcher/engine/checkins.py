@@ -39,6 +39,10 @@ from dispatcher.views.checkins import ResidentToday, today
 log = logging.getLogger("dispatcher.engine.checkins")
 
 SUMMARY_JOB = "checkin_summary"
+# an unreadable window (written past the city file's and the API's checks) is read again
+# this much later, with its warning: not at every pass, and not in the way of the
+# windows after it
+UNREADABLE_RECHECK = timedelta(days=1)
 
 
 @dataclass(slots=True)
@@ -47,10 +51,14 @@ class CheckinResult:
     attached: list[int] = field(default_factory=list)  # missed again while still open
     decided: int = 0
     started: int = 0  # new windows given their first deadline
+    unreadable: int = 0  # windows put off to UNREADABLE_RECHECK
+    # residents read by each of the two batches
+    fresh_read: int = 0
+    due_read: int = 0
 
     def more(self, limit: int) -> bool:
         """A batch was full: there may be more due now."""
-        return self.decided >= limit or self.started >= limit
+        return self.due_read >= limit or self.fresh_read >= limit
 
 
 def _window(resident: Resident) -> rules.Window | None:
@@ -88,14 +96,23 @@ async def run_checkins(
         fresh = fresh.with_for_update(skip_locked=True, key_share=True)
         due = due.with_for_update(skip_locked=True, key_share=True)
     for resident in await session.scalars(fresh.limit(limit)):
-        window = _window(resident)
-        if window is not None:
-            resident.checkin_due_at = rules.next_end(window, tz, now)
-            result.started += 1
-    for resident in list(await session.scalars(due)):
+        result.fresh_read += 1
         window = _window(resident)
         if window is None:
-            resident.checkin_due_at = None
+            resident.checkin_due_at = now + UNREADABLE_RECHECK
+            result.unreadable += 1
+            continue
+        resident.checkin_due_at = rules.next_end(window, tz, now)
+        result.started += 1
+    for resident in list(await session.scalars(due)):
+        result.due_read += 1
+        window = _window(resident)
+        if window is None:
+            if resident.checkin_window:
+                resident.checkin_due_at = now + UNREADABLE_RECHECK
+                result.unreadable += 1
+            else:
+                resident.checkin_due_at = None
             continue
         decision = rules.decide(
             window,
