@@ -20,7 +20,6 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import Final
 
 from sqlalchemy.exc import DBAPIError
@@ -86,13 +85,11 @@ class Follower:
         poll_s: float | None = None,
         terminals_every: int = 5,
         sweep_every: int = SWEEP_EVERY,
-        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._hub = hub
         self._poll_s = POLL_S if poll_s is None else poll_s
         self._terminals_every = terminals_every
         self._sweep_every = sweep_every
-        self._monotonic = monotonic
         self._cursor = LogCursor()
         # the revision of every unresolved alarm at the last sweep
         self._alarms: dict[int, int] | None = None
@@ -113,7 +110,7 @@ class Follower:
                 lines = await log_cursor.lines_after(
                     session=session, top=cursor.top, holes=cursor.gaps.keys()
                 )
-                news = cursor.advance(lines, now=self._monotonic())
+                news = cursor.advance(lines, now=time.monotonic())
             if self.looks % self._sweep_every == 0:
                 revs = await operators_queue.revisions(session=session)
                 highest = await log_cursor.highest_line(session=session) or 0

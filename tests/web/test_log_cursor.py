@@ -21,7 +21,7 @@ from dispatcher.clock import ManualClock
 from dispatcher.config import Settings
 from dispatcher.store.db import create_engine, session_factory
 from dispatcher.store.models import Alarm, EventLog
-from dispatcher.views.log_cursor import LogCursor
+from dispatcher.views.log_cursor import GAP_KEEP_S, MAX_GAPS, LogCursor
 from dispatcher.views.operators_queue import queue_items
 from dispatcher.web.live_hub import Hub
 from dispatcher.web.live_sources import Follower
@@ -30,8 +30,8 @@ NOW = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
 Sessions = async_sessionmaker[AsyncSession]
 
 
-def _cursor(top: int = 0, **kw: float) -> LogCursor:
-    cursor = LogCursor(**kw)  # type: ignore[arg-type]
+def _cursor(top: int = 0, *, gap_keep_s: float = GAP_KEEP_S, max_gaps: int = MAX_GAPS) -> LogCursor:
+    cursor = LogCursor(gap_keep_s=gap_keep_s, max_gaps=max_gaps)
     cursor.start(top)
     return cursor
 
