@@ -49,7 +49,6 @@ UNREADABLE_RECHECK = timedelta(days=1)
 class CheckinResult:
     opened: list[int] = field(default_factory=list)
     attached: list[int] = field(default_factory=list)  # missed again while still open
-    decided: int = 0
     started: int = 0  # new windows given their first deadline
     unreadable: int = 0  # windows put off to UNREADABLE_RECHECK
     # residents read by each of the two batches
@@ -67,6 +66,16 @@ def _window(resident: Resident) -> rules.Window | None:
         # the city file and the API check windows; a bad one here must not stop the pass
         log.warning("resident %s has an unreadable check-in window", resident.id)
     return window
+
+
+def _no_window(resident: Resident, *, now: datetime, result: CheckinResult) -> None:
+    """No window to go by: none any more (no deadline either), or one that cannot be
+    read (looked at again in UNREADABLE_RECHECK)."""
+    if resident.checkin_window:
+        resident.checkin_due_at = now + UNREADABLE_RECHECK
+        result.unreadable += 1
+    else:
+        resident.checkin_due_at = None
 
 
 def windows_without_deadline() -> Select[Resident]:
@@ -99,8 +108,7 @@ async def run_checkins(
         result.fresh_read += 1
         window = _window(resident)
         if window is None:
-            resident.checkin_due_at = now + UNREADABLE_RECHECK
-            result.unreadable += 1
+            _no_window(resident, now=now, result=result)
             continue
         resident.checkin_due_at = rules.next_end(window, tz, now)
         result.started += 1
@@ -108,11 +116,7 @@ async def run_checkins(
         result.due_read += 1
         window = _window(resident)
         if window is None:
-            if resident.checkin_window:
-                resident.checkin_due_at = now + UNREADABLE_RECHECK
-                result.unreadable += 1
-            else:
-                resident.checkin_due_at = None
+            _no_window(resident, now=now, result=result)
             continue
         decision = rules.decide(
             window,
@@ -122,7 +126,6 @@ async def run_checkins(
             tz=tz,
         )
         resident.checkin_due_at = decision.next_due
-        result.decided += 1
         if decision.verdict is rules.Verdict.MISSED:
             await _missed(
                 session, resident=resident, window=window, day=decision.day, now=now, result=result
