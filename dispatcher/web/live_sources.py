@@ -104,6 +104,7 @@ class Follower:
         async with deps.sessions() as session:
             revs, news = None, {}
             cursor = self._cursor
+            first = cursor.top is None
             if cursor.top is None:
                 cursor.start(await log_cursor.highest_line(session=session))
             else:
@@ -113,9 +114,10 @@ class Follower:
                 news = cursor.advance(lines, now=time.monotonic())
             if self.looks % self._sweep_every == 0:
                 revs = await operators_queue.revisions(session=session)
-                highest = await log_cursor.highest_line(session=session) or 0
-                if cursor.top is not None and highest < cursor.top:  # a database restored
-                    cursor.start(highest)
+                if not first:  # where the log stands was read just above
+                    highest = await log_cursor.highest_line(session=session) or 0
+                    if cursor.top is not None and highest < cursor.top:  # a database restored
+                        cursor.start(highest)
             trouble, digest = None, None
             if self.looks % self._terminals_every == 0:
                 digest = await terminal_store.trouble_digest(
